@@ -1,0 +1,282 @@
+//! The built-in numeric kernels: element-wise maps and reductions over `f64` and `f32`.
+//!
+//! Every kernel computes in `f64`; `f32` data is widened on load and, for maps, rounded once
+//! on store, so a `Float32Array` result equals `Math.fround(f(x))` of the same JS function.
+//! Each operation has its own monomorphic loop (the `match` is outside the loop), which lets
+//! LLVM vectorise the cheap ones.
+
+/// A number type the kernels run over: `f64` or `f32`.
+pub trait Element: Copy + Send + Sync + 'static {
+    /// Widens to `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// Narrows from `f64`, rounding to nearest.
+    fn from_f64(value: f64) -> Self;
+}
+
+impl Element for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+}
+
+impl Element for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+}
+
+/// An element-wise operation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryOp {
+    /// `x * x`
+    Square,
+    /// `Math.sqrt(x)`
+    Sqrt,
+    /// `Math.abs(x)`
+    Abs,
+    /// `-x`
+    Neg,
+    /// `Math.exp(x)`
+    Exp,
+    /// `Math.log(x)`
+    Log,
+    /// `Math.sin(x)`
+    Sin,
+    /// `Math.cos(x)`
+    Cos,
+    /// `a * x + b` (two roundings, no fused multiply-add, as in JS)
+    Affine {
+        /// The factor.
+        a: f64,
+        /// The offset.
+        b: f64,
+    },
+    /// `x ** p`
+    Pow {
+        /// The exponent.
+        p: f64,
+    },
+    /// `Math.min(Math.max(x, lo), hi)`, except that NaN stays NaN; requires `lo <= hi`.
+    Clamp {
+        /// The lower bound.
+        lo: f64,
+        /// The upper bound.
+        hi: f64,
+    },
+}
+
+impl UnaryOp {
+    /// The operation applied to one value.
+    #[inline(always)]
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            UnaryOp::Square => x * x,
+            UnaryOp::Sqrt => x.sqrt(),
+            UnaryOp::Abs => x.abs(),
+            UnaryOp::Neg => -x,
+            UnaryOp::Exp => x.exp(),
+            UnaryOp::Log => x.ln(),
+            UnaryOp::Sin => x.sin(),
+            UnaryOp::Cos => x.cos(),
+            UnaryOp::Affine { a, b } => a * x + b,
+            UnaryOp::Pow { p } => x.powf(p),
+            UnaryOp::Clamp { lo, hi } => clamp(x, lo, hi),
+        }
+    }
+
+    /// Relative cost of one element, in units of a memory-bound operation such as `square`.
+    /// Used to decide whether a call is worth running in parallel.
+    pub fn cost(self) -> usize {
+        match self {
+            UnaryOp::Exp | UnaryOp::Log | UnaryOp::Sin | UnaryOp::Cos | UnaryOp::Pow { .. } => 16,
+            _ => 1,
+        }
+    }
+}
+
+#[inline(always)]
+fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// Writes `op(src[i])` to `dst[i]` for `i < len`, widening and narrowing through `f64`.
+///
+/// # Safety
+/// [1] `src` is valid for `len` reads and `dst` for `len` writes of `T`, both aligned.
+/// [2] `dst` either equals `src` (in place) or does not overlap `src[..len]`.
+/// [3] No other thread writes `src[..len]` or touches `dst[..len]` during the call.
+pub unsafe fn map_raw<T: Element>(op: UnaryOp, src: *const T, dst: *mut T, len: usize) {
+    macro_rules! each {
+        ($f:expr) => {{
+            let f = $f;
+            for i in 0..len {
+                // SAFETY: i < len, in bounds by [1]; element i is read before it is written,
+                // so the in-place case of [2] is sound; [3] rules out data races.
+                unsafe { *dst.add(i) = T::from_f64(f((*src.add(i)).to_f64())) };
+            }
+        }};
+    }
+    match op {
+        UnaryOp::Square => each!(|x: f64| x * x),
+        UnaryOp::Sqrt => each!(f64::sqrt),
+        UnaryOp::Abs => each!(f64::abs),
+        UnaryOp::Neg => each!(|x: f64| -x),
+        UnaryOp::Exp => each!(f64::exp),
+        UnaryOp::Log => each!(f64::ln),
+        UnaryOp::Sin => each!(f64::sin),
+        UnaryOp::Cos => each!(f64::cos),
+        UnaryOp::Affine { a, b } => each!(move |x: f64| a * x + b),
+        UnaryOp::Pow { p } => each!(move |x: f64| x.powf(p)),
+        UnaryOp::Clamp { lo, hi } => each!(move |x: f64| clamp(x, lo, hi)),
+    }
+}
+
+/// Maps `src` into `dst` (equal lengths). Safe wrapper of [`map_raw`] for distinct slices.
+pub fn map_slice<T: Element>(op: UnaryOp, src: &[T], dst: &mut [T]) {
+    assert_eq!(src.len(), dst.len(), "map_slice needs equal lengths");
+    // SAFETY: two live slices of equal length, one shared and one exclusive, so they are
+    // valid, aligned and disjoint, and nothing else can touch them.
+    unsafe { map_raw(op, src.as_ptr(), dst.as_mut_ptr(), src.len()) }
+}
+
+/// Maps `data` in place. Safe wrapper of [`map_raw`].
+pub fn map_in_place<T: Element>(op: UnaryOp, data: &mut [T]) {
+    let ptr = data.as_mut_ptr();
+    // SAFETY: the exclusive slice is valid and aligned; src == dst is allowed by [2].
+    unsafe { map_raw(op, ptr, ptr, data.len()) }
+}
+
+/// A reduction over all elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    /// The sum; 0 for no elements.
+    Sum,
+    /// The smallest element; NaN if any is NaN; +Infinity for no elements.
+    Min,
+    /// The largest element; NaN if any is NaN; -Infinity for no elements.
+    Max,
+    /// The arithmetic mean; NaN for no elements.
+    Mean,
+}
+
+impl ReduceOp {
+    /// The value of the reduction over no elements, before `finish`.
+    pub fn identity(self) -> f64 {
+        match self {
+            ReduceOp::Sum | ReduceOp::Mean => 0.0,
+            ReduceOp::Min => f64::INFINITY,
+            ReduceOp::Max => f64::NEG_INFINITY,
+        }
+    }
+
+    /// Combines two partial results.
+    #[inline]
+    pub fn combine(self, a: f64, b: f64) -> f64 {
+        match self {
+            ReduceOp::Sum | ReduceOp::Mean => a + b,
+            ReduceOp::Min => min_nan(a, b),
+            ReduceOp::Max => max_nan(a, b),
+        }
+    }
+
+    /// Turns the combined partial over `len` elements into the answer.
+    pub fn finish(self, combined: f64, len: usize) -> f64 {
+        match self {
+            ReduceOp::Mean => combined / len as f64,
+            _ => combined,
+        }
+    }
+}
+
+/// `min` that propagates NaN: once either side is NaN the result is NaN. Branch-free enough
+/// to vectorise.
+#[inline(always)]
+fn min_nan(a: f64, b: f64) -> f64 {
+    if b < a || b.is_nan() {
+        b
+    } else {
+        a
+    }
+}
+
+/// `max` that propagates NaN, like [`min_nan`].
+#[inline(always)]
+fn max_nan(a: f64, b: f64) -> f64 {
+    if b > a || b.is_nan() {
+        b
+    } else {
+        a
+    }
+}
+
+/// Lanes of independent accumulators: they let the sum vectorise, and fix the order of
+/// additions so a chunk's partial does not depend on the machine.
+const LANES: usize = 8;
+
+/// The partial reduction of `data`, each element first mapped by `pre` when given.
+/// The order of operations depends only on `data.len()`: the result is deterministic.
+pub fn reduce_slice<T: Element>(op: ReduceOp, pre: Option<UnaryOp>, data: &[T]) -> f64 {
+    match pre {
+        None => reduce_with(op, data, |x| x),
+        Some(UnaryOp::Square) => reduce_with(op, data, |x| x * x),
+        Some(UnaryOp::Sqrt) => reduce_with(op, data, f64::sqrt),
+        Some(UnaryOp::Abs) => reduce_with(op, data, f64::abs),
+        Some(other) => reduce_with(op, data, move |x| other.apply(x)),
+    }
+}
+
+#[inline(always)]
+fn reduce_with<T: Element>(op: ReduceOp, data: &[T], f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    match op {
+        ReduceOp::Sum | ReduceOp::Mean => fold_lanes(data, 0.0, f, |a, b| a + b),
+        ReduceOp::Min => fold_lanes(data, f64::INFINITY, f, min_nan),
+        ReduceOp::Max => fold_lanes(data, f64::NEG_INFINITY, f, max_nan),
+    }
+}
+
+#[inline(always)]
+fn fold_lanes<T: Element>(
+    data: &[T],
+    init: f64,
+    f: impl Fn(f64) -> f64 + Copy,
+    step: impl Fn(f64, f64) -> f64 + Copy,
+) -> f64 {
+    let mut acc = [init; LANES];
+    let mut blocks = data.chunks_exact(LANES);
+    for block in &mut blocks {
+        for lane in 0..LANES {
+            acc[lane] = step(acc[lane], f(block[lane].to_f64()));
+        }
+    }
+    for (lane, x) in blocks.remainder().iter().enumerate() {
+        acc[lane] = step(acc[lane], f(x.to_f64()));
+    }
+    // Pairwise combination of the lanes, in a fixed order.
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for lane in 0..width {
+            acc[lane] = step(acc[lane], acc[lane + width]);
+        }
+    }
+    acc[0]
+}
+
+#[cfg(test)]
+mod test;

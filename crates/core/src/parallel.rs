@@ -1,0 +1,227 @@
+//! Kernel calls as chunked work: built once, then run inline on the caller or as a [`Job`]
+//! on the [`Registry`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use crate::chunking::{chunk_count, chunk_range, default_chunk_len, runs_inline};
+use crate::job::{panic_message, ChunkFn, Job, JobError};
+use crate::kernels::{map_raw, reduce_slice, Element, ReduceOp, UnaryOp};
+use crate::registry::Registry;
+
+/// A pointer that may cross threads. Closures capture it whole (through [`SharedPtr::get`]),
+/// never its field, so the `Send`/`Sync` below apply.
+#[derive(Debug)]
+struct SharedPtr<T>(*mut T);
+
+impl<T> Clone for SharedPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SharedPtr<T> {}
+
+impl<T> SharedPtr<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+// SAFETY: a SharedPtr is only built by `map_kernel`/`reduce_kernel`, whose callers promise
+// that the memory outlives the call and that chunks touch disjoint ranges of it.
+unsafe impl<T> Send for SharedPtr<T> {}
+// SAFETY: as above; shared access only ever reads, or writes disjoint chunk ranges.
+unsafe impl<T> Sync for SharedPtr<T> {}
+
+/// An element-wise kernel call: `dst[i] = op(src[i])`.
+#[derive(Debug, Clone, Copy)]
+pub struct MapArgs<T> {
+    /// The operation.
+    pub op: UnaryOp,
+    /// The input, `len` elements.
+    pub src: *const T,
+    /// The output, `len` elements; equal to `src` for in place, otherwise disjoint from it.
+    pub dst: *mut T,
+    /// The number of elements.
+    pub len: usize,
+    /// Elements per chunk; `None` for [`default_chunk_len`].
+    pub chunk_len: Option<usize>,
+    /// The most threads that may work on the call at once.
+    pub max_workers: usize,
+}
+
+/// A reduction kernel call over `src`, each element first mapped by `pre` when given.
+#[derive(Debug, Clone, Copy)]
+pub struct ReduceArgs<T> {
+    /// The reduction.
+    pub op: ReduceOp,
+    /// An element-wise operation applied before reducing (fused, no temporary array).
+    pub pre: Option<UnaryOp>,
+    /// The input, `len` elements.
+    pub src: *const T,
+    /// The number of elements.
+    pub len: usize,
+    /// The value the reduction starts from, instead of the operation's identity.
+    pub initial: Option<f64>,
+    /// Elements per chunk; `None` for [`default_chunk_len`].
+    pub chunk_len: Option<usize>,
+    /// The most threads that may work on the call at once.
+    pub max_workers: usize,
+}
+
+/// A kernel call cut into chunks, ready to run inline or on the pool.
+pub struct KernelCall<R> {
+    chunks: usize,
+    max_workers: usize,
+    inline: bool,
+    body: ChunkFn,
+    finish: Box<dyn FnOnce() -> R + Send>,
+}
+
+impl<R> std::fmt::Debug for KernelCall<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelCall")
+            .field("chunks", &self.chunks)
+            .field("inline", &self.inline)
+            .finish()
+    }
+}
+
+impl<R: Send + 'static> KernelCall<R> {
+    /// Whether the call is small enough to run on the calling thread.
+    pub fn runs_inline(&self) -> bool {
+        self.inline
+    }
+
+    /// The number of chunks.
+    pub fn chunks(&self) -> usize {
+        self.chunks
+    }
+
+    /// Runs every chunk on the calling thread, in order. A panic becomes an error.
+    pub fn run_inline(self) -> Result<R, JobError> {
+        for index in 0..self.chunks {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.body)(index)))
+                .unwrap_or_else(|payload| Err(JobError::Panicked(panic_message(&*payload))))?;
+        }
+        Ok((self.finish)())
+    }
+
+    /// Submits the call to `registry`; `on_done` runs on a pool thread when it completes.
+    /// The returned job can be cancelled. A call of no chunks completes at once.
+    pub fn spawn(
+        self,
+        registry: &'static Registry,
+        on_done: impl FnOnce(Result<R, JobError>) + Send + 'static,
+    ) -> Option<Arc<Job>> {
+        if self.chunks == 0 {
+            on_done(Ok((self.finish)()));
+            return None;
+        }
+        let finish = self.finish;
+        let job = Arc::new(Job::new(
+            self.chunks,
+            self.max_workers,
+            self.body,
+            Box::new(move |result| on_done(result.map(|()| finish()))),
+        ));
+        registry.submit(job.clone());
+        Some(job)
+    }
+
+    /// Runs the call to completion, inline or on the global registry, blocking the caller.
+    pub fn run_blocking(self) -> Result<R, JobError> {
+        if self.inline {
+            return self.run_inline();
+        }
+        let (sender, receiver) = mpsc::sync_channel(1);
+        self.spawn(Registry::global(), move |result| {
+            let _ = sender.send(result);
+        });
+        receiver
+            .recv()
+            .unwrap_or(Err(JobError::Failed("the job was dropped".into())))
+    }
+}
+
+fn plan(len: usize, chunk_len: Option<usize>, cost: usize) -> (usize, usize, bool) {
+    let chunk_len = chunk_len.unwrap_or_else(|| default_chunk_len(len)).max(1);
+    let chunks = chunk_count(len, chunk_len);
+    (chunk_len, chunks, chunks == 0 || runs_inline(len, cost))
+}
+
+/// Prepares `dst[i] = op(src[i])`.
+///
+/// # Safety
+/// [1] `src` is valid for `len` reads and `dst` for `len` writes, aligned, until the call has
+///     completed (inline: returned; spawned: `on_done` ran or the job was drained).
+/// [2] `dst` equals `src` or does not overlap `src[..len]`.
+/// [3] Nothing else writes `src` or touches `dst` until then.
+pub unsafe fn map_kernel<T: Element>(args: MapArgs<T>) -> KernelCall<()> {
+    let (chunk_len, chunks, inline) = plan(args.len, args.chunk_len, args.op.cost());
+    let src = SharedPtr(args.src.cast_mut());
+    let dst = SharedPtr(args.dst);
+    let (op, len) = (args.op, args.len);
+    KernelCall {
+        chunks,
+        max_workers: args.max_workers,
+        inline,
+        body: Box::new(move |index| {
+            let range = chunk_range(index, chunk_len, len);
+            // SAFETY: the range lies within `len` ([1]); chunks are disjoint, so no two
+            // threads write the same element; aliasing follows [2]; [3] excludes others.
+            unsafe {
+                map_raw(
+                    op,
+                    src.get().add(range.start),
+                    dst.get().add(range.start),
+                    range.len(),
+                )
+            };
+            Ok(())
+        }),
+        finish: Box::new(|| ()),
+    }
+}
+
+/// Prepares the reduction `op` over `pre(src[i])`. Chunk partials are combined in chunk
+/// order, so the result depends on the chunking but never on thread timing.
+///
+/// # Safety
+/// [1] `src` is valid for `len` reads, aligned, until the call has completed.
+/// [2] Nothing writes `src[..len]` until then.
+pub unsafe fn reduce_kernel<T: Element>(args: ReduceArgs<T>) -> KernelCall<f64> {
+    let cost = args.pre.map_or(1, UnaryOp::cost);
+    let (chunk_len, chunks, inline) = plan(args.len, args.chunk_len, cost);
+    let partials: Arc<Vec<AtomicU64>> = Arc::new((0..chunks).map(|_| AtomicU64::new(0)).collect());
+    let src = SharedPtr(args.src.cast_mut());
+    let (op, pre, len) = (args.op, args.pre, args.len);
+    let written = partials.clone();
+    let start = args.initial.unwrap_or_else(|| op.identity());
+    KernelCall {
+        chunks,
+        max_workers: args.max_workers,
+        inline,
+        body: Box::new(move |index| {
+            let range = chunk_range(index, chunk_len, len);
+            // SAFETY: the range lies within `len`, valid and unwritten by [1] and [2].
+            let data = unsafe {
+                std::slice::from_raw_parts(src.get().add(range.start).cast_const(), range.len())
+            };
+            let partial = reduce_slice(op, pre, data);
+            // Relaxed: the job's completion count orders this before `finish` reads it.
+            written[index].store(partial.to_bits(), Ordering::Relaxed);
+            Ok(())
+        }),
+        finish: Box::new(move || {
+            let combined = partials
+                .iter()
+                .map(|p| f64::from_bits(p.load(Ordering::Relaxed)))
+                .fold(start, |acc, p| op.combine(acc, p));
+            op.finish(combined, len)
+        }),
+    }
+}
+
+#[cfg(test)]
+mod test;

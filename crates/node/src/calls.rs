@@ -1,0 +1,250 @@
+//! The exported functions: kernel calls, their cancellation, and the pool's size.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ferropool_core::registry::{cpu_count as core_cpu_count, Registry};
+use ferropool_core::{
+    map_kernel as core_map, reduce_kernel as core_reduce, Job, JobError, KernelCall, MapArgs,
+    ReduceArgs, ReduceOp, UnaryOp,
+};
+use napi::bindgen_prelude::{Either, Object};
+use napi::{Env, Error, Result, Status, Unknown};
+use napi_derive::napi;
+
+use crate::buffers::{invalid, ElementType, Pinned, TypedView};
+
+thread_local! {
+    /// This isolate's kernel calls that run on the pool, by the call id the facade chose.
+    static IN_FLIGHT: RefCell<HashMap<u32, Arc<Job>>> = RefCell::new(HashMap::new());
+    /// Whether this isolate's env has the teardown hook that drains its jobs.
+    static HOOKED: RefCell<bool> = const { RefCell::new(false) };
+}
+
+/// The number of CPUs the process may use (`os.availableParallelism()`, or the
+/// `FERROPOOL_THREADS` environment variable when set).
+#[napi(catch_unwind)]
+pub fn cpu_count() -> u32 {
+    core_cpu_count() as u32
+}
+
+/// The number of threads in the process-wide native pool.
+#[napi(catch_unwind)]
+pub fn native_threads() -> u32 {
+    Registry::global().threads() as u32
+}
+
+fn unary_op(code: u32, p0: f64, p1: f64) -> Result<UnaryOp> {
+    Ok(match code {
+        0 => UnaryOp::Square,
+        1 => UnaryOp::Sqrt,
+        2 => UnaryOp::Abs,
+        3 => UnaryOp::Neg,
+        4 => UnaryOp::Exp,
+        5 => UnaryOp::Log,
+        6 => UnaryOp::Sin,
+        7 => UnaryOp::Cos,
+        8 => UnaryOp::Affine { a: p0, b: p1 },
+        9 => UnaryOp::Pow { p: p0 },
+        10 if p0 <= p1 => UnaryOp::Clamp { lo: p0, hi: p1 },
+        10 => return Err(invalid(format!("clamp needs lo <= hi, got {p0} > {p1}"))),
+        _ => return Err(invalid(format!("unknown map kernel {code}"))),
+    })
+}
+
+fn reduce_op(code: u32) -> Result<ReduceOp> {
+    Ok(match code {
+        0 => ReduceOp::Sum,
+        1 => ReduceOp::Min,
+        2 => ReduceOp::Max,
+        3 => ReduceOp::Mean,
+        _ => return Err(invalid(format!("unknown reduce kernel {code}"))),
+    })
+}
+
+fn parse_chunk_len(value: i64) -> Result<Option<usize>> {
+    match value {
+        0 => Ok(None),
+        n if n > 0 => Ok(Some(n as usize)),
+        n => Err(invalid(format!("chunksize must be a positive integer, got {n}"))),
+    }
+}
+
+fn job_error(err: JobError) -> Error {
+    let status = match err {
+        JobError::Cancelled => "Cancelled",
+        JobError::Panicked(_) => "Panicked",
+        JobError::Failed(_) => "Failed",
+    };
+    Error::new(Status::GenericFailure, format!("{status}: {err}"))
+}
+
+/// Registers, once per env, the teardown hook that cancels this isolate's jobs and waits for
+/// their running chunks, so no pool thread writes into a buffer the isolate is freeing.
+fn hook_teardown(env: &Env) -> Result<()> {
+    if HOOKED.with(|h| h.replace(true)) {
+        return Ok(());
+    }
+    env.add_env_cleanup_hook((), |()| {
+        let jobs: Vec<Arc<Job>> = IN_FLIGHT.with(|t| t.borrow_mut().drain().map(|(_, j)| j).collect());
+        for job in jobs {
+            job.cancel_and_drain();
+        }
+        HOOKED.with(|h| h.replace(false));
+    })?;
+    Ok(())
+}
+
+/// Runs `call` inline and returns its value, or starts it on the pool and returns a
+/// Promise of it. `pins` keep the JS buffers alive until the promise settles.
+fn dispatch<'env, R>(
+    env: &'env Env,
+    call_id: u32,
+    call: KernelCall<R>,
+    pins: Vec<Pinned>,
+) -> Result<Either<R, Object<'env>>>
+where
+    R: napi::bindgen_prelude::ToNapiValue + Send + 'static,
+{
+    if call.runs_inline() {
+        return call.run_inline().map(Either::A).map_err(job_error);
+    }
+    hook_teardown(env)?;
+    let (deferred, promise) = env.create_deferred::<R, _>()?;
+    let job = call.spawn(Registry::global(), move |result| {
+        // Runs on the JS thread: forget the job, unpin the buffers, settle the promise.
+        deferred.resolve(move |env| {
+            IN_FLIGHT.with(|t| t.borrow_mut().remove(&call_id));
+            pins.into_iter().for_each(|p| p.release(&env));
+            result.map_err(job_error)
+        })
+    });
+    if let Some(job) = job {
+        IN_FLIGHT.with(|t| t.borrow_mut().insert(call_id, job));
+    }
+    Ok(Either::B(promise))
+}
+
+/// Maps kernel `op` (with parameters `p0`, `p1`) over `input` into `out`, which may be
+/// `input` itself. Returns `undefined` when it ran inline, else a Promise that settles when
+/// the pool is done. `chunkLen` 0 picks the default; `maxWorkers` caps the threads.
+#[napi(catch_unwind, ts_return_type = "Promise<void> | void")]
+#[allow(clippy::too_many_arguments)]
+pub fn map_kernel<'env>(
+    env: &'env Env,
+    call_id: u32,
+    op: u32,
+    p0: f64,
+    p1: f64,
+    input: Unknown<'env>,
+    out: Unknown<'env>,
+    chunk_len: i64,
+    max_workers: u32,
+) -> Result<Either<(), Object<'env>>> {
+    let op = unary_op(op, p0, p1)?;
+    let src = TypedView::read(env, &input, "input")?;
+    let dst = TypedView::read(env, &out, "opts.out")?;
+    src.check_output(&dst)?;
+    let chunk_len = parse_chunk_len(chunk_len)?;
+    let max_workers = max_workers.max(1) as usize;
+    let len = src.len;
+    // SAFETY: both views are live typed arrays of `len` aligned elements, checked above to be
+    // the same view or disjoint. Inline, they outlive the call; on the pool, `pins` keep them
+    // alive until the promise settles and the teardown hook drains the job before the isolate
+    // frees them. The documented contract forbids detaching them while a call runs.
+    let call = unsafe {
+        match src.element {
+            ElementType::F64 => core_map(MapArgs::<f64> {
+                op,
+                src: src.data.cast(),
+                dst: dst.data.cast(),
+                len,
+                chunk_len,
+                max_workers,
+            }),
+            ElementType::F32 => core_map(MapArgs::<f32> {
+                op,
+                src: src.data.cast(),
+                dst: dst.data.cast(),
+                len,
+                chunk_len,
+                max_workers,
+            }),
+        }
+    };
+    if call.runs_inline() {
+        return dispatch(env, call_id, call, Vec::new());
+    }
+    let pins = vec![Pinned::new(env, src.raw)?, Pinned::new(env, dst.raw)?];
+    dispatch(env, call_id, call, pins)
+}
+
+/// Reduces `input` with kernel `op`, each element first mapped by the map kernel `preOp`
+/// (with `p0`, `p1`) unless `preOp` is -1. `initial` replaces the reduction's identity when
+/// `hasInitial`. Returns the number when it ran inline, else a Promise of it.
+#[napi(catch_unwind, ts_return_type = "Promise<number> | number")]
+#[allow(clippy::too_many_arguments)]
+pub fn reduce_kernel<'env>(
+    env: &'env Env,
+    call_id: u32,
+    op: u32,
+    pre_op: i32,
+    p0: f64,
+    p1: f64,
+    input: Unknown<'env>,
+    initial: Option<f64>,
+    chunk_len: i64,
+    max_workers: u32,
+) -> Result<Either<f64, Object<'env>>> {
+    let op = reduce_op(op)?;
+    let pre = if pre_op < 0 {
+        None
+    } else {
+        Some(unary_op(pre_op as u32, p0, p1)?)
+    };
+    let src = TypedView::read(env, &input, "input")?;
+    let chunk_len = parse_chunk_len(chunk_len)?;
+    let max_workers = max_workers.max(1) as usize;
+    // SAFETY: a live typed array of `src.len` aligned elements, kept alive as in map_kernel.
+    let call = unsafe {
+        match src.element {
+            ElementType::F64 => core_reduce(ReduceArgs::<f64> {
+                op,
+                pre,
+                src: src.data.cast(),
+                len: src.len,
+                initial,
+                chunk_len,
+                max_workers,
+            }),
+            ElementType::F32 => core_reduce(ReduceArgs::<f32> {
+                op,
+                pre,
+                src: src.data.cast(),
+                len: src.len,
+                initial,
+                chunk_len,
+                max_workers,
+            }),
+        }
+    };
+    if call.runs_inline() {
+        return dispatch(env, call_id, call, Vec::new());
+    }
+    let pins = vec![Pinned::new(env, src.raw)?];
+    dispatch(env, call_id, call, pins)
+}
+
+/// Cancels call `callId` of this isolate, if it is still running: chunks not yet started
+/// are skipped and its promise rejects with a `Cancelled:` error.
+#[napi(catch_unwind)]
+pub fn cancel_kernel(call_id: u32) -> bool {
+    IN_FLIGHT.with(|t| match t.borrow().get(&call_id) {
+        Some(job) => {
+            job.cancel(JobError::Cancelled);
+            true
+        }
+        None => false,
+    })
+}

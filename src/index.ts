@@ -1,0 +1,17 @@
+/**
+ * ferropool: Python's `multiprocessing.Pool` for Node.js, with a Rust core.
+ * @module
+ */
+export { Pool, cpuCount } from './pool';
+export type { PoolOptions, PoolState, KernelMapOptions, KernelReduceOptions } from './pool';
+export { kernels } from './kernels';
+export type { Kernel, MapKernel, ReduceKernel } from './kernels';
+export type { CallOptions } from './validate';
+export {
+  AbortError,
+  PoolStateError,
+  RemoteError,
+  TaskSerializationError,
+  TimeoutError,
+  WorkerCrashedError,
+} from './errors';

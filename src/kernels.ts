@@ -1,0 +1,127 @@
+/**
+ * The built-in numeric kernels: they run in Rust threads over `Float64Array`,
+ * `Float32Array` and arrays of numbers, with no JS called per element.
+ * @module
+ */
+
+const KERNEL = Symbol.for('ferropool.kernel');
+
+/** An element-wise kernel, for {@link Pool.map} (and `opts.map` of {@link Pool.reduce}). */
+export interface MapKernel {
+  readonly kind: 'map';
+  /** The kernel's name, e.g. `'square'` or `'affine'`. */
+  readonly name: string;
+  /** @internal */
+  readonly code: number;
+  /** @internal */
+  readonly params: readonly [number, number];
+}
+
+/** A reduction kernel, for {@link Pool.reduce}. */
+export interface ReduceKernel {
+  readonly kind: 'reduce';
+  /** `'sum'`, `'min'`, `'max'` or `'mean'`. */
+  readonly name: 'sum' | 'min' | 'max' | 'mean';
+  /** @internal */
+  readonly code: number;
+}
+
+/** Either kind of built-in kernel. */
+export type Kernel = MapKernel | ReduceKernel;
+
+function mapKernel(name: string, code: number, p0 = 0, p1 = 0): MapKernel {
+  return Object.freeze({ [KERNEL]: true, kind: 'map', name, code, params: Object.freeze([p0, p1] as const) }) as MapKernel;
+}
+
+function reduceKernel(name: ReduceKernel['name'], code: number): ReduceKernel {
+  return Object.freeze({ [KERNEL]: true, kind: 'reduce', name, code }) as ReduceKernel;
+}
+
+function numberParam(kernel: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`kernels.${kernel}: ${name} must be a number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A short description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  switch (typeof value) {
+    case 'string':
+      return `a string (${JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value)})`;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return `${typeof value} ${String(value)}`;
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default: {
+      const ctor = (value as object).constructor;
+      return ctor && typeof ctor.name === 'string' && ctor.name ? `a ${ctor.name}` : 'an object';
+    }
+  }
+}
+
+/** Whether `value` is one of the built-in kernels. */
+export function isKernel(value: unknown): value is Kernel {
+  return typeof value === 'object' && value !== null && (value as { [KERNEL]?: boolean })[KERNEL] === true;
+}
+
+/**
+ * The built-in kernels. Element-wise ones compute in double precision; over a
+ * `Float32Array` each result is rounded once to float32, like `Math.fround(f(x))`.
+ *
+ * @example
+ * import { Pool, kernels } from 'ferropool';
+ * const pool = new Pool();
+ * const squares = await pool.map(kernels.square, new Float64Array([1, 2, 3])); // Float64Array [1, 4, 9]
+ * const scaled = await pool.map(kernels.affine(2, 1), [1, 2, 3]);             // [3, 5, 7]
+ * const total = await pool.reduce(kernels.sum, squares);                        // 14
+ * const norm = Math.sqrt(await pool.reduce(kernels.sum, squares, { map: kernels.square }));
+ */
+export const kernels = Object.freeze({
+  /** `x * x` */
+  square: mapKernel('square', 0),
+  /** `Math.sqrt(x)` */
+  sqrt: mapKernel('sqrt', 1),
+  /** `Math.abs(x)` */
+  abs: mapKernel('abs', 2),
+  /** `-x` */
+  neg: mapKernel('neg', 3),
+  /** `Math.exp(x)` */
+  exp: mapKernel('exp', 4),
+  /** `Math.log(x)` */
+  log: mapKernel('log', 5),
+  /** `Math.sin(x)` */
+  sin: mapKernel('sin', 6),
+  /** `Math.cos(x)` */
+  cos: mapKernel('cos', 7),
+  /** `a * x + b`, rounded twice like the JS expression (no fused multiply-add). */
+  affine(a: number, b: number): MapKernel {
+    return mapKernel('affine', 8, numberParam('affine', 'a', a), numberParam('affine', 'b', b));
+  },
+  /** `x ** p` */
+  pow(p: number): MapKernel {
+    return mapKernel('pow', 9, numberParam('pow', 'p', p));
+  },
+  /** `Math.min(Math.max(x, lo), hi)`; NaN stays NaN. Needs `lo <= hi`. */
+  clamp(lo: number, hi: number): MapKernel {
+    const l = numberParam('clamp', 'lo', lo);
+    const h = numberParam('clamp', 'hi', hi);
+    if (l > h) throw new RangeError(`kernels.clamp: lo (${l}) must not be greater than hi (${h})`);
+    return mapKernel('clamp', 10, l, h);
+  },
+  /** The sum; 0 for an empty input. */
+  sum: reduceKernel('sum', 0),
+  /** The smallest element; NaN if any is NaN; `Infinity` for an empty input (like `Math.min()`). */
+  min: reduceKernel('min', 1),
+  /** The largest element; NaN if any is NaN; `-Infinity` for an empty input (like `Math.max()`). */
+  max: reduceKernel('max', 2),
+  /** The arithmetic mean; NaN for an empty input. */
+  mean: reduceKernel('mean', 3),
+});

@@ -1,0 +1,121 @@
+/**
+ * Argument checking shared by every public method: each error names the argument.
+ * @internal
+ */
+import { describe } from './kernels';
+
+/** The options every work method takes. */
+export interface CallOptions {
+  /** Elements per chunk (a positive integer); the pool chooses when omitted. */
+  chunksize?: number;
+  /** Aborting it rejects the call with `AbortError` and stops its unstarted chunks. */
+  signal?: AbortSignal;
+  /** Milliseconds, counted from when the work starts; then the call rejects with `TimeoutError`. `Infinity` means none. */
+  timeout?: number;
+  /** Called with (elements done, total elements). Kernels report when they finish. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const COMMON = ['chunksize', 'signal', 'timeout', 'onProgress'] as const;
+
+/** Checks `opts` of `method`, allowing `extra` keys besides the common ones. */
+export function checkOptions<T extends CallOptions>(opts: unknown, method: string, extra: readonly string[] = []): T {
+  if (opts === undefined || opts === null) return {} as T;
+  if (typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new TypeError(`${method}: opts must be an object, got ${describe(opts)}`);
+  }
+  const o = opts as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!(COMMON as readonly string[]).includes(key) && !extra.includes(key)) {
+      const known = [...COMMON, ...extra].join(', ');
+      throw new TypeError(`${method}: opts.${key} is not an option (known: ${known})`);
+    }
+  }
+  if (o.chunksize !== undefined) positiveInteger(o.chunksize, `${method}: opts.chunksize`);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError(`${method}: opts.signal must be an AbortSignal, got ${describe(o.signal)}`);
+  }
+  if (o.timeout !== undefined) {
+    if (typeof o.timeout !== 'number') {
+      throw new TypeError(`${method}: opts.timeout must be a number of milliseconds, got ${describe(o.timeout)}`);
+    }
+    if (!(o.timeout >= 0) || (o.timeout > 0x7fffffff && o.timeout !== Infinity)) {
+      throw new RangeError(`${method}: opts.timeout must be between 0 and 2147483647 ms, or Infinity, got ${o.timeout}`);
+    }
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw new TypeError(`${method}: opts.onProgress must be a function, got ${describe(o.onProgress)}`);
+  }
+  return o as T;
+}
+
+/** Returns `value` if it is a positive safe integer, else throws a RangeError naming `name`. */
+export function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A typed array the kernels run over. */
+export type FloatArray = Float64Array | Float32Array;
+
+/** Whether `value` is a Float64Array or Float32Array. */
+export function isFloatArray(value: unknown): value is FloatArray {
+  return value instanceof Float64Array || value instanceof Float32Array;
+}
+
+/**
+ * Rejects buffers whose memory may move or vanish while pool threads use it.
+ * (Detached buffers are caught natively.)
+ */
+export function checkFixedBuffer(view: FloatArray, name: string): void {
+  const buffer = view.buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
+  if (buffer.resizable === true || buffer.growable === true) {
+    throw new TypeError(
+      `${name} is backed by a resizable ArrayBuffer, whose memory may move while the pool reads it; pass a copy (${name}.slice())`,
+    );
+  }
+}
+
+/**
+ * The numbers of `input` as a Float64Array or Float32Array, reading (and checking) arrays
+ * and iterables of numbers into a new Float64Array.
+ */
+export function numericInput(input: unknown, method: string): FloatArray | Promise<FloatArray> {
+  if (isFloatArray(input)) {
+    checkFixedBuffer(input, 'input');
+    return input;
+  }
+  const hint = `${method}: input must be a Float64Array, a Float32Array, or an array or iterable of numbers`;
+  if (ArrayBuffer.isView(input)) {
+    throw new TypeError(`${hint}, got ${describe(input)}; convert it with Float64Array.from(input)`);
+  }
+  if (Array.isArray(input)) {
+    const data = new Float64Array(input.length);
+    for (let i = 0; i < input.length; i++) {
+      const x = input[i];
+      if (typeof x !== 'number') throw new TypeError(`${method}: input[${i}] must be a number, got ${describe(x)}`);
+      data[i] = x;
+    }
+    return data;
+  }
+  if (typeof input === 'object' && input !== null) {
+    const values: number[] = [];
+    const push = (x: unknown) => {
+      if (typeof x !== 'number') throw new TypeError(`${method}: input[${values.length}] must be a number, got ${describe(x)}`);
+      values.push(x);
+    };
+    if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') {
+      for (const x of input as Iterable<unknown>) push(x);
+      return Float64Array.from(values);
+    }
+    if (typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+      return (async () => {
+        for await (const x of input as AsyncIterable<unknown>) push(x);
+        return Float64Array.from(values);
+      })();
+    }
+  }
+  throw new TypeError(`${hint}, got ${describe(input)}`);
+}
