@@ -1,0 +1,20 @@
+// Compiled by `npm run typecheck` (never run): the public types, as an ESM user sees them.
+import { Pool, kernels, cpuCount, PoolStateError, type PoolState, type MapKernel } from 'ferropool';
+
+const pool = new Pool({ processes: cpuCount() });
+const state: PoolState = pool.state;
+const f64: Float64Array = await pool.map(kernels.square, new Float64Array(4));
+const f32: Float32Array = await pool.map(kernels.sqrt, new Float32Array(4));
+const nums: number[] = await pool.map(kernels.affine(2, 1), [1, 2, 3]);
+const into: Float64Array = await pool.map(kernels.neg, [1, 2], { out: new Float64Array(2) });
+const total: number = await pool.reduce(kernels.sum, f64, { map: kernels.square, initial: 1 });
+const k: MapKernel = kernels.clamp(0, 1);
+// @ts-expect-error a reduction kernel is not an element-wise kernel
+await pool.map(kernels.sum, f64);
+// @ts-expect-error an element-wise kernel is not a reduction
+await pool.reduce(kernels.square, f64);
+// @ts-expect-error chunksize is a number
+await pool.map(kernels.abs, f64, { chunksize: '4' });
+const err: Error = new PoolStateError('x');
+await pool[Symbol.asyncDispose]();
+void [state, f32, nums, into, total, k, err];
