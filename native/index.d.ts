@@ -21,6 +21,9 @@ export declare function cancelKernel(callId: number): boolean
  */
 export declare function cpuCount(): number
 
+/** The fraction of call `callId`'s chunks done so far, or -1 when it is not running on the pool. */
+export declare function kernelProgress(callId: number): number
+
 /**
  * Maps kernel `op` (with parameters `p0`, `p1`) over `input` into `out`, which may be
  * `input` itself. Returns `undefined` when it ran inline, else a Promise that settles when

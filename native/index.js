@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.cancelKernel = nativeBinding.cancelKernel
 module.exports.cpuCount = nativeBinding.cpuCount
+module.exports.kernelProgress = nativeBinding.kernelProgress
 module.exports.mapKernel = nativeBinding.mapKernel
 module.exports.nativeThreads = nativeBinding.nativeThreads
 module.exports.reduceKernel = nativeBinding.reduceKernel

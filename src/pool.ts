@@ -62,6 +62,9 @@ interface PooledCall {
   readonly drained: Promise<unknown>;
 }
 
+/** How often a pooled kernel call with `onProgress` reports. */
+const PROGRESS_INTERVAL_MS = 50;
+
 let lastCallId = 0;
 
 function nextCallId(): number {
@@ -233,6 +236,7 @@ export class Pool {
         settled = true;
         signal?.removeEventListener('abort', onAbort);
         if (timer !== undefined) clearTimeout(timer);
+        if (progress !== undefined) clearInterval(progress);
         action();
       };
       const call: PooledCall = {
@@ -251,6 +255,14 @@ export class Pool {
         o.timeout !== undefined && o.timeout !== Infinity
           ? setTimeout(() => call.cancel(new TimeoutError(`The call did not finish within its timeout of ${o.timeout} ms`)), o.timeout)
           : undefined;
+      let reported = 0;
+      const progress = o.onProgress
+        ? setInterval(() => {
+            const done = Math.floor(total * native.kernelProgress(id));
+            if (done > reported && done < total) o.onProgress?.((reported = done), total);
+          }, PROGRESS_INTERVAL_MS)
+        : undefined;
+      progress?.unref();
       this.#calls.add(call);
       void call.drained.then(() => this.#calls.delete(call));
       pending.then(

@@ -12,7 +12,7 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Milliseconds, counted from when the work starts; then the call rejects with `TimeoutError`. `Infinity` means none. */
   timeout?: number;
-  /** Called with (elements done, total elements). Kernels report when they finish. */
+  /** Called with (elements done, total elements) as the work advances (every 50 ms for kernels on the pool), and once with (total, total) at the end. */
   onProgress?: (done: number, total: number) => void;
 }
 

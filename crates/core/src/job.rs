@@ -101,6 +101,11 @@ impl Job {
         self.chunks
     }
 
+    /// The fraction of chunks settled so far, in `[0, 1]`: the call's progress.
+    pub fn progress(&self) -> f64 {
+        self.settled.load(Ordering::Relaxed) as f64 / self.chunks as f64
+    }
+
     /// Whether some chunk has not been claimed yet.
     pub fn has_unclaimed(&self) -> bool {
         self.cursor.load(Ordering::Relaxed) < self.chunks

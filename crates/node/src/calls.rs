@@ -236,6 +236,12 @@ pub fn reduce_kernel<'env>(
     dispatch(env, call_id, call, pins)
 }
 
+/// The fraction of call `callId`'s chunks done so far, or -1 when it is not running on the pool.
+#[napi(catch_unwind)]
+pub fn kernel_progress(call_id: u32) -> f64 {
+    IN_FLIGHT.with(|t| t.borrow().get(&call_id).map_or(-1.0, |job| job.progress()))
+}
+
 /// Cancels call `callId` of this isolate, if it is still running: chunks not yet started
 /// are skipped and its promise rejects with a `Cancelled:` error.
 #[napi(catch_unwind)]
