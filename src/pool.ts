@@ -132,18 +132,24 @@ export class Pool {
   map(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array>): Promise<Float32Array>;
   map<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out }): Promise<Out>;
   map(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array>): Promise<number[]>;
-  async map(fn: MapKernel, input: unknown, opts?: KernelMapOptions): Promise<FloatArray | number[]> {
-    this.#assertRunning('map');
-    const kernel = mapKernelArg(fn, 'map');
-    const o = checkOptions<KernelMapOptions>(opts, 'map', ['out']);
-    const maybeData = numericInput(input, 'map');
-    const data = maybeData instanceof Promise ? await maybeData : maybeData;
+  map(fn: MapKernel, input: unknown, opts?: KernelMapOptions): Promise<FloatArray | number[]> {
+    return promised(() => {
+      this.#assertRunning('map');
+      const kernel = mapKernelArg(fn, 'map');
+      const o = checkOptions<KernelMapOptions>(opts, 'map', ['out']);
+      const data = numericInput(input, 'map');
+      return data instanceof Promise ? data.then((d) => this.#mapKernel(kernel, d, o, input)) : this.#mapKernel(kernel, data, o, input);
+    });
+  }
+
+  #mapKernel(kernel: MapKernel, data: FloatArray, o: KernelMapOptions, input: unknown): FloatArray | number[] | Promise<FloatArray | number[]> {
     const out = o.out === undefined ? newLike(data) : checkOut(o.out, data);
     const [p0, p1] = kernel.params;
-    await this.#run(o, data.length, (id) =>
+    const result = () => (o.out !== undefined || isFloatArray(input) ? out : Array.from(out));
+    const done = this.#run(o, data.length, (id) =>
       native.mapKernel(id, kernel.code, p0, p1, data, out, o.chunksize ?? 0, this.#processes),
     );
-    return o.out !== undefined || isFloatArray(input) ? out : Array.from(out);
+    return done instanceof Promise ? done.then(result) : result();
   }
 
   /**
@@ -156,26 +162,31 @@ export class Pool {
    * const sumOfSquares = await pool.reduce(kernels.sum, data, { map: kernels.square });
    * const lowest = await pool.reduce(kernels.min, data, { initial: 0 });
    */
-  async reduce(fn: ReduceKernel, input: FloatArray | Iterable<number> | AsyncIterable<number>, opts?: KernelReduceOptions): Promise<number> {
-    this.#assertRunning('reduce');
-    if (!isKernel(fn)) {
-      throw new TypeError(`reduce: fn must be a reduction kernel (kernels.sum, min, max or mean), got ${describe(fn)}`);
-    }
-    if (fn.kind !== 'reduce') {
-      throw new TypeError(`reduce: kernels.${fn.name} is element-wise; reduce takes kernels.sum, min, max or mean (pass kernels.${fn.name} as opts.map to apply it first)`);
-    }
-    const o = checkOptions<KernelReduceOptions>(opts, 'reduce', ['initial', 'map']);
-    const pre = o.map === undefined ? undefined : mapKernelArg(o.map, 'reduce', 'opts.map');
-    if (o.initial !== undefined) {
-      if (typeof o.initial !== 'number') throw new TypeError(`reduce: opts.initial must be a number, got ${describe(o.initial)}`);
-      if (fn.name === 'mean') throw new TypeError('reduce: opts.initial cannot be used with kernels.mean');
-    }
-    const maybeData = numericInput(input, 'reduce');
-    const data = maybeData instanceof Promise ? await maybeData : maybeData;
-    const [p0, p1] = pre ? pre.params : [0, 0];
-    return this.#run(o, data.length, (id) =>
-      native.reduceKernel(id, fn.code, pre ? pre.code : -1, p0, p1, data, o.initial ?? null, o.chunksize ?? 0, this.#processes),
-    );
+  reduce(fn: ReduceKernel, input: FloatArray | Iterable<number> | AsyncIterable<number>, opts?: KernelReduceOptions): Promise<number> {
+    return promised(() => {
+      this.#assertRunning('reduce');
+      if (!isKernel(fn)) {
+        throw new TypeError(`reduce: fn must be a reduction kernel (kernels.sum, min, max or mean), got ${describe(fn)}`);
+      }
+      if (fn.kind !== 'reduce') {
+        throw new TypeError(
+          `reduce: kernels.${fn.name} is element-wise; reduce takes kernels.sum, min, max or mean (pass kernels.${fn.name} as opts.map to apply it first)`,
+        );
+      }
+      const o = checkOptions<KernelReduceOptions>(opts, 'reduce', ['initial', 'map']);
+      const pre = o.map === undefined ? undefined : mapKernelArg(o.map, 'reduce', 'opts.map');
+      if (o.initial !== undefined) {
+        if (typeof o.initial !== 'number') throw new TypeError(`reduce: opts.initial must be a number, got ${describe(o.initial)}`);
+        if (fn.name === 'mean') throw new TypeError('reduce: opts.initial cannot be used with kernels.mean');
+      }
+      const [preCode, p0, p1] = pre ? [pre.code, ...pre.params] : [-1, 0, 0];
+      const reduceData = (data: FloatArray) =>
+        this.#run(o, data.length, (id) =>
+          native.reduceKernel(id, fn.code, preCode, p0, p1, data, o.initial ?? null, o.chunksize ?? 0, this.#processes),
+        );
+      const data = numericInput(input, 'reduce');
+      return data instanceof Promise ? data.then(reduceData) : reduceData(data);
+    });
   }
 
   /** No new work is accepted; work already submitted finishes. */
@@ -277,6 +288,15 @@ export class Pool {
         (err) => settle(() => reject(fromNative(err))),
       );
     });
+  }
+}
+
+/** Runs `work` now and turns its value, promise or exception into a promise. */
+function promised<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 

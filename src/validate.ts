@@ -25,7 +25,8 @@ export function checkOptions<T extends CallOptions>(opts: unknown, method: strin
     throw new TypeError(`${method}: opts must be an object, got ${describe(opts)}`);
   }
   const o = opts as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
+  for (const key in o) {
+    if (!Object.hasOwn(o, key)) continue;
     if (!(COMMON as readonly string[]).includes(key) && !extra.includes(key)) {
       const known = [...COMMON, ...extra].join(', ');
       throw new TypeError(`${method}: opts.${key} is not an option (known: ${known})`);

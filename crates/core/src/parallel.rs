@@ -1,10 +1,12 @@
 //! Kernel calls as chunked work: built once, then run inline on the caller or as a [`Job`]
 //! on the [`Registry`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
-use crate::chunking::{chunk_count, chunk_range, default_chunk_len, runs_inline};
+use crossbeam_utils::Backoff;
+
+use crate::chunking::{choose_mode, chunk_count, chunk_range, default_chunk_len, Mode};
 use crate::job::{panic_message, ChunkFn, Job, JobError};
 use crate::kernels::{map_raw, reduce_slice, Element, ReduceOp, UnaryOp};
 use crate::registry::Registry;
@@ -73,7 +75,7 @@ pub struct ReduceArgs<T> {
 pub struct KernelCall<R> {
     chunks: usize,
     max_workers: usize,
-    inline: bool,
+    mode: Mode,
     body: ChunkFn,
     finish: Box<dyn FnOnce() -> R + Send>,
 }
@@ -82,15 +84,20 @@ impl<R> std::fmt::Debug for KernelCall<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KernelCall")
             .field("chunks", &self.chunks)
-            .field("inline", &self.inline)
+            .field("mode", &self.mode)
             .finish()
     }
 }
 
 impl<R: Send + 'static> KernelCall<R> {
-    /// Whether the call is small enough to run on the calling thread.
+    /// Where the call should run, from its size and thread cap.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Whether the call is small enough to run on the calling thread alone.
     pub fn runs_inline(&self) -> bool {
-        self.inline
+        self.mode == Mode::Inline
     }
 
     /// The number of chunks.
@@ -129,10 +136,42 @@ impl<R: Send + 'static> KernelCall<R> {
         Some(job)
     }
 
-    /// Runs the call to completion, inline or on the global registry, blocking the caller.
-    pub fn run_blocking(self) -> Result<R, JobError> {
-        if self.inline {
+    /// Runs the call on the calling thread with up to `max_workers - 1` threads of
+    /// `registry` helping, and waits for it. Helpers that are awake join within a
+    /// microsecond; the caller never waits for a sleeping one to wake, since it claims
+    /// chunks itself from the start.
+    pub fn run_assisted(self, registry: &'static Registry) -> Result<R, JobError> {
+        if self.chunks <= 1 || self.max_workers <= 1 {
             return self.run_inline();
+        }
+        let outcome = Arc::new(Mutex::new(None));
+        let done = Arc::new(AtomicBool::new(false));
+        let (slot, flag) = (outcome.clone(), done.clone());
+        let job = Arc::new(Job::new(
+            self.chunks,
+            self.max_workers - 1,
+            self.body,
+            Box::new(move |result| {
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                flag.store(true, Ordering::Release);
+            }),
+        ));
+        registry.submit(job.clone());
+        job.work();
+        let backoff = Backoff::new();
+        while !done.load(Ordering::Acquire) {
+            backoff.snooze();
+        }
+        let result = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
+        result.unwrap_or(Ok(())).map(|()| (self.finish)())
+    }
+
+    /// Runs the call to completion where [`KernelCall::mode`] says, blocking the caller.
+    pub fn run_blocking(self) -> Result<R, JobError> {
+        match self.mode {
+            Mode::Inline => return self.run_inline(),
+            Mode::Assisted => return self.run_assisted(Registry::global()),
+            Mode::Pooled => {}
         }
         let (sender, receiver) = mpsc::sync_channel(1);
         self.spawn(Registry::global(), move |result| {
@@ -144,10 +183,20 @@ impl<R: Send + 'static> KernelCall<R> {
     }
 }
 
-fn plan(len: usize, chunk_len: Option<usize>, cost: usize) -> (usize, usize, bool) {
+fn plan(
+    len: usize,
+    chunk_len: Option<usize>,
+    cost: usize,
+    max_workers: usize,
+) -> (usize, usize, Mode) {
     let chunk_len = chunk_len.unwrap_or_else(|| default_chunk_len(len)).max(1);
     let chunks = chunk_count(len, chunk_len);
-    (chunk_len, chunks, chunks == 0 || runs_inline(len, cost))
+    let mode = match choose_mode(len, cost, max_workers) {
+        _ if chunks == 0 => Mode::Inline,
+        Mode::Assisted if chunks == 1 => Mode::Inline,
+        mode => mode,
+    };
+    (chunk_len, chunks, mode)
 }
 
 /// Prepares `dst[i] = op(src[i])`.
@@ -158,14 +207,15 @@ fn plan(len: usize, chunk_len: Option<usize>, cost: usize) -> (usize, usize, boo
 /// [2] `dst` equals `src` or does not overlap `src[..len]`.
 /// [3] Nothing else writes `src` or touches `dst` until then.
 pub unsafe fn map_kernel<T: Element>(args: MapArgs<T>) -> KernelCall<()> {
-    let (chunk_len, chunks, inline) = plan(args.len, args.chunk_len, args.op.cost());
+    let (chunk_len, chunks, mode) =
+        plan(args.len, args.chunk_len, args.op.cost(), args.max_workers);
     let src = SharedPtr(args.src.cast_mut());
     let dst = SharedPtr(args.dst);
     let (op, len) = (args.op, args.len);
     KernelCall {
         chunks,
         max_workers: args.max_workers,
-        inline,
+        mode,
         body: Box::new(move |index| {
             let range = chunk_range(index, chunk_len, len);
             // SAFETY: the range lies within `len` ([1]); chunks are disjoint, so no two
@@ -192,7 +242,7 @@ pub unsafe fn map_kernel<T: Element>(args: MapArgs<T>) -> KernelCall<()> {
 /// [2] Nothing writes `src[..len]` until then.
 pub unsafe fn reduce_kernel<T: Element>(args: ReduceArgs<T>) -> KernelCall<f64> {
     let cost = args.pre.map_or(1, UnaryOp::cost);
-    let (chunk_len, chunks, inline) = plan(args.len, args.chunk_len, cost);
+    let (chunk_len, chunks, mode) = plan(args.len, args.chunk_len, cost, args.max_workers);
     let partials: Arc<Vec<AtomicU64>> = Arc::new((0..chunks).map(|_| AtomicU64::new(0)).collect());
     let src = SharedPtr(args.src.cast_mut());
     let (op, pre, len) = (args.op, args.pre, args.len);
@@ -201,7 +251,7 @@ pub unsafe fn reduce_kernel<T: Element>(args: ReduceArgs<T>) -> KernelCall<f64> 
     KernelCall {
         chunks,
         max_workers: args.max_workers,
-        inline,
+        mode,
         body: Box::new(move |index| {
             let range = chunk_range(index, chunk_len, len);
             // SAFETY: the range lies within `len`, valid and unwritten by [1] and [2].

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use ferropool_core::chunking::Mode;
 use ferropool_core::registry::{cpu_count as core_cpu_count, Registry};
 use ferropool_core::{
     map_kernel as core_map, reduce_kernel as core_reduce, Job, JobError, KernelCall, MapArgs,
@@ -67,7 +68,9 @@ fn parse_chunk_len(value: i64) -> Result<Option<usize>> {
     match value {
         0 => Ok(None),
         n if n > 0 => Ok(Some(n as usize)),
-        n => Err(invalid(format!("chunksize must be a positive integer, got {n}"))),
+        n => Err(invalid(format!(
+            "chunksize must be a positive integer, got {n}"
+        ))),
     }
 }
 
@@ -87,7 +90,8 @@ fn hook_teardown(env: &Env) -> Result<()> {
         return Ok(());
     }
     env.add_env_cleanup_hook((), |()| {
-        let jobs: Vec<Arc<Job>> = IN_FLIGHT.with(|t| t.borrow_mut().drain().map(|(_, j)| j).collect());
+        let jobs: Vec<Arc<Job>> =
+            IN_FLIGHT.with(|t| t.borrow_mut().drain().map(|(_, j)| j).collect());
         for job in jobs {
             job.cancel_and_drain();
         }
@@ -96,8 +100,9 @@ fn hook_teardown(env: &Env) -> Result<()> {
     Ok(())
 }
 
-/// Runs `call` inline and returns its value, or starts it on the pool and returns a
-/// Promise of it. `pins` keep the JS buffers alive until the promise settles.
+/// Runs `call` on this thread (alone or with pool threads helping) and returns its value,
+/// or starts it on the pool and returns a Promise of it. `pins` keep the JS buffers alive
+/// until the promise settles.
 fn dispatch<'env, R>(
     env: &'env Env,
     call_id: u32,
@@ -107,8 +112,15 @@ fn dispatch<'env, R>(
 where
     R: napi::bindgen_prelude::ToNapiValue + Send + 'static,
 {
-    if call.runs_inline() {
-        return call.run_inline().map(Either::A).map_err(job_error);
+    match call.mode() {
+        Mode::Inline => return call.run_inline().map(Either::A).map_err(job_error),
+        Mode::Assisted => {
+            return call
+                .run_assisted(Registry::global())
+                .map(Either::A)
+                .map_err(job_error)
+        }
+        Mode::Pooled => {}
     }
     hook_teardown(env)?;
     let (deferred, promise) = env.create_deferred::<R, _>()?;
@@ -173,7 +185,7 @@ pub fn map_kernel<'env>(
             }),
         }
     };
-    if call.runs_inline() {
+    if call.mode() != Mode::Pooled {
         return dispatch(env, call_id, call, Vec::new());
     }
     let pins = vec![Pinned::new(env, src.raw)?, Pinned::new(env, dst.raw)?];
@@ -229,7 +241,7 @@ pub fn reduce_kernel<'env>(
             }),
         }
     };
-    if call.runs_inline() {
+    if call.mode() != Mode::Pooled {
         return dispatch(env, call_id, call, Vec::new());
     }
     let pins = vec![Pinned::new(env, src.raw)?];
