@@ -10,10 +10,73 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Cancels job `job`: unclaimed chunks are skipped. Returns the ids of the workers
+ * running its chunks.
+ */
+export declare function boardCancel(pool: number, job: number): Array<number>
+
+/** Claims the next chunk of pool `pool` for worker `worker`, or returns null. */
+export declare function boardClaim(pool: number, worker: number): ClaimedChunk | null
+
+/** Drops pool `pool`'s board; its workers' claims return nothing from then on. */
+export declare function boardClose(pool: number): void
+
+/**
+ * Stores a chunk's serialised results (`ok`) or error. Returns true when the job is
+ * complete; false otherwise, or when the job is gone (cancelled and removed).
+ */
+export declare function boardComplete(pool: number, job: number, index: number, ok: boolean, bytes: Buffer): boolean
+
+/** Opens a new task board and returns its pool id (unique in the process). */
+export declare function boardOpen(): number
+
+/** The fraction of job `job`'s chunks settled, or -1 when it is gone. */
+export declare function boardProgress(pool: number, job: number): number
+
+/** Forgets job `job` (its results are taken, or no longer wanted). */
+export declare function boardRemove(pool: number, job: number): void
+
+/** The spec job `job` was submitted with, or null once it is gone. */
+export declare function boardSpec(pool: number, job: number): string | null
+
+/**
+ * Queues job `job` of pool `pool`: one chunk per payload, `spec` telling workers what
+ * to run.
+ */
+export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>): void
+
+/** Takes chunk `index` of job `job`'s outcome, or null when it has none (yet). */
+export declare function boardTake(pool: number, job: number, index: number): ChunkResult | null
+
+/**
+ * Worker `worker` died: settles the chunks it held as failed and returns them as
+ * `[job, index]` pairs.
+ */
+export declare function boardWorkerDied(pool: number, worker: number): Array<Array<number>>
+
+/**
  * Cancels call `callId` of this isolate, if it is still running: chunks not yet started
  * are skipped and its promise rejects with a `Cancelled:` error.
  */
 export declare function cancelKernel(callId: number): boolean
+
+/** A chunk's outcome as the pool's thread takes it. */
+export interface ChunkResult {
+  /** Whether the chunk ran (else `bytes` is its serialised error). */
+  ok: boolean
+  /** The serialised results or error. */
+  bytes: Buffer
+}
+
+/** A chunk a worker claimed. */
+export interface ClaimedChunk {
+  /** The job id. */
+  job: number
+  /** The chunk's index in the job. */
+  index: number
+  /** The chunk's payload. */
+  payload: Buffer
+}
 
 /**
  * The number of CPUs the process may use (`os.availableParallelism()`, or the

@@ -835,6 +835,17 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.boardCancel = nativeBinding.boardCancel
+module.exports.boardClaim = nativeBinding.boardClaim
+module.exports.boardClose = nativeBinding.boardClose
+module.exports.boardComplete = nativeBinding.boardComplete
+module.exports.boardOpen = nativeBinding.boardOpen
+module.exports.boardProgress = nativeBinding.boardProgress
+module.exports.boardRemove = nativeBinding.boardRemove
+module.exports.boardSpec = nativeBinding.boardSpec
+module.exports.boardSubmit = nativeBinding.boardSubmit
+module.exports.boardTake = nativeBinding.boardTake
+module.exports.boardWorkerDied = nativeBinding.boardWorkerDied
 module.exports.cancelKernel = nativeBinding.cancelKernel
 module.exports.cpuCount = nativeBinding.cpuCount
 module.exports.kernelProgress = nativeBinding.kernelProgress

@@ -3,7 +3,11 @@
  * @module
  */
 export { Pool, cpuCount } from './pool';
-export type { PoolOptions, PoolState, KernelMapOptions, KernelReduceOptions } from './pool';
+export type { PoolOptions, PoolState, KernelMapOptions, KernelReduceOptions, TaskFn } from './pool';
+export { task } from './task';
+export type { ModuleTask } from './task';
+export { AsyncResult } from './async-result';
+export type { AsyncCallbacks } from './async-result';
 export { kernels } from './kernels';
 export type { Kernel, MapKernel, ReduceKernel } from './kernels';
 export type { CallOptions } from './validate';

@@ -2,9 +2,15 @@
  * `Pool`: Python's `multiprocessing.Pool` for Node.js.
  * @module
  */
-import { AbortError, PoolStateError, TimeoutError } from './errors';
+import { AsyncResult, type AsyncCallbacks } from './async-result';
+import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors';
+import { assemble, cut, defaultChunksize, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
+import { type ModuleTask, shipFunction } from './task';
+import type { FnSpec, Items } from './wire';
+import { WorkerGroup } from './workers';
+import type { ResourceLimits } from 'node:worker_threads';
 import {
   type CallOptions,
   type FloatArray,
@@ -28,7 +34,13 @@ export interface PoolOptions {
   initargs?: readonly unknown[];
   /** A worker is replaced after this many chunks of JS tasks. */
   maxTasksPerChild?: number;
+  /** V8 heap limits of each worker (see `worker_threads` `resourceLimits`): a task that
+   * exceeds them fails with `WorkerCrashedError` and its worker is replaced. */
+  resourceLimits?: ResourceLimits;
 }
+
+/** A function a pool can run: a self-contained JS function or a {@link task}. */
+export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleTask;
 
 /** Options of {@link Pool.map} with a kernel. */
 export interface KernelMapOptions<Out extends FloatArray = FloatArray> extends CallOptions {
@@ -52,14 +64,6 @@ export interface KernelReduceOptions extends CallOptions {
  */
 export function cpuCount(): number {
   return native.cpuCount();
-}
-
-/** A call whose chunks are on the native pool. */
-interface PooledCall {
-  /** Rejects the call now with `error` and cancels its unstarted chunks. */
-  cancel(error: Error): void;
-  /** Settles once no pool thread touches the call's buffers any more. */
-  readonly drained: Promise<unknown>;
 }
 
 /** How often a pooled kernel call with `onProgress` reports. */
@@ -92,18 +96,46 @@ function fromNative(err: unknown): Error {
 export class Pool {
   readonly #processes: number;
   #state: PoolState = 'running';
-  readonly #calls = new Set<PooledCall>();
+  readonly #calls = new Set<PendingCall>();
+  readonly #initializer: FnSpec | undefined;
+  readonly #initargs: unknown[];
+  readonly #maxTasksPerChild: number | undefined;
+  readonly #resourceLimits: ResourceLimits | undefined;
+  #group: WorkerGroup | undefined;
 
   constructor(options?: PoolOptions | number) {
     const opts: PoolOptions = typeof options === 'number' ? { processes: options } : checkPoolOptions(options);
     this.#processes = opts.processes === undefined ? cpuCount() : positiveInteger(opts.processes, 'processes');
-    if (opts.maxTasksPerChild !== undefined) positiveInteger(opts.maxTasksPerChild, 'maxTasksPerChild');
-    if (opts.initializer !== undefined && typeof opts.initializer !== 'function' && (typeof opts.initializer !== 'object' || opts.initializer === null)) {
-      throw new TypeError(`initializer must be a function or a task(), got ${describe(opts.initializer)}`);
-    }
+    this.#maxTasksPerChild = opts.maxTasksPerChild === undefined ? undefined : positiveInteger(opts.maxTasksPerChild, 'maxTasksPerChild');
+    this.#initializer = opts.initializer === undefined ? undefined : shipFunction(opts.initializer, 'initializer');
     if (opts.initargs !== undefined && !Array.isArray(opts.initargs)) {
       throw new TypeError(`initargs must be an array, got ${describe(opts.initargs)}`);
     }
+    this.#initargs = opts.initargs === undefined ? [] : [...opts.initargs];
+    if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
+      throw new TypeError(`resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);
+    }
+    this.#resourceLimits = opts.resourceLimits;
+  }
+
+  /** The workers for JS functions, started on the first call that needs them. */
+  #workers(): { group: WorkerGroup; calls: Set<PendingCall> } {
+    if (!this.#group) {
+      const group = new WorkerGroup({
+        size: this.#processes,
+        initializer: this.#initializer,
+        initargs: this.#initargs,
+        maxTasksPerChild: this.#maxTasksPerChild,
+        resourceLimits: this.#resourceLimits,
+      });
+      group.onInitError = (wire) => {
+        const cause = rebuildError(wire);
+        const error = new RemoteError(`the pool's initializer threw in a worker: ${cause.message}`, { cause });
+        for (const call of [...this.#calls]) call.cancel(error);
+      };
+      this.#group = group;
+    }
+    return { group: this.#group, calls: this.#calls };
   }
 
   /** The number of workers. */
@@ -132,7 +164,9 @@ export class Pool {
   map(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array>): Promise<Float32Array>;
   map<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out }): Promise<Out>;
   map(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array>): Promise<number[]>;
-  map(fn: MapKernel, input: unknown, opts?: KernelMapOptions): Promise<FloatArray | number[]> {
+  map<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions): Promise<R[]>;
+  map(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions): Promise<unknown> {
+    if (!isKernel(fn)) return promised(() => this.#mapJs(fn, input, opts, false, 'map'));
     return promised(() => {
       this.#assertRunning('map');
       const kernel = mapKernelArg(fn, 'map');
@@ -189,6 +223,90 @@ export class Pool {
     });
   }
 
+  /**
+   * Like {@link map}, but each element of `argTuples` is spread as the arguments.
+   * @example
+   * await pool.starmap((a, b) => a * b, [[1, 2], [3, 4]]); // [2, 12]
+   */
+  starmap<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions): Promise<R[]> {
+    return promised(() => this.#mapJs(fn, argTuples, opts, true, 'starmap')) as Promise<R[]>;
+  }
+
+  /**
+   * Calls `fn(...args)` on a worker.
+   * @example
+   * await pool.apply((a, b) => a + b, [1, 2]); // 3
+   */
+  apply<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, args?: A, opts?: CallOptions): Promise<R> {
+    return promised(() => {
+      if (args !== undefined && !Array.isArray(args)) throw new TypeError(`apply: args must be an array, got ${describe(args)}`);
+      return this.#mapJs(fn, [args ?? []], opts, true, 'apply');
+    }).then((r) => (r as R[])[0]!);
+  }
+
+  /**
+   * {@link apply} with Python's `AsyncResult` handle (also awaitable).
+   * @example
+   * const r = pool.applyAsync(fib, [30], { callback: console.log });
+   * await r.get(5000);
+   */
+  applyAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, args?: A, callbacks?: AsyncCallbacks<R>): AsyncResult<R> {
+    return new AsyncResult(this.apply(fn, args), callbacks);
+  }
+
+  /** {@link map} with an `AsyncResult` handle; `opts` also take `callback` and `errorCallback`. */
+  mapAsync<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]> {
+    const { callback, errorCallback, ...rest } = opts ?? {};
+    return new AsyncResult(this.map(fn, input, rest), { callback, errorCallback });
+  }
+
+  /** {@link starmap} with an `AsyncResult` handle; `opts` also take `callback` and `errorCallback`. */
+  starmapAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]> {
+    const { callback, errorCallback, ...rest } = opts ?? {};
+    return new AsyncResult(this.starmap(fn, argTuples, rest), { callback, errorCallback });
+  }
+
+  /**
+   * Results in input order, each yielded as soon as it (and those before it) are ready.
+   * The input is read lazily with bounded read-ahead, so it may be endless. If a task throws,
+   * every result before it is yielded, then the error is thrown.
+   * @example
+   * for await (const r of pool.imap((x) => x * 2, naturals())) if (r > 100) break;
+   */
+  imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
+    return this.#imap(fn, input, opts, true, 'imap') as AsyncIterableIterator<R>;
+  }
+
+  /** Like {@link imap}, but yields results in the order they complete. */
+  imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
+    return this.#imap(fn, input, opts, false, 'imapUnordered') as AsyncIterableIterator<R>;
+  }
+
+  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string): AsyncIterableIterator<unknown> {
+    this.#assertRunning(method);
+    const f = shipFunction(fn, `${method}: fn`);
+    const o = checkOptions<CallOptions>(opts, method);
+    if (typeof input !== 'object' || input === null || (typeof (input as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
+      throw new TypeError(`${method}: input must be an iterable or async iterable, got ${describe(input)}`);
+    }
+    const length = Array.isArray(input) || ArrayBuffer.isView(input) ? (input as ArrayLike<unknown>).length : undefined;
+    const chunksize = o.chunksize ?? (length === undefined ? 1 : defaultChunksize(length, this.#processes));
+    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
+  }
+
+  #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
+    this.#assertRunning(method);
+    const f = shipFunction(fn, `${method}: fn`);
+    const o = checkOptions<CallOptions>(opts, method);
+    const run = (items: Items): Promise<unknown> | unknown => {
+      if (items.length === 0) return assemble([], input, 0);
+      const chunks = cut(items, o.chunksize ?? defaultChunksize(items.length, this.#processes));
+      return runJob(this.#workers(), f, star, chunks, o, items.length).then((parts) => assemble(parts, input, items.length));
+    };
+    const items = toItems(input, method, star);
+    return items instanceof Promise ? items.then(run) : Promise.resolve(run(items));
+  }
+
   /** No new work is accepted; work already submitted finishes. */
   close(): void {
     if (this.#state === 'running') this.#state = 'closed';
@@ -202,13 +320,17 @@ export class Pool {
     this.#state = 'terminated';
     const calls = [...this.#calls];
     for (const call of calls) call.cancel(new PoolStateError('Pool was terminated before the call finished'));
-    await Promise.all(calls.map((c) => c.drained));
+    await Promise.all([...calls.map((c) => c.drained), this.#group?.close()]);
   }
 
-  /** Waits for all submitted work to finish; only after {@link close} or {@link terminate}. */
+  /**
+   * Waits for all submitted work to finish and the workers to exit; only after
+   * {@link close} or {@link terminate}.
+   */
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()');
     while (this.#calls.size > 0) await Promise.all([...this.#calls].map((c) => c.drained));
+    await this.#group?.close();
   }
 
   /** `await using pool = new Pool()`: closes the pool, then joins it (no result is lost). */
@@ -250,7 +372,7 @@ export class Pool {
         if (progress !== undefined) clearInterval(progress);
         action();
       };
-      const call: PooledCall = {
+      const call: PendingCall = {
         cancel: (error) => {
           native.cancelKernel(id);
           settle(() => reject(error));
@@ -305,7 +427,7 @@ function checkPoolOptions(options: unknown): PoolOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`Pool options must be a number of processes or an object, got ${describe(options)}`);
   }
-  const known = ['processes', 'initializer', 'initargs', 'maxTasksPerChild'];
+  const known = ['processes', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new TypeError(`Pool: options.${key} is not an option (known: ${known.join(', ')})`);
   }
@@ -316,11 +438,6 @@ function mapKernelArg(fn: unknown, method: string, name = 'fn'): MapKernel {
   if (isKernel(fn)) {
     if (fn.kind === 'map') return fn;
     throw new TypeError(`${method}: ${name} is kernels.${fn.name}, a reduction; use pool.reduce(kernels.${fn.name}, input)`);
-  }
-  if (typeof fn === 'function') {
-    throw new TypeError(
-      `${method}: ${name} is a JS function; this version of ferropool runs only the built-in kernels (kernels.square, kernels.affine(a, b), …)`,
-    );
   }
   throw new TypeError(`${method}: ${name} must be a kernel such as kernels.square, got ${describe(fn)}`);
 }

@@ -64,7 +64,9 @@ pub struct Job {
     workers: AtomicUsize,
     cancelled: AtomicBool,
     first_error: Mutex<Option<JobError>>,
-    body: ChunkFn,
+    /// The native work of a chunk; `None` for a job whose chunks run elsewhere (in a JS
+    /// worker isolate) and are reported with [`Job::finish_chunk`].
+    body: Option<ChunkFn>,
     on_complete: Mutex<Option<CompleteFn>>,
 }
 
@@ -82,6 +84,21 @@ impl Job {
     /// A job of `chunks` chunks (at least one) that at most `max_workers` threads work on at
     /// once. `on_complete` runs exactly once, after every chunk has settled.
     pub fn new(chunks: usize, max_workers: usize, body: ChunkFn, on_complete: CompleteFn) -> Self {
+        Self::build(chunks, max_workers, Some(body), Some(on_complete))
+    }
+
+    /// A job whose chunks are claimed with [`Job::claim_chunk`] and run outside this crate
+    /// (by JS worker isolates), each reported with [`Job::finish_chunk`].
+    pub fn external(chunks: usize) -> Self {
+        Self::build(chunks, usize::MAX, None, None)
+    }
+
+    fn build(
+        chunks: usize,
+        max_workers: usize,
+        body: Option<ChunkFn>,
+        on_complete: Option<CompleteFn>,
+    ) -> Self {
         assert!(chunks > 0, "a job needs at least one chunk");
         Job {
             chunks,
@@ -92,7 +109,7 @@ impl Job {
             cancelled: AtomicBool::new(false),
             first_error: Mutex::new(None),
             body,
-            on_complete: Mutex::new(Some(on_complete)),
+            on_complete: Mutex::new(on_complete),
         }
     }
 
@@ -156,15 +173,33 @@ impl Job {
     }
 
     /// Runs (or, once cancelled, skips) chunk `index`, which the caller has claimed.
+    /// A job made with [`Job::external`] has no native body: its chunks settle as skipped.
     pub fn run_chunk(&self, index: usize) {
-        if !self.is_cancelled() {
-            let outcome = catch_unwind(AssertUnwindSafe(|| (self.body)(index)))
-                .unwrap_or_else(|payload| Err(JobError::Panicked(panic_message(&*payload))));
-            if let Err(err) = outcome {
-                self.cancel(err);
+        let outcome = match &self.body {
+            Some(body) if !self.is_cancelled() => {
+                catch_unwind(AssertUnwindSafe(|| body(index)))
+                    .unwrap_or_else(|payload| Err(JobError::Panicked(panic_message(&*payload))))
             }
+            _ => Ok(()),
+        };
+        self.finish_chunk(outcome);
+    }
+
+    /// Settles a claimed chunk with its outcome (an error cancels the rest of the job).
+    /// Returns `true` when this was the last chunk to settle: the job is complete.
+    pub fn finish_chunk(&self, outcome: JobResult) -> bool {
+        if let Err(err) = outcome {
+            self.cancel(err);
         }
-        self.settle_one();
+        self.settle_one()
+    }
+
+    /// The first error recorded, if any (the job's outcome so far).
+    pub fn error(&self) -> Option<JobError> {
+        self.first_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Claims and runs chunks until none is left unclaimed.
@@ -196,27 +231,21 @@ impl Job {
         }
     }
 
-    fn settle_one(&self) {
-        if self.settled.fetch_add(1, Ordering::AcqRel) + 1 == self.chunks {
-            let result = match self
-                .first_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-            {
-                Some(err) => Err(err),
-                None => Ok(()),
-            };
-            let callback = self
-                .on_complete
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            if let Some(callback) = callback {
-                // A panicking callback must not unwind through a pool thread's loop.
-                let _ = catch_unwind(AssertUnwindSafe(move || callback(result)));
-            }
+    fn settle_one(&self) -> bool {
+        if self.settled.fetch_add(1, Ordering::AcqRel) + 1 != self.chunks {
+            return false;
         }
+        let callback = self
+            .on_complete
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(callback) = callback {
+            let result = self.error().map_or(Ok(()), Err);
+            // A panicking callback must not unwind through a pool thread's loop.
+            let _ = catch_unwind(AssertUnwindSafe(move || callback(result)));
+        }
+        true
     }
 }
 

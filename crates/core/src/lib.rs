@@ -13,6 +13,7 @@ pub mod kernels;
 pub mod parallel;
 pub mod registry;
 pub mod sleep;
+pub mod tasks;
 
 pub use job::{Job, JobError, JobResult};
 pub use kernels::{Element, ReduceOp, UnaryOp};

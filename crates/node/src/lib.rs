@@ -7,5 +7,7 @@
 
 mod buffers;
 mod calls;
+mod tasks;
 
 pub use calls::*;
+pub use tasks::*;

@@ -1,0 +1,112 @@
+/**
+ * `AsyncResult`: the handle `applyAsync`, `mapAsync` and `starmapAsync` return, as in
+ * Python, and a thenable, so it can simply be awaited.
+ * @module
+ */
+import { PoolStateError, TimeoutError } from './errors';
+import { describe } from './kernels';
+
+/** Callbacks of the `…Async` methods; each is called once, before `get()` resolves. */
+export interface AsyncCallbacks<R> {
+  /** Called with the value when the work succeeds. */
+  callback?: (value: R) => void;
+  /** Called with the error when the work fails. */
+  errorCallback?: (error: unknown) => void;
+}
+
+/**
+ * The pending result of an `…Async` call.
+ * @example
+ * const r = pool.applyAsync((a, b) => a + b, [1, 2], { callback: (v) => console.log(v) });
+ * await r.wait();
+ * if (r.ready() && r.successful()) console.log(await r.get()); // 3
+ */
+export class AsyncResult<R> implements PromiseLike<R> {
+  readonly #promise: Promise<R>;
+  #state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
+
+  /** @internal */
+  constructor(work: Promise<R>, callbacks: AsyncCallbacks<R> = {}) {
+    checkCallbacks(callbacks);
+    this.#promise = work.then(
+      (value) => {
+        this.#state = 'fulfilled';
+        callbacks.callback?.(value);
+        return value;
+      },
+      (error: unknown) => {
+        this.#state = 'rejected';
+        callbacks.errorCallback?.(error);
+        throw error;
+      },
+    );
+    // A result nobody asks for must not become an unhandled rejection.
+    this.#promise.catch(() => {});
+  }
+
+  /**
+   * The value, once ready. With `timeoutMs`, rejects with `TimeoutError` if it is not ready
+   * in time (the work goes on; ask again later).
+   */
+  get(timeoutMs?: number): Promise<R> {
+    if (timeoutMs === undefined || this.#state !== 'pending') return this.#promise;
+    checkTimeout(timeoutMs, 'get');
+    return new Promise<R>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TimeoutError(`the result was not ready within ${timeoutMs} ms`)), timeoutMs);
+      this.#promise.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Resolves when the result is ready, or after `timeoutMs`; never rejects. */
+  wait(timeoutMs?: number): Promise<void> {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'wait');
+    const settled = this.#promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (timeoutMs === undefined || this.#state !== 'pending') return settled;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void settled.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Whether the work has finished. */
+  ready(): boolean {
+    return this.#state !== 'pending';
+  }
+
+  /** Whether the work finished without error; throws `PoolStateError` when not ready. */
+  successful(): boolean {
+    if (this.#state === 'pending') throw new PoolStateError('the result is not ready: successful() needs a finished call');
+    return this.#state === 'fulfilled';
+  }
+
+  then<A = R, B = never>(onFulfilled?: ((value: R) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.#promise.then(onFulfilled, onRejected);
+  }
+}
+
+function checkTimeout(ms: unknown, method: string): void {
+  if (typeof ms !== 'number' || !(ms >= 0)) throw new RangeError(`AsyncResult.${method}: timeoutMs must be a non-negative number, got ${describe(ms)}`);
+}
+
+function checkCallbacks(cb: { callback?: unknown; errorCallback?: unknown }): void {
+  if (typeof cb !== 'object' || cb === null) throw new TypeError(`callbacks must be an object, got ${describe(cb)}`);
+  if (cb.callback !== undefined && typeof cb.callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(cb.callback)}`);
+  if (cb.errorCallback !== undefined && typeof cb.errorCallback !== 'function') {
+    throw new TypeError(`errorCallback must be a function, got ${describe(cb.errorCallback)}`);
+  }
+}

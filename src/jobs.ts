@@ -1,0 +1,285 @@
+/**
+ * JS-function calls on a pool's workers: cutting the input into chunks, running them as
+ * jobs of the task board, and turning what comes back into results or errors.
+ * @internal
+ */
+import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
+import { describe } from './kernels';
+import type { CallOptions } from './validate';
+import type { WorkerGroup } from './workers';
+import type { FnSpec, Items, WireError } from './wire';
+
+/** A call in flight that `terminate()` must be able to stop. */
+export interface PendingCall {
+  /** Rejects the call now with `error` and stops its work. */
+  cancel(error: Error): void;
+  /** Settles once the call's work no longer runs. */
+  readonly drained: Promise<unknown>;
+}
+
+/** The results an error carries for the items before the one that threw (for imap). */
+export const PARTIAL = Symbol('ferropool.partial');
+
+const STANDARD: Record<string, new (message?: string) => Error> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** Rebuilds a worker's error on this side: same class where it is standard, same name,
+ * message and own properties, `index`, and a stack that starts with the worker's. */
+export function rebuildError(w: WireError): Error {
+  const Ctor = w.serialization ? TaskSerializationError : (STANDARD[w.name] ?? Error);
+  const err = new Ctor(w.message) as Error & Record<string | symbol, unknown>;
+  if (err.name !== w.name) Object.defineProperty(err, 'name', { value: w.name, writable: true, configurable: true, enumerable: false });
+  for (const [k, v] of Object.entries(w.props)) err[k] = v;
+  err.index = w.index;
+  const local = (err.stack ?? '').split('\n').slice(1).join('\n');
+  err.stack = `${w.stack ?? `${w.name}: ${w.message}`}\n    --- the task ran in a pool worker; the call was made: ---\n${local}`;
+  Object.defineProperty(err, PARTIAL, { value: w.partial, enumerable: false });
+  return err;
+}
+
+/** Python's default: about four chunks per worker. */
+export function defaultChunksize(length: number, processes: number): number {
+  return Math.max(1, Math.ceil(length / (processes * 4)));
+}
+
+/**
+ * The items of `input` as one chunkable sequence: typed arrays as they are, arrays of
+ * numbers as a Float64Array (one bulk copy instead of one per item), anything else as an
+ * array.
+ */
+export function toItems(input: unknown, method: string, star: boolean): Items | Promise<Items> {
+  const name = star ? 'argTuples' : 'input';
+  const check = (items: unknown[]): Items => {
+    if (star) {
+      for (let i = 0; i < items.length; i++) {
+        const t = items[i];
+        if (Array.isArray(t)) continue;
+        if (t === null || typeof t !== 'object' || typeof (t as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+          throw new TypeError(`${method}: ${name}[${i}] must be an array (or iterable) of arguments, got ${describe(t)}`);
+        }
+        items[i] = Array.from(t as Iterable<unknown>);
+      }
+      return items;
+    }
+    for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return items;
+    return Float64Array.from(items as number[]);
+  };
+  if (!star && (input instanceof Float64Array || input instanceof Float32Array)) return input;
+  if (Array.isArray(input)) return check(star ? input.slice() : input);
+  if (typeof input === 'string') throw new TypeError(`${method}: ${name} must be an array or iterable of items, got ${describe(input)}`);
+  if (typeof input === 'object' && input !== null) {
+    if (typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function') return check(Array.from(input as Iterable<unknown>));
+    if (typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+      return (async () => {
+        const all: unknown[] = [];
+        for await (const x of input as AsyncIterable<unknown>) all.push(x);
+        return check(all);
+      })();
+    }
+  }
+  throw new TypeError(`${method}: ${name} must be an array, a typed array or an (async) iterable, got ${describe(input)}`);
+}
+
+/** Chunk `[start, items]` pairs of `chunksize` items. Typed chunks are copies: a view
+ * would serialise its whole buffer. */
+export function cut(items: Items, chunksize: number): Array<[number, Items]> {
+  const chunks: Array<[number, Items]> = [];
+  for (let s = 0; s < items.length; s += chunksize) chunks.push([s, items.slice(s, s + chunksize)]);
+  return chunks;
+}
+
+/** Joins chunk results in order: a typed array like `input` when every result is a number
+ * and the input was typed, else an array. */
+export function assemble(parts: Items[], input: unknown, total: number): unknown[] | Float64Array | Float32Array {
+  if ((input instanceof Float64Array || input instanceof Float32Array) && parts.every((p) => p instanceof Float64Array)) {
+    const out = input instanceof Float32Array ? new Float32Array(total) : new Float64Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p as Float64Array, at);
+      at += p.length;
+    }
+    return out;
+  }
+  const out = new Array<unknown>(total);
+  let at = 0;
+  for (const p of parts) for (let i = 0; i < p.length; i++) out[at++] = p[i];
+  return out;
+}
+
+/** What {@link runJob} needs from the pool. */
+export interface JobContext {
+  group: WorkerGroup;
+  calls: Set<PendingCall>;
+}
+
+/**
+ * Runs `chunks` as one job of `ctx.group` and resolves with each chunk's results, in
+ * order; rejects on the first failure (cancelling the chunks not started), when a worker
+ * dies, on abort or timeout (stopping the workers running its chunks).
+ */
+export function runJob(ctx: JobContext, f: FnSpec, star: boolean, chunks: Array<[number, Items]>, o: CallOptions, total: number): Promise<Items[]> {
+  const signal = o.signal;
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise<Items[]>((resolve, reject) => {
+    const results: Items[] = new Array(chunks.length);
+    let doneItems = 0;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let markDrained!: () => void;
+    const drained = new Promise<void>((r) => (markDrained = r));
+    const finish = (action: () => void) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      ctx.calls.delete(call);
+      markDrained();
+      action();
+    };
+    const fail = (error: Error, stopRunning: boolean) => {
+      ctx.group.cancel(job, stopRunning);
+      finish(() => reject(error));
+    };
+    const call: PendingCall = { cancel: (error) => fail(error, true), drained };
+    const onAbort = () => fail(abortError(signal!), true);
+    const timed = o.timeout !== undefined && o.timeout !== Infinity;
+    const job = ctx.group.submit({ f, star, each: o.onProgress !== undefined, start: timed }, chunks, {
+      started: () => {
+        timer = setTimeout(() => fail(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`), true), o.timeout);
+      },
+      chunk: (index: number, ok: boolean, value: Items | WireError) => {
+        if (settled) return;
+        if (!ok) return fail(rebuildError(value as WireError), false);
+        results[index] = value as Items;
+        doneItems += (value as Items).length;
+        if (o.onProgress && doneItems < total) o.onProgress(doneItems, total);
+      },
+      done: () =>
+        finish(() => {
+          o.onProgress?.(total, total);
+          resolve(results);
+        }),
+      crashed: (index, exitCode, position, cause) => {
+        const why = cause ? `: ${cause.message}` : '';
+        const at = position >= 0 ? position : chunks[index]?.[0];
+        fail(new WorkerCrashedError(`a pool worker exited with code ${exitCode} while running input[${at}]${why}`, exitCode, at), false);
+      },
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    ctx.calls.add(call);
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof TimeoutError ? signal.reason : new AbortError('The operation was aborted', { cause: signal.reason });
+}
+
+/**
+ * imap / imapUnordered: reads `input` lazily, keeps at most `readAhead` chunks in flight,
+ * and yields results in input order (`ordered`) or as chunks finish.
+ */
+export async function* streamJobs(
+  ctx: JobContext,
+  f: FnSpec,
+  star: boolean,
+  input: Iterable<unknown> | AsyncIterable<unknown>,
+  chunksize: number,
+  readAhead: number,
+  ordered: boolean,
+  o: CallOptions,
+  total: number | undefined,
+  method: string,
+): AsyncGenerator<unknown, void, undefined> {
+  const local = new AbortController();
+  const forward = () => local.abort(o.signal!.reason);
+  o.signal?.addEventListener('abort', forward, { once: true });
+  if (o.signal?.aborted) forward();
+  const timer =
+    o.timeout !== undefined && o.timeout !== Infinity
+      ? setTimeout(() => local.abort(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`)), o.timeout)
+      : undefined;
+  const jobOpts: CallOptions = { signal: local.signal };
+  const sync = typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function';
+  const it = sync ? (input as Iterable<unknown>)[Symbol.iterator]() : (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  let position = 0;
+  let inputDone = false;
+  let inputError: unknown;
+  let yielded = 0;
+  type Slot = { promise: Promise<Items[]>; settled: boolean; value?: Items; error?: unknown };
+  const inFlight: Slot[] = [];
+  const read = async (): Promise<Items | undefined> => {
+    const items: unknown[] = [];
+    try {
+      while (items.length < chunksize) {
+        const step = sync ? (it as Iterator<unknown>).next() : await (it as AsyncIterator<unknown>).next();
+        if (step.done) {
+          inputDone = true;
+          break;
+        }
+        let item = step.value;
+        if (star) {
+          if (item === null || typeof item !== 'object' || typeof (item as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+            throw new TypeError(`${method}: argTuples[${position + items.length}] must be an array (or iterable) of arguments, got ${describe(item)}`);
+          }
+          if (!Array.isArray(item)) item = Array.from(item as Iterable<unknown>);
+        }
+        items.push(item);
+      }
+    } catch (err) {
+      inputDone = true;
+      inputError = err;
+    }
+    return items.length > 0 ? items : undefined;
+  };
+  try {
+    for (;;) {
+      while (!inputDone && inFlight.length < readAhead) {
+        const items = await read();
+        if (!items) break;
+        const start = position;
+        position += items.length;
+        const slot: Slot = { promise: runJob(ctx, f, star, [[start, items]], jobOpts, items.length), settled: false };
+        slot.promise.then(
+          (v) => Object.assign(slot, { settled: true, value: v[0] }),
+          (e: unknown) => Object.assign(slot, { settled: true, error: e }),
+        );
+        inFlight.push(slot);
+      }
+      if (inFlight.length === 0) {
+        if (inputError !== undefined) throw inputError;
+        return;
+      }
+      let slot: Slot;
+      if (ordered) {
+        slot = inFlight[0]!;
+        await slot.promise.catch(() => {});
+      } else {
+        await Promise.race(inFlight.map((s) => s.promise.catch(() => {})));
+        slot = inFlight.find((s) => s.settled)!;
+      }
+      inFlight.splice(inFlight.indexOf(slot), 1);
+      if (slot.error !== undefined) {
+        const partial = (slot.error as Record<symbol, Items | undefined>)[PARTIAL];
+        if (ordered && partial) for (const r of partial) yield r;
+        throw slot.error;
+      }
+      for (const r of slot.value!) yield r;
+      yielded += slot.value!.length;
+      o.onProgress?.(yielded, total ?? position);
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    o.signal?.removeEventListener('abort', forward);
+    // Results nobody will read: stop their jobs (running chunks finish on their own).
+    if (inFlight.length > 0) local.abort(new AbortError('the iterator was closed'));
+    for (const s of inFlight) s.promise.catch(() => {});
+    if (!inputDone && typeof it.return === 'function') await it.return();
+  }
+}

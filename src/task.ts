@@ -1,0 +1,100 @@
+/**
+ * Turning a user's function into something a worker can run: a self-contained function
+ * shipped by its source, or a module export named with {@link task}.
+ * @module
+ */
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TaskSerializationError } from './errors';
+import { describe } from './kernels';
+import type { FnSpec } from './wire';
+
+const TASK = Symbol.for('ferropool.task');
+
+/** A module export for workers to import and call; made by {@link task}. */
+export interface ModuleTask {
+  /** The module's URL (a `file:` URL for a path). */
+  readonly url: string;
+  /** The export's name. */
+  readonly exportName: string;
+}
+
+/**
+ * Names an export of an ES or CommonJS module as a task. Every worker imports the module
+ * once, so the function may use imports, closures and module state.
+ *
+ * @example
+ * // tasks.mjs: import { createHash } from 'node:crypto';
+ * //            export function sha(s) { return createHash('sha256').update(s).digest('hex') }
+ * const hashes = await pool.map(task(new URL('./tasks.mjs', import.meta.url), 'sha'), strings);
+ */
+export function task(moduleUrlOrPath: string | URL, exportName = 'default'): ModuleTask {
+  let url: string;
+  if (moduleUrlOrPath instanceof URL) url = moduleUrlOrPath.href;
+  else if (typeof moduleUrlOrPath === 'string' && moduleUrlOrPath.length > 0) {
+    url = /^(file|data|node):/.test(moduleUrlOrPath) ? moduleUrlOrPath : pathToFileURL(path.resolve(moduleUrlOrPath)).href;
+  } else {
+    throw new TypeError(`task: moduleUrlOrPath must be a path or URL string, got ${describe(moduleUrlOrPath)}`);
+  }
+  if (typeof exportName !== 'string' || exportName.length === 0) {
+    throw new TypeError(`task: exportName must be a non-empty string, got ${describe(exportName)}`);
+  }
+  return Object.freeze({ [TASK]: true, url, exportName }) as ModuleTask;
+}
+
+/** Whether `value` was made by {@link task}. */
+export function isTask(value: unknown): value is ModuleTask {
+  return typeof value === 'object' && value !== null && (value as { [TASK]?: boolean })[TASK] === true;
+}
+
+const shipped = new WeakMap<object, FnSpec>();
+
+/**
+ * The spec a worker needs to run `fn`, or a `TaskSerializationError` saying why `fn`
+ * cannot be shipped (a native or bound function, a class, a method with a computed name).
+ * Closures are caught in the worker, where the captured name turns out undefined.
+ */
+export function shipFunction(fn: unknown, argName: string): FnSpec {
+  if (isTask(fn)) return { k: 'mod', url: fn.url, name: fn.exportName };
+  if (typeof fn !== 'function') {
+    throw new TypeError(`${argName} must be a function, a task() or a kernel, got ${describe(fn)}`);
+  }
+  const cached = shipped.get(fn);
+  if (cached) return cached;
+  const src = Function.prototype.toString.call(fn);
+  const name = fn.name;
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
+    const what = name.startsWith('bound ') ? `a bound function (${name})` : `a native function (${name || 'anonymous'})`;
+    throw new TaskSerializationError(
+      `${argName} is ${what}, which cannot be shipped to a worker by source. Wrap it in a self-contained function, e.g. (x) => Math.sqrt(x), pass values as arguments instead of binding them, or use task(moduleUrl, exportName).`,
+    );
+  }
+  if (/^class\b/.test(src)) {
+    throw new TaskSerializationError(`${argName} is a class; pass a function`);
+  }
+  const spec: FnSpec = { k: 'fn', src: asExpression(src, name, argName), name };
+  shipped.set(fn, spec);
+  return spec;
+}
+
+/** The function's source as an expression: method shorthand becomes a function expression. */
+function asExpression(src: string, name: string, argName: string): string {
+  if (parses(`(${src})`)) return src;
+  // `square(x) { … }`, `async square(x) { … }`, `*gen() { … }`: a method's source.
+  const method = /^(async\s+)?(\*\s*)?/.exec(src)![0];
+  const rest = src.slice(method.length);
+  if (name && rest.startsWith(name)) {
+    const expr = `${method.includes('async') ? 'async ' : ''}function${method.includes('*') ? '*' : ''} ${rest}`;
+    if (parses(`(${expr})`)) return expr;
+  }
+  throw new TaskSerializationError(`${argName} (${name || 'anonymous'}) cannot be shipped: its source is not a function expression. Define it with function or =>, or use task(moduleUrl, exportName).`);
+}
+
+function parses(expr: string): boolean {
+  try {
+    new Function(`return ${expr}\n;`);
+    return true;
+  } catch {
+    return false;
+  }
+}

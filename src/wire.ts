@@ -1,0 +1,101 @@
+/**
+ * What travels between the pool's thread and its workers, through the task board:
+ * job specs, chunk payloads and results, and errors.
+ * @internal
+ */
+import { deserialize, serialize } from 'node:v8';
+
+/** What a job runs: a shipped function's source, or a module's export. */
+export type FnSpec = { k: 'fn'; src: string; name: string } | { k: 'mod'; url: string; name: string };
+
+/** A job's description, as the board stores it (JSON). */
+export interface JobSpec {
+  /** The function. */
+  f: FnSpec;
+  /** Spread each item as the arguments (starmap, apply). */
+  star: boolean;
+  /** Post a message for every finished chunk (imap, onProgress), not only for the job. */
+  each: boolean;
+  /** Post a message when the first chunk starts (for a timeout counted from the start). */
+  start: boolean;
+}
+
+/** The messages a worker posts to the pool's thread: `[job, chunk, kind]`. */
+export const enum Note {
+  /** The whole job has settled. */
+  JobDone = 0,
+  /** One chunk has settled (jobs with `each`). */
+  ChunkDone = 1,
+  /** A chunk failed. */
+  ChunkFailed = 2,
+  /** The job's first chunk started (jobs with `start`). */
+  Started = 3,
+  /** The worker is retiring after `maxTasksPerChild` chunks. */
+  Retiring = 4,
+}
+
+/** A chunk's items: numbers travel as one typed array, anything else as an array. */
+export type Items = readonly unknown[] | Float64Array | Float32Array;
+
+/** Encodes a chunk: its first item's input position and its items. */
+export function encodeChunk(start: number, items: Items): Buffer {
+  return serialize([start, items]);
+}
+
+export function decodeChunk(bytes: Uint8Array): [number, Items] {
+  return deserialize(bytes);
+}
+
+export function encodeResults(results: Items): Buffer {
+  return serialize(results);
+}
+
+export function decodeResults(bytes: Uint8Array): Items {
+  return deserialize(bytes);
+}
+
+/** An error as it crosses a thread: enough to rebuild it with its class, props and stack. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack: string | undefined;
+  props: Record<string, unknown>;
+  /** The input position of the item that threw. */
+  index: number;
+  /** The results of the chunk's items before the one that threw (for imap). */
+  partial: Items;
+  /** Set when the function could not be shipped or compiled. */
+  serialization?: boolean;
+}
+
+/** Serialises what a task threw at input position `index`. */
+export function encodeError(err: unknown, index: number, partial: Items, serialization = false): Buffer {
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as Record<string, unknown>;
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(e)) {
+    if (key === 'message' || key === 'stack' || key === 'name') continue;
+    try {
+      props[key] = deserialize(serialize(e[key]));
+    } catch {
+      props[key] = String(e[key]);
+    }
+  }
+  const wire: WireError = {
+    name: typeof e.name === 'string' ? e.name : err instanceof Error ? err.name : 'Error',
+    message: typeof e.message === 'string' ? e.message : String(err),
+    stack: typeof e.stack === 'string' ? e.stack : undefined,
+    props,
+    index,
+    partial,
+    serialization,
+  };
+  try {
+    return serialize(wire);
+  } catch {
+    return serialize({ ...wire, partial: [] });
+  }
+}
+
+export function decodeError(bytes: Uint8Array): WireError {
+  return deserialize(bytes);
+}

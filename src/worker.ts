@@ -1,0 +1,168 @@
+/**
+ * The loop every pool worker runs: claim a chunk from the pool's task board (in the Rust
+ * core), run the shipped function over its items, store the results back, say so, repeat;
+ * park in `Atomics.wait` on the pool's doorbell when there is nothing to claim (a native
+ * wait would keep `terminate()` and `process.exit()` from interrupting it).
+ * @internal
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { native } from './native';
+import { decodeChunk, encodeError, encodeResults, type FnSpec, type Items, type JobSpec, Note } from './wire';
+
+/** What the pool passes to each worker. */
+export interface WorkerInit {
+  pool: number;
+  worker: number;
+  /** `[0]`: bumped and notified when work is queued. */
+  doorbell: SharedArrayBuffer;
+  /** One Float64 slot per worker id: the input position it is running (for crash reports). */
+  current: SharedArrayBuffer;
+  initializer: FnSpec | undefined;
+  initargs: unknown[];
+  maxTasksPerChild: number;
+}
+
+/** How many times an idle worker polls the doorbell before it parks. */
+const SPINS = 200;
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+const RESERVED = new Set(['await', 'yield', 'let', 'static', 'enum', 'implements', 'interface', 'package', 'private', 'protected', 'public', 'default', 'function', 'class', 'async']);
+
+/** Compiles a shipped function once per source; its own name is bound, so recursion works. */
+const compiled = new Map<string, (...args: unknown[]) => unknown>();
+async function resolveFn(spec: FnSpec): Promise<(...args: unknown[]) => unknown> {
+  const key = spec.k === 'fn' ? spec.src : `${spec.url}#${spec.name}`;
+  let fn = compiled.get(key);
+  if (fn) return fn;
+  if (spec.k === 'fn') {
+    const named = IDENT.test(spec.name) && !RESERVED.has(spec.name);
+    const body = named ? `const ${spec.name} = (${spec.src});\nreturn ${spec.name};` : `return (${spec.src});`;
+    fn = new Function(body)() as (...args: unknown[]) => unknown;
+  } else {
+    const mod = (await import(spec.url)) as Record<string, unknown>;
+    const value = mod[spec.name] ?? (spec.name === 'default' ? undefined : (mod.default as Record<string, unknown> | undefined)?.[spec.name]);
+    if (typeof value !== 'function') {
+      throw new TypeError(`task(${JSON.stringify(spec.url)}, ${JSON.stringify(spec.name)}): the module has no function export named ${JSON.stringify(spec.name)}`);
+    }
+    fn = value as (...args: unknown[]) => unknown;
+  }
+  compiled.set(key, fn);
+  return fn;
+}
+
+/** Turns "x is not defined" from a shipped function into the reason it happened. */
+function explain(err: unknown, spec: FnSpec): { err: unknown; serialization: boolean } {
+  if (spec.k === 'fn' && err instanceof ReferenceError) {
+    const m = /^(\S+) is not defined$/.exec(err.message);
+    if (m) {
+      const e = new ReferenceError(
+        `${spec.name || 'the function'} uses ${m[1]}, which does not exist in the worker: functions are shipped by source, so they cannot capture outer variables. ` +
+          `Pass ${m[1]} as an argument, set it on globalThis in the pool's initializer, or use task(moduleUrl, exportName).`,
+      );
+      e.name = 'TaskSerializationError';
+      e.stack = `${e.name}: ${e.message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`;
+      return { err: e, serialization: true };
+    }
+  }
+  return { err, serialization: false };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+async function main(init: WorkerInit): Promise<void> {
+  const bell = new Int32Array(init.doorbell);
+  const current = new Float64Array(init.current);
+  const port = parentPort!;
+  if (init.initializer) {
+    const fn = await resolveFn(init.initializer);
+    const r = fn(...init.initargs);
+    if (isThenable(r)) await r;
+  }
+  const specs = new Map<number, JobSpec | null>();
+  let chunksRun = 0;
+  for (;;) {
+    const seen = Atomics.load(bell, 0);
+    const claim = native.boardClaim(init.pool, init.worker);
+    if (claim === null || claim === undefined) {
+      let spins = SPINS;
+      while (spins-- > 0 && Atomics.load(bell, 0) === seen) {
+        /* a short spin: the next call of a hot loop is usually microseconds away */
+      }
+      if (Atomics.load(bell, 0) === seen) Atomics.wait(bell, 0, seen);
+      continue;
+    }
+    const { job, index, payload } = claim;
+    let spec = specs.get(job);
+    if (spec === undefined) {
+      const text = native.boardSpec(init.pool, job);
+      spec = text === null || text === undefined ? null : (JSON.parse(text) as JobSpec);
+      specs.set(job, spec);
+      if (specs.size > 64) specs.delete(specs.keys().next().value!);
+    }
+    if (spec === null) continue; // the job was dropped while we claimed
+    const [start, items] = decodeChunk(payload);
+    if (spec.start && index === 0) port.postMessage([job, index, Note.Started]);
+    let ok = true;
+    let bytes: Buffer;
+    let position = start;
+    let results: unknown[] | Float64Array = items instanceof Float64Array || items instanceof Float32Array ? new Float64Array(items.length) : new Array(items.length);
+    try {
+      const fn = await resolveFn(spec.f);
+      for (let i = 0; i < items.length; i++) {
+        position = start + i;
+        current[init.worker] = position;
+        const item = items[i];
+        let r = spec.star ? fn(...(item as unknown[])) : fn(item);
+        if (isThenable(r)) r = await r;
+        if (results instanceof Float64Array && typeof r !== 'number') results = Array.from(results);
+        results[i] = r;
+      }
+      try {
+        bytes = encodeResults(results as Items);
+      } catch (err) {
+        // Find the value that cannot be cloned, so the error names its input position.
+        let bad = 0;
+        for (; bad < results.length; bad++) {
+          try {
+            encodeResults([results[bad]]);
+          } catch {
+            break;
+          }
+        }
+        const e = new TypeError(`the result for input[${start + bad}] cannot be sent back from the worker: ${(err as Error).message}`);
+        e.name = 'DataCloneError';
+        ok = false;
+        bytes = encodeError(e, start + bad, (results as unknown[]).slice(0, bad));
+      }
+    } catch (thrown) {
+      ok = false;
+      const { err, serialization } = explain(thrown, spec.f);
+      const done = position - start;
+      bytes = encodeError(err, position, Array.prototype.slice.call(results, 0, done) as unknown[], serialization);
+    }
+    current[init.worker] = -1;
+    const jobDone = native.boardComplete(init.pool, job, index, ok, bytes);
+    if (jobDone) {
+      port.postMessage([job, index, Note.JobDone]);
+      specs.delete(job);
+    } else if (!ok) {
+      port.postMessage([job, index, Note.ChunkFailed]);
+    } else if (spec.each) {
+      port.postMessage([job, index, Note.ChunkDone]);
+    }
+    if (++chunksRun >= init.maxTasksPerChild) {
+      port.postMessage([0, 0, Note.Retiring]);
+      process.exit(0);
+    }
+  }
+}
+
+if (parentPort && workerData && (workerData as { ferropool?: WorkerInit }).ferropool) {
+  main((workerData as { ferropool: WorkerInit }).ferropool).catch((err: unknown) => {
+    // The initializer (or the loop itself) failed: report it, and exit so the pool sees it.
+    parentPort!.postMessage(['init-error', encodeError(err, -1, [])]);
+    process.exit(70);
+  });
+}

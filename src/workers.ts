@@ -1,0 +1,214 @@
+/**
+ * The worker threads of one pool and their task board: spawning, replacing, waking,
+ * routing their messages, and turning a worker's death into the right call's error.
+ * @internal
+ */
+import { Worker } from 'node:worker_threads';
+import * as path from 'node:path';
+import { native } from './native';
+import { encodeChunk, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type WireError } from './wire';
+import type { WorkerInit } from './worker';
+
+/** What a job's submitter is told. */
+export interface JobHandlers {
+  /** The first chunk started (only for specs with `start`). */
+  started?(): void;
+  /** Chunk `index` settled with its results (jobs with `each`, or all chunks at the end). */
+  chunk(index: number, ok: true, results: Items): void;
+  chunk(index: number, ok: false, error: WireError): void;
+  /** The job settled; every chunk was reported before. */
+  done(): void;
+  /** A worker died while running chunk `index` of the job. */
+  crashed(index: number, exitCode: number, position: number, cause: Error | undefined): void;
+}
+
+interface Job {
+  readonly id: number;
+  readonly chunks: number;
+  readonly handlers: JobHandlers;
+  /** Chunks already delivered to the handlers. */
+  readonly delivered: Uint8Array;
+}
+
+interface Member {
+  readonly id: number;
+  readonly worker: Worker;
+  /** Set when we stop it on purpose (cancel, terminate, retire), so its exit is no crash. */
+  stopping: boolean;
+  /** The uncaught error it reported before exiting (out of memory, …). */
+  error: Error | undefined;
+}
+
+const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
+
+/** Options the pool hands to its workers. */
+export interface GroupOptions {
+  size: number;
+  initializer: FnSpec | undefined;
+  initargs: unknown[];
+  maxTasksPerChild: number | undefined;
+  resourceLimits?: import('node:worker_threads').ResourceLimits;
+}
+
+/** A pool's workers and the board they claim chunks from. */
+export class WorkerGroup {
+  readonly #options: GroupOptions;
+  readonly #pool = native.boardOpen();
+  readonly #doorbell = new Int32Array(new SharedArrayBuffer(4));
+  readonly #current: Float64Array;
+  readonly #members = new Map<number, Member>();
+  readonly #jobs = new Map<number, Job>();
+  #nextWorker = 1;
+  #nextJob = 1;
+  #closed = false;
+  /** Called when a worker's initializer throws; the pool rejects what is pending. */
+  onInitError: (error: WireError) => void = () => {};
+
+  constructor(options: GroupOptions) {
+    this.#options = options;
+    this.#current = new Float64Array(new SharedArrayBuffer(8 * 1024));
+  }
+
+  /** Starts the workers that are missing. */
+  #fill(): void {
+    while (!this.#closed && this.#members.size < this.#options.size) this.#spawn();
+  }
+
+  #spawn(): void {
+    const id = this.#nextWorker;
+    this.#nextWorker = this.#nextWorker >= 1023 ? 1 : this.#nextWorker + 1;
+    const init: WorkerInit = {
+      pool: this.#pool,
+      worker: id,
+      doorbell: this.#doorbell.buffer as SharedArrayBuffer,
+      current: this.#current.buffer as SharedArrayBuffer,
+      initializer: this.#options.initializer,
+      initargs: this.#options.initargs,
+      maxTasksPerChild: this.#options.maxTasksPerChild ?? Infinity,
+    };
+    const worker = new Worker(WORKER_SCRIPT, {
+      workerData: { ferropool: init },
+      resourceLimits: this.#options.resourceLimits,
+      stdout: false,
+      stderr: false,
+    });
+    const member: Member = { id, worker, stopping: false, error: undefined };
+    this.#members.set(id, member);
+    if (this.#jobs.size === 0) worker.unref();
+    worker.on('message', (msg: unknown) => this.#onMessage(member, msg));
+    worker.on('error', (err) => {
+      member.error = err;
+    });
+    worker.on('exit', (code) => this.#onExit(member, code));
+  }
+
+  #onMessage(member: Member, msg: unknown): void {
+    if (!Array.isArray(msg)) return;
+    if (msg[0] === 'init-error') {
+      member.stopping = true;
+      this.onInitError(decodeError(msg[1] as Uint8Array));
+      return;
+    }
+    const [jobId, index, kind] = msg as [number, number, Note];
+    if (kind === Note.Retiring) {
+      member.stopping = true;
+      return;
+    }
+    const job = this.#jobs.get(jobId);
+    if (!job) return;
+    if (kind === Note.Started) job.handlers.started?.();
+    else if (kind === Note.JobDone) this.#finish(job);
+    else this.#deliver(job, index);
+  }
+
+  /** Hands chunk `index`'s outcome to the job's handlers, once. */
+  #deliver(job: Job, index: number): boolean {
+    if (job.delivered[index]) return true;
+    const outcome = native.boardTake(this.#pool, job.id, index);
+    if (!outcome) return false;
+    job.delivered[index] = 1;
+    if (outcome.ok) job.handlers.chunk(index, true, decodeResults(outcome.bytes));
+    else job.handlers.chunk(index, false, decodeError(outcome.bytes));
+    return true;
+  }
+
+  #finish(job: Job): void {
+    for (let i = 0; i < job.chunks && this.#jobs.has(job.id); i++) this.#deliver(job, i);
+    if (this.#jobs.has(job.id)) {
+      this.#forget(job.id);
+      job.handlers.done();
+    }
+  }
+
+  #onExit(member: Member, code: number): void {
+    this.#members.delete(member.id);
+    const lost = native.boardWorkerDied(this.#pool, member.id);
+    const position = this.#current[member.id];
+    for (const [jobId, index] of lost) {
+      const job = this.#jobs.get(jobId);
+      if (job && !member.stopping) job.handlers.crashed(index, code, position, member.error);
+    }
+    if (this.#jobs.size > 0) this.#fill();
+  }
+
+  /** Queues a job of one chunk per entry of `chunks` (`[start, items]`), returns its id. */
+  submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers): number {
+    const id = this.#nextJob;
+    this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
+    const payloads = chunks.map(([start, items]) => encodeChunk(start, items));
+    native.boardSubmit(this.#pool, id, JSON.stringify(spec), payloads);
+    if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.ref();
+    this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length) });
+    this.#fill();
+    Atomics.add(this.#doorbell, 0, 1);
+    Atomics.notify(this.#doorbell, 0);
+    return id;
+  }
+
+  /** The fraction of job `id`'s chunks settled. */
+  progress(id: number): number {
+    return native.boardProgress(this.#pool, id);
+  }
+
+  /**
+   * Drops job `id`: unclaimed chunks are skipped; with `stopRunning`, the workers running
+   * its chunks are stopped now (a task in an endless loop) and replaced.
+   */
+  cancel(id: number, stopRunning: boolean): void {
+    if (!this.#jobs.has(id)) return;
+    const holders = native.boardCancel(this.#pool, id);
+    this.#forget(id);
+    if (stopRunning) {
+      for (const w of holders) {
+        const member = this.#members.get(w);
+        if (member && !member.stopping) {
+          member.stopping = true;
+          void member.worker.terminate();
+        }
+      }
+    }
+  }
+
+  #forget(id: number): void {
+    this.#jobs.delete(id);
+    native.boardRemove(this.#pool, id);
+    if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.unref();
+  }
+
+  /** Whether any job is pending. */
+  get busy(): boolean {
+    return this.#jobs.size > 0;
+  }
+
+  /** Stops every worker and drops the board; resolves when the workers have exited. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const id of [...this.#jobs.keys()]) this.#forget(id);
+    const exits = [...this.#members.values()].map((m) => {
+      m.stopping = true;
+      return m.worker.terminate();
+    });
+    await Promise.allSettled(exits);
+    native.boardClose(this.#pool);
+  }
+}
