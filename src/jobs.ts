@@ -68,8 +68,15 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
       }
       return items;
     }
-    for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return items;
-    return Float64Array.from(items as number[]);
+    // One pass: numbers go into a Float64Array (one bulk copy to the workers, no
+    // serialiser); the first non-number falls back to the array itself.
+    const numbers = new Float64Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const x = items[i];
+      if (typeof x !== 'number') return items;
+      numbers[i] = x;
+    }
+    return numbers;
   };
   if (!star && (input instanceof Float64Array || input instanceof Float32Array)) return input;
   if (Array.isArray(input)) return check(star ? input.slice() : input);
@@ -87,11 +94,14 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
   throw new TypeError(`${method}: ${name} must be an array, a typed array or an (async) iterable, got ${describe(input)}`);
 }
 
-/** Chunk `[start, items]` pairs of `chunksize` items. Typed chunks are copies: a view
- * would serialise its whole buffer. */
+/** Chunk `[start, items]` pairs of `chunksize` items (views of typed arrays: they are
+ * encoded as raw bytes, one copy). */
 export function cut(items: Items, chunksize: number): Array<[number, Items]> {
   const chunks: Array<[number, Items]> = [];
-  for (let s = 0; s < items.length; s += chunksize) chunks.push([s, items.slice(s, s + chunksize)]);
+  const typed = items instanceof Float64Array || items instanceof Float32Array;
+  for (let s = 0; s < items.length; s += chunksize) {
+    chunks.push([s, typed ? items.subarray(s, s + chunksize) : (items as unknown[]).slice(s, s + chunksize)]);
+  }
   return chunks;
 }
 
