@@ -59,9 +59,8 @@ function decodeTyped(bytes: Uint8Array): Float64Array | Float32Array {
   const Ctor = bytes[0] === TAG_F64 ? Float64Array : Float32Array;
   const offset = bytes.byteOffset + HEADER;
   const length = (bytes.byteLength - HEADER) / Ctor.BYTES_PER_ELEMENT;
-  return offset % Ctor.BYTES_PER_ELEMENT === 0
-    ? new Ctor(bytes.buffer, offset, length)
-    : new Ctor(bytes.slice(HEADER).buffer, 0, length);
+  if (offset % Ctor.BYTES_PER_ELEMENT === 0) return new Ctor(bytes.buffer as ArrayBuffer, offset, length);
+  return new Ctor(bytes.slice(HEADER).buffer as ArrayBuffer, 0, length);
 }
 
 function isTyped(items: Items): items is Float64Array | Float32Array {
