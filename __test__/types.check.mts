@@ -18,3 +18,18 @@ await pool.map(kernels.abs, f64, { chunksize: '4' });
 const err: Error = new PoolStateError('x');
 await pool[Symbol.asyncDispose]();
 void [state, f32, nums, into, total, k, err];
+
+// JS functions and the Python-style API.
+import { task, AsyncResult, type TaskFn } from 'ferropool';
+const strs: string[] = await pool.map((x: number) => String(x), [1, 2]);
+const asyncNums: number[] = await pool.map(async (x: number) => x * 2, [1, 2]);
+const typed: Float64Array = await pool.map((x: number) => x * x, new Float64Array(2));
+const prods: number[] = await pool.starmap((a: number, b: number) => a * b, [[1, 2], [3, 4]] as [number, number][]);
+const one: number = await pool.apply((a: number, b: number) => a + b, [1, 2]);
+const ar: AsyncResult<number> = pool.applyAsync((a: number) => a, [1], { callback: (v: number) => void v });
+const many: AsyncResult<number[]> = pool.mapAsync((x: number) => x, [1], { chunksize: 1 });
+for await (const r of pool.imap((x: number) => x + 1, [1, 2])) { const n: number = r; void n; }
+for await (const r of pool.imapUnordered((x: number) => x + 1, new Set([1]))) { const n: number = r; void n; }
+const mod: TaskFn = task('./tasks.mjs', 'sha');
+const init = new Pool({ processes: 2, initializer: (v: number) => { (globalThis as any).v = v; }, initargs: [1], maxTasksPerChild: 10 });
+void [strs, asyncNums, typed, prods, one, ar, many, mod, init];

@@ -4,7 +4,7 @@
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors';
-import { assemble, cut, defaultChunksize, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
+import { type JobContext, ApplyBatcher, assemble, CostModel, cut, defaultChunksize, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { type ModuleTask, shipFunction } from './task';
@@ -34,6 +34,12 @@ export interface PoolOptions {
   initargs?: readonly unknown[];
   /** A worker is replaced after this many chunks of JS tasks. */
   maxTasksPerChild?: number;
+  /**
+   * Let small calls of a cheap function run on the calling thread (default `true`): once
+   * the workers have measured a function, a call predicted to take under ~50 µs skips the
+   * round trip to a worker (two thread wake-ups, 100-300 µs). `false` always ships.
+   */
+  inline?: boolean;
   /** V8 heap limits of each worker (see `worker_threads` `resourceLimits`): a task that
    * exceeds them fails with `WorkerCrashedError` and its worker is replaced. */
   resourceLimits?: ResourceLimits;
@@ -102,6 +108,9 @@ export class Pool {
   readonly #maxTasksPerChild: number | undefined;
   readonly #resourceLimits: ResourceLimits | undefined;
   #group: WorkerGroup | undefined;
+  readonly #applies: ApplyBatcher;
+  readonly #costs = new CostModel();
+  readonly #inline: boolean;
 
   constructor(options?: PoolOptions | number) {
     const opts: PoolOptions = typeof options === 'number' ? { processes: options } : checkPoolOptions(options);
@@ -116,10 +125,13 @@ export class Pool {
       throw new TypeError(`resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);
     }
     this.#resourceLimits = opts.resourceLimits;
+    if (opts.inline !== undefined && typeof opts.inline !== 'boolean') throw new TypeError(`inline must be a boolean, got ${describe(opts.inline)}`);
+    this.#inline = opts.inline ?? true;
+    this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes);
   }
 
   /** The workers for JS functions, started on the first call that needs them. */
-  #workers(): { group: WorkerGroup; calls: Set<PendingCall> } {
+  #workers(): JobContext {
     if (!this.#group) {
       const group = new WorkerGroup({
         size: this.#processes,
@@ -135,7 +147,7 @@ export class Pool {
       };
       this.#group = group;
     }
-    return { group: this.#group, calls: this.#calls };
+    return { group: this.#group, calls: this.#calls, costs: this.#costs };
   }
 
   /** The number of workers. */
@@ -164,6 +176,8 @@ export class Pool {
   map(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array>): Promise<Float32Array>;
   map<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out }): Promise<Out>;
   map(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array>): Promise<number[]>;
+  map(fn: TaskFn<[number], number | Promise<number>>, input: Float64Array, opts?: CallOptions): Promise<Float64Array>;
+  map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions): Promise<Float32Array>;
   map<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions): Promise<R[]>;
   map(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions): Promise<unknown> {
     if (!isKernel(fn)) return promised(() => this.#mapJs(fn, input, opts, false, 'map'));
@@ -240,8 +254,19 @@ export class Pool {
   apply<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, args?: A, opts?: CallOptions): Promise<R> {
     return promised(() => {
       if (args !== undefined && !Array.isArray(args)) throw new TypeError(`apply: args must be an array, got ${describe(args)}`);
-      return this.#mapJs(fn, [args ?? []], opts, true, 'apply');
-    }).then((r) => (r as R[])[0]!);
+      if (opts === undefined) {
+        this.#assertRunning('apply');
+        const f = shipFunction(fn, 'apply: fn');
+        const argv = args === undefined ? [] : [...args];
+        if (this.#runsInline(f, 1, {})) {
+          const r = runInline(fn as (...a: unknown[]) => unknown, true, [argv]);
+          return (r instanceof Promise ? r.then((x) => x[0]) : (r as unknown[])[0]) as R | Promise<R>;
+        }
+        // Otherwise batched with the other applies of this turn (see ApplyBatcher).
+        return this.#applies.add(f, argv) as Promise<R>;
+      }
+      return this.#mapJs(fn, [args ?? []], opts, true, 'apply').then((r) => (r as R[])[0]!);
+    });
   }
 
   /**
@@ -300,11 +325,25 @@ export class Pool {
     const o = checkOptions<CallOptions>(opts, method);
     const run = (items: Items): Promise<unknown> | unknown => {
       if (items.length === 0) return assemble([], input, 0);
+      if (this.#runsInline(f, items.length, o)) {
+        const results = runInline(fn as (...args: unknown[]) => unknown, star, items);
+        return results instanceof Promise ? results.then((r) => assemble([r], input, items.length)) : assemble([results], input, items.length);
+      }
       const chunks = cut(items, o.chunksize ?? defaultChunksize(items.length, this.#processes));
       return runJob(this.#workers(), f, star, chunks, o, items.length).then((parts) => assemble(parts, input, items.length));
     };
     const items = toItems(input, method, star);
     return items instanceof Promise ? items.then(run) : Promise.resolve(run(items));
+  }
+
+  /**
+   * Whether a call of `items` items of `f` runs on the calling thread: only a shipped
+   * function whose measured cost predicts well under a worker round trip, on a pool
+   * without an initializer (whose globals exist only in the workers), and without a
+   * signal or timeout (which cannot interrupt the calling thread).
+   */
+  #runsInline(f: FnSpec, items: number, o: CallOptions): boolean {
+    return this.#inline && f.k === 'fn' && this.#initializer === undefined && o.signal === undefined && o.timeout === undefined && this.#costs.cheap(f, items);
   }
 
   /** No new work is accepted; work already submitted finishes. */
@@ -427,7 +466,7 @@ function checkPoolOptions(options: unknown): PoolOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`Pool options must be a number of processes or an object, got ${describe(options)}`);
   }
-  const known = ['processes', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits'];
+  const known = ['processes', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits', 'inline'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new TypeError(`Pool: options.${key} is not an option (known: ${known.join(', ')})`);
   }

@@ -47,7 +47,11 @@ export function isTask(value: unknown): value is ModuleTask {
   return typeof value === 'object' && value !== null && (value as { [TASK]?: boolean })[TASK] === true;
 }
 
+/** Specs by function object, and by source: a loop that passes a fresh arrow each time
+ * (`pool.apply(() => work())`) checks its source once. */
 const shipped = new WeakMap<object, FnSpec>();
+const bySource = new Map<string, FnSpec>();
+const SOURCE_CACHE = 512;
 
 /**
  * The spec a worker needs to run `fn`, or a `TaskSerializationError` saying why `fn`
@@ -72,7 +76,13 @@ export function shipFunction(fn: unknown, argName: string): FnSpec {
   if (/^class\b/.test(src)) {
     throw new TaskSerializationError(`${argName} is a class; pass a function`);
   }
-  const spec: FnSpec = { k: 'fn', src: asExpression(src, name, argName), name };
+  const key = `${name}\u0000${src}`;
+  let spec = bySource.get(key);
+  if (!spec) {
+    spec = { k: 'fn', src: asExpression(src, name, argName), name };
+    bySource.set(key, spec);
+    if (bySource.size > SOURCE_CACHE) bySource.delete(bySource.keys().next().value!);
+  }
   shipped.set(fn, spec);
   return spec;
 }

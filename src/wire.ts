@@ -18,7 +18,13 @@ export interface JobSpec {
   each: boolean;
   /** Post a message when the first chunk starts (for a timeout counted from the start). */
   start: boolean;
+  /** Each item is its own call (batched applies): an item that throws fails alone; a
+   * chunk's results are `[true, value]` or `[false, WireError]` per item. */
+  isolate?: boolean;
 }
+
+/** One item's outcome in an `isolate` job. */
+export type ItemOutcome = [true, unknown] | [false, WireError];
 
 /** The messages a worker posts to the pool's thread: `[job, chunk, kind]`. */
 export const enum Note {
@@ -101,8 +107,8 @@ export interface WireError {
   serialization?: boolean;
 }
 
-/** Serialises what a task threw at input position `index`. */
-export function encodeError(err: unknown, index: number, partial: Items, serialization = false): Buffer {
+/** What a task threw at input position `index`, as a cloneable object. */
+export function toWireError(err: unknown, index: number, partial: Items, serialization = false): WireError {
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as Record<string, unknown>;
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(e)) {
@@ -113,7 +119,7 @@ export function encodeError(err: unknown, index: number, partial: Items, seriali
       props[key] = String(e[key]);
     }
   }
-  const wire: WireError = {
+  return {
     name: typeof e.name === 'string' ? e.name : err instanceof Error ? err.name : 'Error',
     message: typeof e.message === 'string' ? e.message : String(err),
     stack: typeof e.stack === 'string' ? e.stack : undefined,
@@ -122,6 +128,11 @@ export function encodeError(err: unknown, index: number, partial: Items, seriali
     partial,
     serialization,
   };
+}
+
+/** Serialises what a task threw at input position `index`. */
+export function encodeError(err: unknown, index: number, partial: Items, serialization = false): Buffer {
+  const wire = toWireError(err, index, partial, serialization);
   try {
     return serialize(wire);
   } catch {

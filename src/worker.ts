@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { native } from './native';
-import { decodeChunk, encodeError, encodeResults, type FnSpec, type Items, type JobSpec, Note } from './wire';
+import { decodeChunk, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -22,8 +22,9 @@ export interface WorkerInit {
   maxTasksPerChild: number;
 }
 
-/** How many times an idle worker polls the doorbell before it parks. */
-const SPINS = 200;
+/** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
+ * loop is usually microseconds away, and waking a parked thread costs 40-90 µs. */
+const SPIN_MS = 0.05;
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 const RESERVED = new Set(['await', 'yield', 'let', 'static', 'enum', 'implements', 'interface', 'package', 'private', 'protected', 'public', 'default', 'function', 'class', 'async']);
@@ -71,14 +72,93 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
+/** Runs a chunk's items in order; the first that throws fails the chunk.
+ * Returns `[ok, bytes]`: the encoded results, or the encoded error. */
+async function runChunk(spec: JobSpec, items: Items, start: number, slot: (position: number) => void): Promise<[boolean, Buffer]> {
+  let position = start;
+  let results: unknown[] | Float64Array = items instanceof Float64Array || items instanceof Float32Array ? new Float64Array(items.length) : new Array(items.length);
+  try {
+    const fn = await resolveFn(spec.f);
+    for (let i = 0; i < items.length; i++) {
+      position = start + i;
+      slot(position);
+      const item = items[i];
+      let r = spec.star ? fn(...(item as unknown[])) : fn(item);
+      if (isThenable(r)) r = await r;
+      if (results instanceof Float64Array && typeof r !== 'number') results = Array.from(results);
+      results[i] = r;
+    }
+  } catch (thrown) {
+    const { err, serialization } = explain(thrown, spec.f);
+    const partial = Array.prototype.slice.call(results, 0, position - start) as unknown[];
+    return [false, encodeError(err, position, partial, serialization)];
+  }
+  try {
+    return [true, encodeResults(results as Items)];
+  } catch (err) {
+    // Find the value that cannot be cloned, so the error names its input position.
+    let bad = 0;
+    while (bad < results.length && clonable(results[bad])) bad++;
+    return [false, encodeError(uncloneable(err, start + bad), start + bad, (results as unknown[]).slice(0, bad))];
+  }
+}
+
+/** Runs a chunk whose items are separate calls (batched applies): each settles alone. */
+async function runIsolated(spec: JobSpec, items: Items, start: number, slot: (position: number) => void): Promise<[boolean, Buffer]> {
+  const outcomes: ItemOutcome[] = new Array(items.length);
+  let fn: ((...args: unknown[]) => unknown) | undefined;
+  for (let i = 0; i < items.length; i++) {
+    slot(start + i);
+    try {
+      fn ??= await resolveFn(spec.f);
+      let r = spec.star ? fn(...(items[i] as unknown[])) : fn(items[i]);
+      if (isThenable(r)) r = await r;
+      outcomes[i] = clonable(r) ? [true, r] : [false, toWireError(uncloneable(undefined, start + i), start + i, [])];
+    } catch (thrown) {
+      const { err, serialization } = explain(thrown, spec.f);
+      outcomes[i] = [false, toWireError(err, start + i, [], serialization)];
+    }
+  }
+  try {
+    return [true, encodeResults(outcomes)];
+  } catch {
+    // A thrown value's own property defeated the clone: send the errors as text.
+    return [true, encodeResults(outcomes.map((o) => (o[0] ? o : [false, { ...o[1], props: {} }])))];
+  }
+}
+
+function clonable(value: unknown): boolean {
+  if (typeof value !== 'object' && typeof value !== 'function') return true;
+  try {
+    encodeResults([value]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function uncloneable(cause: unknown, position: number): Error {
+  const why = cause instanceof Error ? `: ${cause.message}` : ' (structured clone cannot copy it)';
+  const e = new TypeError(`the result for input[${position}] cannot be sent back from the worker${why}`);
+  e.name = 'DataCloneError';
+  return e;
+}
+
 async function main(init: WorkerInit): Promise<void> {
   const bell = new Int32Array(init.doorbell);
   const current = new Float64Array(init.current);
   const port = parentPort!;
   if (init.initializer) {
-    const fn = await resolveFn(init.initializer);
-    const r = fn(...init.initargs);
-    if (isThenable(r)) await r;
+    try {
+      const fn = await resolveFn(init.initializer);
+      const r = fn(...init.initargs);
+      if (isThenable(r)) await r;
+    } catch (err) {
+      // Report it, and exit: the pool rejects its pending calls instead of respawning
+      // workers whose initializer fails (Python's Pool loops forever here).
+      port.postMessage(['init-error', encodeError(explain(err, init.initializer).err, -1, [])]);
+      process.exit(70);
+    }
   }
   const specs = new Map<number, JobSpec | null>();
   let chunksRun = 0;
@@ -86,9 +166,9 @@ async function main(init: WorkerInit): Promise<void> {
     const seen = Atomics.load(bell, 0);
     const claim = native.boardClaim(init.pool, init.worker);
     if (claim === null || claim === undefined) {
-      let spins = SPINS;
-      while (spins-- > 0 && Atomics.load(bell, 0) === seen) {
-        /* a short spin: the next call of a hot loop is usually microseconds away */
+      const until = performance.now() + SPIN_MS;
+      while (Atomics.load(bell, 0) === seen && performance.now() < until) {
+        /* spin */
       }
       if (Atomics.load(bell, 0) === seen) Atomics.wait(bell, 0, seen);
       continue;
@@ -104,53 +184,20 @@ async function main(init: WorkerInit): Promise<void> {
     if (spec === null) continue; // the job was dropped while we claimed
     const [start, items] = decodeChunk(payload);
     if (spec.start && index === 0) port.postMessage([job, index, Note.Started]);
-    let ok = true;
-    let bytes: Buffer;
-    let position = start;
-    let results: unknown[] | Float64Array = items instanceof Float64Array || items instanceof Float32Array ? new Float64Array(items.length) : new Array(items.length);
-    try {
-      const fn = await resolveFn(spec.f);
-      for (let i = 0; i < items.length; i++) {
-        position = start + i;
-        current[init.worker] = position;
-        const item = items[i];
-        let r = spec.star ? fn(...(item as unknown[])) : fn(item);
-        if (isThenable(r)) r = await r;
-        if (results instanceof Float64Array && typeof r !== 'number') results = Array.from(results);
-        results[i] = r;
-      }
-      try {
-        bytes = encodeResults(results as Items);
-      } catch (err) {
-        // Find the value that cannot be cloned, so the error names its input position.
-        let bad = 0;
-        for (; bad < results.length; bad++) {
-          try {
-            encodeResults([results[bad]]);
-          } catch {
-            break;
-          }
-        }
-        const e = new TypeError(`the result for input[${start + bad}] cannot be sent back from the worker: ${(err as Error).message}`);
-        e.name = 'DataCloneError';
-        ok = false;
-        bytes = encodeError(e, start + bad, (results as unknown[]).slice(0, bad));
-      }
-    } catch (thrown) {
-      ok = false;
-      const { err, serialization } = explain(thrown, spec.f);
-      const done = position - start;
-      bytes = encodeError(err, position, Array.prototype.slice.call(results, 0, done) as unknown[], serialization);
-    }
+    const slot = (position: number) => (current[init.worker] = position);
+    const began = performance.now();
+    const [ok, bytes] = spec.isolate ? await runIsolated(spec, items, start, slot) : await runChunk(spec, items, start, slot);
+    // What an item cost here: the pool uses it to run small calls on the caller's thread.
+    const nsPerItem = ((performance.now() - began) * 1e6) / Math.max(1, items.length);
     current[init.worker] = -1;
     const jobDone = native.boardComplete(init.pool, job, index, ok, bytes);
     if (jobDone) {
-      port.postMessage([job, index, Note.JobDone]);
+      port.postMessage([job, index, Note.JobDone, nsPerItem]);
       specs.delete(job);
     } else if (!ok) {
-      port.postMessage([job, index, Note.ChunkFailed]);
+      port.postMessage([job, index, Note.ChunkFailed, nsPerItem]);
     } else if (spec.each) {
-      port.postMessage([job, index, Note.ChunkDone]);
+      port.postMessage([job, index, Note.ChunkDone, nsPerItem]);
     }
     if (++chunksRun >= init.maxTasksPerChild) {
       port.postMessage([0, 0, Note.Retiring]);
@@ -161,8 +208,9 @@ async function main(init: WorkerInit): Promise<void> {
 
 if (parentPort && workerData && (workerData as { ferropool?: WorkerInit }).ferropool) {
   main((workerData as { ferropool: WorkerInit }).ferropool).catch((err: unknown) => {
-    // The initializer (or the loop itself) failed: report it, and exit so the pool sees it.
-    parentPort!.postMessage(['init-error', encodeError(err, -1, [])]);
-    process.exit(70);
+    // The loop itself failed (a bug, not a task's error): exit so the pool sees a crash
+    // and replaces this worker; the chunk it held fails with WorkerCrashedError.
+    process.stderr.write(`ferropool worker: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(71);
   });
 }

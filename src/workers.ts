@@ -16,6 +16,8 @@ export interface JobHandlers {
   /** Chunk `index` settled with its results (jobs with `each`, or all chunks at the end). */
   chunk(index: number, ok: true, results: Items): void;
   chunk(index: number, ok: false, error: WireError): void;
+  /** A worker measured what one item of the job cost, in nanoseconds. */
+  cost?(nsPerItem: number): void;
   /** The job settled; every chunk was reported before. */
   done(): void;
   /** A worker died while running chunk `index` of the job. */
@@ -109,13 +111,14 @@ export class WorkerGroup {
       this.onInitError(decodeError(msg[1] as Uint8Array));
       return;
     }
-    const [jobId, index, kind] = msg as [number, number, Note];
+    const [jobId, index, kind, nsPerItem] = msg as [number, number, Note, number | undefined];
     if (kind === Note.Retiring) {
       member.stopping = true;
       return;
     }
     const job = this.#jobs.get(jobId);
     if (!job) return;
+    if (nsPerItem !== undefined) job.handlers.cost?.(nsPerItem);
     if (kind === Note.Started) job.handlers.started?.();
     else if (kind === Note.JobDone) this.#finish(job);
     else this.#deliver(job, index);
@@ -161,7 +164,7 @@ export class WorkerGroup {
     this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length) });
     this.#fill();
     Atomics.add(this.#doorbell, 0, 1);
-    Atomics.notify(this.#doorbell, 0);
+    Atomics.notify(this.#doorbell, 0, chunks.length);
     return id;
   }
 
