@@ -7,7 +7,7 @@ import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } 
 import { describe } from './kernels';
 import type { CallOptions } from './validate';
 import type { WorkerGroup } from './workers';
-import type { FnSpec, ItemOutcome, Items, WireError } from './wire';
+import { type FnSpec, type ItemOutcome, type Items, type WireError, isNumeric } from './wire';
 
 /** A call in flight that `terminate()` must be able to stop. */
 export interface PendingCall {
@@ -68,15 +68,26 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
       }
       return items;
     }
-    // One pass: numbers go into a Float64Array (one bulk copy to the workers, no
-    // serialiser); the first non-number falls back to the array itself.
-    const numbers = new Float64Array(items.length);
+    // One pass: numbers go into a typed array (one bulk copy to the workers, no
+    // serialiser): an Int32Array while they are all small integers, else a Float64Array.
+    // The first non-number falls back to the array itself.
+    let ints: Int32Array | undefined = new Int32Array(items.length);
+    let doubles: Float64Array | undefined;
     for (let i = 0; i < items.length; i++) {
       const x = items[i];
       if (typeof x !== 'number') return items;
-      numbers[i] = x;
+      if (ints !== undefined) {
+        if ((x | 0) === x && !Object.is(x, -0)) {
+          ints[i] = x;
+          continue;
+        }
+        doubles = Float64Array.from(ints.subarray(0, i));
+        doubles = growTo(doubles, items.length);
+        ints = undefined;
+      }
+      doubles![i] = x;
     }
-    return numbers;
+    return ints ?? doubles!;
   };
   if (!star && (input instanceof Float64Array || input instanceof Float32Array)) return input;
   if (Array.isArray(input)) return check(star ? input.slice() : input);
@@ -94,11 +105,17 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
   throw new TypeError(`${method}: ${name} must be an array, a typed array or an (async) iterable, got ${describe(input)}`);
 }
 
+function growTo(head: Float64Array, length: number): Float64Array {
+  const all = new Float64Array(length);
+  all.set(head);
+  return all;
+}
+
 /** Chunk `[start, items]` pairs of `chunksize` items (views of typed arrays: they are
  * encoded as raw bytes, one copy). */
 export function cut(items: Items, chunksize: number): Array<[number, Items]> {
   const chunks: Array<[number, Items]> = [];
-  const typed = items instanceof Float64Array || items instanceof Float32Array;
+  const typed = isNumeric(items);
   for (let s = 0; s < items.length; s += chunksize) {
     chunks.push([s, typed ? items.subarray(s, s + chunksize) : (items as unknown[]).slice(s, s + chunksize)]);
   }
@@ -169,8 +186,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * async results awaited, the first error rejected with its `index`.
  */
 export function runInline(fn: (...args: unknown[]) => unknown, star: boolean, items: Items): Items | Promise<Items> {
-  const results: unknown[] | Float64Array = items instanceof Float64Array || items instanceof Float32Array ? new Float64Array(items.length) : new Array(items.length);
-  let out = results;
+  let out: unknown[] | Float64Array = isNumeric(items) ? new Float64Array(items.length) : new Array(items.length);
   for (let i = 0; i < items.length; i++) {
     let r: unknown;
     try {

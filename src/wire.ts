@@ -41,7 +41,11 @@ export const enum Note {
 }
 
 /** A chunk's items: numbers travel as one typed array, anything else as an array. */
-export type Items = readonly unknown[] | Float64Array | Float32Array;
+/** Numbers travel in a typed array: Float64Array, Float32Array, or Int32Array when every
+ * number of a plain array is a small integer (so the worker computes on integers, as the
+ * caller's engine would, not on doubles). */
+export type NumericItems = Float64Array | Float32Array | Int32Array;
+export type Items = readonly unknown[] | NumericItems;
 
 /*
  * Chunks and results of numbers travel as raw bytes: a 16-byte header (a tag byte, then the
@@ -52,45 +56,51 @@ export type Items = readonly unknown[] | Float64Array | Float32Array;
 const HEADER = 16;
 const TAG_F64 = 1;
 const TAG_F32 = 2;
+const TAG_I32 = 3;
+const TYPED: Record<number, Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor> = {
+  [TAG_F64]: Float64Array,
+  [TAG_F32]: Float32Array,
+  [TAG_I32]: Int32Array,
+};
 
-function encodeTyped(start: number, items: Float64Array | Float32Array): Buffer {
+function encodeTyped(start: number, items: NumericItems): Buffer {
   const bytes = Buffer.allocUnsafeSlow(HEADER + items.byteLength);
-  bytes[0] = items instanceof Float64Array ? TAG_F64 : TAG_F32;
+  bytes[0] = items instanceof Float64Array ? TAG_F64 : items instanceof Float32Array ? TAG_F32 : TAG_I32;
   bytes.writeDoubleLE(start, 8);
   bytes.set(new Uint8Array(items.buffer, items.byteOffset, items.byteLength), HEADER);
   return bytes;
 }
 
-function decodeTyped(bytes: Uint8Array): Float64Array | Float32Array {
-  const Ctor = bytes[0] === TAG_F64 ? Float64Array : Float32Array;
+function decodeTyped(bytes: Uint8Array): NumericItems {
+  const Ctor = TYPED[bytes[0]!]!;
   const offset = bytes.byteOffset + HEADER;
   const length = (bytes.byteLength - HEADER) / Ctor.BYTES_PER_ELEMENT;
   if (offset % Ctor.BYTES_PER_ELEMENT === 0) return new Ctor(bytes.buffer as ArrayBuffer, offset, length);
   return new Ctor(bytes.slice(HEADER).buffer as ArrayBuffer, 0, length);
 }
 
-function isTyped(items: Items): items is Float64Array | Float32Array {
-  return items instanceof Float64Array || items instanceof Float32Array;
+export function isNumeric(items: unknown): items is NumericItems {
+  return items instanceof Float64Array || items instanceof Float32Array || items instanceof Int32Array;
 }
 
 /** Encodes a chunk: its first item's input position and its items (a view is fine). */
 export function encodeChunk(start: number, items: Items): Buffer {
-  return isTyped(items) ? encodeTyped(start, items) : serialize([start, items]);
+  return isNumeric(items) ? encodeTyped(start, items) : serialize([start, items]);
 }
 
 export function decodeChunk(bytes: Uint8Array): [number, Items] {
-  if (bytes[0] === TAG_F64 || bytes[0] === TAG_F32) {
+  if (TYPED[bytes[0]!]) {
     return [new DataView(bytes.buffer, bytes.byteOffset, HEADER).getFloat64(8, true), decodeTyped(bytes)];
   }
   return deserialize(bytes);
 }
 
 export function encodeResults(results: Items): Buffer {
-  return isTyped(results) ? encodeTyped(0, results) : serialize(results);
+  return isNumeric(results) ? encodeTyped(0, results) : serialize(results);
 }
 
 export function decodeResults(bytes: Uint8Array): Items {
-  return bytes[0] === TAG_F64 || bytes[0] === TAG_F32 ? decodeTyped(bytes) : deserialize(bytes);
+  return TYPED[bytes[0]!] ? decodeTyped(bytes) : deserialize(bytes);
 }
 
 /** An error as it crosses a thread: enough to rebuild it with its class, props and stack. */

@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { native } from './native';
-import { decodeChunk, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, toWireError } from './wire';
+import { isNumeric, decodeChunk, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -76,7 +76,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Returns `[ok, bytes]`: the encoded results, or the encoded error. */
 async function runChunk(spec: JobSpec, items: Items, start: number, slot: (position: number) => void): Promise<[boolean, Buffer]> {
   let position = start;
-  let results: unknown[] | Float64Array = items instanceof Float64Array || items instanceof Float32Array ? new Float64Array(items.length) : new Array(items.length);
+  let results: unknown[] | Float64Array = isNumeric(items) ? new Float64Array(items.length) : new Array(items.length);
   try {
     const fn = await resolveFn(spec.f);
     for (let i = 0; i < items.length; i++) {
