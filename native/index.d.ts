@@ -22,10 +22,11 @@ export declare function boardClaim(pool: number, worker: number): ClaimedChunk |
 export declare function boardClose(pool: number): void
 
 /**
- * Stores a chunk's serialised results (`ok`) or error. Returns true when the job is
- * complete; false otherwise, or when the job is gone (cancelled and removed).
+ * Stores a chunk's serialised results (`ok`) or error. Returns 0 while other chunks are
+ * open, 1 when the job is complete, 2 when a dropped job is now released, 3 when the job
+ * is gone.
  */
-export declare function boardComplete(pool: number, job: number, index: number, ok: boolean, bytes: Buffer): boolean
+export declare function boardComplete(pool: number, job: number, index: number, ok: boolean, bytes: Buffer): number
 
 /** Opens a new task board and returns its pool id (unique in the process). */
 export declare function boardOpen(): number
@@ -33,26 +34,34 @@ export declare function boardOpen(): number
 /** The fraction of job `job`'s chunks settled, or -1 when it is gone. */
 export declare function boardProgress(pool: number, job: number): number
 
-/** Forgets job `job` (its results are taken, or no longer wanted). */
-export declare function boardRemove(pool: number, job: number): void
+/**
+ * Drops job `job` (its results are taken, or no longer wanted). Returns true when no
+ * worker runs it any more; else a later settle reports it released.
+ */
+export declare function boardRemove(pool: number, job: number): boolean
 
 /** The spec job `job` was submitted with, or null once it is gone. */
 export declare function boardSpec(pool: number, job: number): string | null
 
 /**
  * Queues job `job` of pool `pool`: one chunk per payload, `spec` telling workers what
- * to run.
+ * to run. With `input` and `output` (typed arrays of one type and length), workers read
+ * and write those in place; the caller must keep both alive and attached until the job
+ * is released (its JobDone, or the Released settle after a drop).
  */
-export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>): void
+export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>, input?: unknown | undefined | null, output?: unknown | undefined | null): void
 
 /** Takes chunk `index` of job `job`'s outcome, or null when it has none (yet). */
 export declare function boardTake(pool: number, job: number, index: number): ChunkResult | null
 
 /**
- * Worker `worker` died: settles the chunks it held as failed and returns them as
- * `[job, index]` pairs.
+ * `[input, output]`: views, in this (worker) isolate, of the caller's typed arrays of job
+ * `job`, or null when the job has none or is gone. Create them once per job and worker.
  */
-export declare function boardWorkerDied(pool: number, worker: number): Array<Array<number>>
+export declare function boardViews(pool: number, job: number): [Float64Array | Float32Array, Float64Array | Float32Array] | null
+
+/** Worker `worker` died: settles the chunks it held as failed. */
+export declare function boardWorkerDied(pool: number, worker: number): WorkerLoss
 
 /**
  * Cancels call `callId` of this isolate, if it is still running: chunks not yet started
@@ -103,3 +112,11 @@ export declare function nativeThreads(): number
  * `hasInitial`. Returns the number when it ran inline, else a Promise of it.
  */
 export declare function reduceKernel(callId: number, op: number, preOp: number, p0: number, p1: number, input: unknown, initial: number | undefined | null, chunkLen: number, maxWorkers: number): Promise<number> | number
+
+/** What a worker's death did to the board. */
+export interface WorkerLoss {
+  /** The chunks it held, as `[job, index]` pairs (now settled as failed). */
+  lost: Array<Array<number>>
+  /** Dropped jobs that this released. */
+  released: Array<number>
+}

@@ -845,6 +845,7 @@ module.exports.boardRemove = nativeBinding.boardRemove
 module.exports.boardSpec = nativeBinding.boardSpec
 module.exports.boardSubmit = nativeBinding.boardSubmit
 module.exports.boardTake = nativeBinding.boardTake
+module.exports.boardViews = nativeBinding.boardViews
 module.exports.boardWorkerDied = nativeBinding.boardWorkerDied
 module.exports.cancelKernel = nativeBinding.cancelKernel
 module.exports.cpuCount = nativeBinding.cpuCount

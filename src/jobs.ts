@@ -5,9 +5,9 @@
  */
 import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
 import { describe } from './kernels';
-import type { CallOptions } from './validate';
+import { type CallOptions, checkFixedBuffer } from './validate';
 import type { WorkerGroup } from './workers';
-import { type FnSpec, type ItemOutcome, type Items, type WireError, isNumeric } from './wire';
+import { type FnSpec, IN_OUTPUT, type ItemOutcome, type Items, type WireError, isNumeric } from './wire';
 
 /** A call in flight that `terminate()` must be able to stop. */
 export interface PendingCall {
@@ -89,7 +89,10 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
     }
     return ints ?? doubles!;
   };
-  if (!star && (input instanceof Float64Array || input instanceof Float32Array)) return input;
+  if (!star && (input instanceof Float64Array || input instanceof Float32Array)) {
+    checkFixedBuffer(input, `${method}: input`);
+    return input;
+  }
   if (Array.isArray(input)) return check(star ? input.slice() : input);
   if (typeof input === 'string') throw new TypeError(`${method}: ${name} must be an array or iterable of items, got ${describe(input)}`);
   if (typeof input === 'object' && input !== null) {
@@ -120,6 +123,18 @@ export function cut(items: Items, chunksize: number): Array<[number, Items]> {
     chunks.push([s, typed ? items.subarray(s, s + chunksize) : (items as unknown[]).slice(s, s + chunksize)]);
   }
   return chunks;
+}
+
+/** Joins a shared job's results: `output` itself when every result was a number (written
+ * in place), else an array that takes the spilled chunks' results from `parts`. */
+export function assembleShared(parts: Items[], chunks: Array<[number, Items]>, output: Float64Array | Float32Array): Float64Array | Float32Array | unknown[] {
+  if (parts.every((p) => p === IN_OUTPUT)) return output;
+  const out = new Array<unknown>(output.length);
+  chunks.forEach(([start, items], k) => {
+    const part = parts[k]!;
+    for (let i = 0; i < items.length; i++) out[start + i] = part === IN_OUTPUT ? output[start + i] : part[i];
+  });
+  return out;
 }
 
 /** Joins chunk results in order: a typed array like `input` when every result is a number
@@ -227,7 +242,15 @@ function withIndex(err: unknown, index: number): unknown {
  * order; rejects on the first failure (cancelling the chunks not started), when a worker
  * dies, on abort or timeout (stopping the workers running its chunks).
  */
-export function runJob(ctx: JobContext, f: FnSpec, star: boolean, chunks: Array<[number, Items]>, o: CallOptions, total: number): Promise<Items[]> {
+export function runJob(
+  ctx: JobContext,
+  f: FnSpec,
+  star: boolean,
+  chunks: Array<[number, Items]>,
+  o: CallOptions,
+  total: number,
+  shared?: readonly [Float64Array | Float32Array, Float64Array | Float32Array],
+): Promise<Items[]> {
   const signal = o.signal;
   if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise<Items[]>((resolve, reject) => {
@@ -262,7 +285,7 @@ export function runJob(ctx: JobContext, f: FnSpec, star: boolean, chunks: Array<
         if (settled) return;
         if (!ok) return fail(rebuildError(value as WireError), false);
         results[index] = value as Items;
-        doneItems += (value as Items).length;
+        doneItems += chunks[index]![1].length;
         if (o.onProgress && doneItems < total) o.onProgress(doneItems, total);
       },
       done: () =>
@@ -275,7 +298,7 @@ export function runJob(ctx: JobContext, f: FnSpec, star: boolean, chunks: Array<
         const at = position >= 0 ? position : chunks[index]?.[0];
         fail(new WorkerCrashedError(`a pool worker exited with code ${exitCode} while running input[${at}]${why}`, exitCode, at), false);
       },
-    });
+    }, shared);
     signal?.addEventListener('abort', onAbort, { once: true });
     ctx.calls.add(call);
   });

@@ -4,7 +4,7 @@
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors';
-import { type JobContext, ApplyBatcher, assemble, CostModel, cut, defaultChunksize, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
+import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { type ModuleTask, shipFunction } from './task';
@@ -330,6 +330,11 @@ export class Pool {
         return results instanceof Promise ? results.then((r) => assemble([r], input, items.length)) : assemble([results], input, items.length);
       }
       const chunks = cut(items, o.chunksize ?? defaultChunksize(items.length, this.#processes));
+      if (items === input && isFloatArray(input)) {
+        // The caller's typed array: workers read it and write the results in place.
+        const output = newLike(input);
+        return runJob(this.#workers(), f, star, chunks, o, items.length, [input, output]).then((parts) => assembleShared(parts, chunks, output));
+      }
       return runJob(this.#workers(), f, star, chunks, o, items.length).then((parts) => assemble(parts, input, items.length));
     };
     const items = toItems(input, method, star);

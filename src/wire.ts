@@ -30,6 +30,8 @@ export type ItemOutcome = [true, unknown] | [false, WireError];
 export const enum Note {
   /** The whole job has settled. */
   JobDone = 0,
+  /** A job its caller dropped has no running chunk any more: its arrays may go. */
+  Released = 5,
   /** One chunk has settled (jobs with `each`). */
   ChunkDone = 1,
   /** A chunk failed. */
@@ -83,6 +85,35 @@ export function isNumeric(items: unknown): items is NumericItems {
   return items instanceof Float64Array || items instanceof Float32Array || items instanceof Int32Array;
 }
 
+/** A chunk whose items are read from, and whose results are written to, the caller's typed
+ * arrays in place (mapped into the worker): only its position and length travel. */
+const TAG_SHARED = 4;
+
+/** What a shared chunk's results decode to: "they are in the output array". */
+export const IN_OUTPUT: Items = Object.freeze([]) as Items;
+
+export function encodeSharedChunk(start: number, count: number): Buffer {
+  const bytes = Buffer.alloc(HEADER + 8);
+  bytes[0] = TAG_SHARED;
+  bytes.writeDoubleLE(start, 8);
+  bytes.writeDoubleLE(count, HEADER);
+  return bytes;
+}
+
+/** `[start, count]` of a shared chunk, or undefined for any other payload. */
+export function sharedChunk(bytes: Uint8Array): [number, number] | undefined {
+  if (bytes[0] !== TAG_SHARED) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return [view.getFloat64(8, true), view.getFloat64(HEADER, true)];
+}
+
+/** The results of a shared chunk whose every result is a number, written in place. */
+export function encodeInOutput(): Buffer {
+  const bytes = Buffer.alloc(HEADER);
+  bytes[0] = TAG_SHARED;
+  return bytes;
+}
+
 /** Encodes a chunk: its first item's input position and its items (a view is fine). */
 export function encodeChunk(start: number, items: Items): Buffer {
   return isNumeric(items) ? encodeTyped(start, items) : serialize([start, items]);
@@ -100,6 +131,7 @@ export function encodeResults(results: Items): Buffer {
 }
 
 export function decodeResults(bytes: Uint8Array): Items {
+  if (bytes[0] === TAG_SHARED) return IN_OUTPUT;
   return TYPED[bytes[0]!] ? decodeTyped(bytes) : deserialize(bytes);
 }
 

@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { native } from './native';
-import { isNumeric, decodeChunk, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, toWireError } from './wire';
+import { encodeInOutput, sharedChunk, isNumeric, decodeChunk, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -74,14 +74,14 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** Runs a chunk's items in order; the first that throws fails the chunk.
  * Returns `[ok, bytes]`: the encoded results, or the encoded error. */
-async function runChunk(spec: JobSpec, items: Items, start: number, slot: (position: number) => void): Promise<[boolean, Buffer]> {
+async function runChunk(spec: JobSpec, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
   let position = start;
   let results: unknown[] | Float64Array = isNumeric(items) ? new Float64Array(items.length) : new Array(items.length);
   try {
     const fn = await resolveFn(spec.f);
     for (let i = 0; i < items.length; i++) {
       position = start + i;
-      slot(position);
+      slot.at[slot.worker] = position;
       const item = items[i];
       let r = spec.star ? fn(...(item as unknown[])) : fn(item);
       if (isThenable(r)) r = await r;
@@ -103,12 +103,90 @@ async function runChunk(spec: JobSpec, items: Items, start: number, slot: (posit
   }
 }
 
+/**
+ * Runs a shared chunk: items `[start, start + count)` of the caller's typed array, results
+ * written in place to its output array while they are numbers. The first result that is
+ * not a number turns the chunk's results into an array sent back the ordinary way.
+ */
+async function runShared(spec: JobSpec, [input, output]: SharedViews, start: number, count: number, slot: Slot): Promise<[boolean, Buffer]> {
+  const end = start + count;
+  let spill: unknown[] | undefined;
+  let position = start;
+  try {
+    const fn = await resolveFn(spec.f);
+    while (position < end) {
+      // The fast path: a plain loop while the results are numbers returned synchronously.
+      const stop = mapNumbers(fn, input, output, position, end, slot);
+      if (stop.at === end) break;
+      position = stop.at;
+      let r = stop.value;
+      if (isThenable(r)) r = await r;
+      if (spill === undefined && typeof r === 'number') output[position] = r;
+      else (spill ??= Array.from(output.subarray(start, position))).push(r);
+      position++;
+      if (spill !== undefined) {
+        for (; position < end; position++) {
+          slot.at[slot.worker] = position;
+          let v = fn(input[position]);
+          if (isThenable(v)) v = await v;
+          spill.push(v);
+        }
+      }
+    }
+  } catch (thrown) {
+    const { err, serialization } = explain(thrown, spec.f);
+    const partial = spill ?? Array.from(output.subarray(start, position));
+    return [false, encodeError(err, position, partial.slice(0, position - start), serialization)];
+  }
+  if (spill === undefined) return [true, encodeInOutput()];
+  try {
+    return [true, encodeResults(spill)];
+  } catch (err) {
+    let bad = 0;
+    while (bad < spill.length && clonable(spill[bad])) bad++;
+    return [false, encodeError(uncloneable(err, start + bad), start + bad, spill.slice(0, bad))];
+  }
+}
+
+/** Where a worker records the input position it runs (read by the pool if it dies). */
+interface Slot {
+  readonly at: Float64Array;
+  readonly worker: number;
+}
+
+const stopped = { at: 0, value: undefined as unknown };
+
+/**
+ * `output[i] = fn(input[i])` from `from` while each result is a number; returns where it
+ * stopped (at `end`, or at the item whose result is not a number, with that result). A
+ * throw propagates, with the slot naming the item.
+ */
+function mapNumbers(fn: (x: unknown) => unknown, input: SharedViews[0], output: SharedViews[1], from: number, end: number, slot: Slot): typeof stopped {
+  const at = slot.at;
+  const w = slot.worker;
+  for (let i = from; i < end; i++) {
+    at[w] = i;
+    const r = fn(input[i]);
+    if (typeof r !== 'number') {
+      stopped.at = i;
+      stopped.value = r;
+      return stopped;
+    }
+    output[i] = r;
+  }
+  stopped.at = end;
+  stopped.value = undefined;
+  return stopped;
+}
+
+type SharedViews = [Float64Array | Float32Array, Float64Array | Float32Array];
+
 /** Runs a chunk whose items are separate calls (batched applies): each settles alone. */
-async function runIsolated(spec: JobSpec, items: Items, start: number, slot: (position: number) => void): Promise<[boolean, Buffer]> {
+async function runIsolated(spec: JobSpec, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
   const outcomes: ItemOutcome[] = new Array(items.length);
   let fn: ((...args: unknown[]) => unknown) | undefined;
   for (let i = 0; i < items.length; i++) {
-    slot(start + i);
+    slot.at[slot.worker] = start + i;
     try {
       fn ??= await resolveFn(spec.f);
       let r = spec.star ? fn(...(items[i] as unknown[])) : fn(items[i]);
@@ -161,6 +239,8 @@ async function main(init: WorkerInit): Promise<void> {
     }
   }
   const specs = new Map<number, JobSpec | null>();
+  /** The caller's arrays of shared jobs, mapped once per job. */
+  const views = new Map<number, SharedViews | undefined>();
   let chunksRun = 0;
   for (;;) {
     const seen = Atomics.load(bell, 0);
@@ -179,21 +259,44 @@ async function main(init: WorkerInit): Promise<void> {
       const text = native.boardSpec(init.pool, job);
       spec = text === null || text === undefined ? null : (JSON.parse(text) as JobSpec);
       specs.set(job, spec);
-      if (specs.size > 64) specs.delete(specs.keys().next().value!);
+      if (specs.size > 64) {
+        const oldest = specs.keys().next().value!;
+        specs.delete(oldest);
+        views.delete(oldest);
+      }
     }
     if (spec === null) continue; // the job was dropped while we claimed
-    const [start, items] = decodeChunk(payload);
     if (spec.start && index === 0) port.postMessage([job, index, Note.Started]);
-    const slot = (position: number) => (current[init.worker] = position);
+    const slot: Slot = { at: current, worker: init.worker };
     const began = performance.now();
-    const [ok, bytes] = spec.isolate ? await runIsolated(spec, items, start, slot) : await runChunk(spec, items, start, slot);
+    let ok: boolean;
+    let bytes: Buffer;
+    let count: number;
+    const shared = sharedChunk(payload);
+    if (shared) {
+      let mapped = views.get(job);
+      if (mapped === undefined) views.set(job, (mapped = (native.boardViews(init.pool, job) as SharedViews | null) ?? undefined));
+      count = shared[1];
+      [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot) : [true, encodeInOutput()];
+    } else {
+      const [start, items] = decodeChunk(payload);
+      count = items.length;
+      [ok, bytes] = spec.isolate ? await runIsolated(spec, items, start, slot) : await runChunk(spec, items, start, slot);
+    }
     // What an item cost here: the pool uses it to run small calls on the caller's thread.
-    const nsPerItem = ((performance.now() - began) * 1e6) / Math.max(1, items.length);
+    const nsPerItem = ((performance.now() - began) * 1e6) / Math.max(1, count);
     current[init.worker] = -1;
-    const jobDone = native.boardComplete(init.pool, job, index, ok, bytes);
-    if (jobDone) {
-      port.postMessage([job, index, Note.JobDone, nsPerItem]);
+    const settled = native.boardComplete(init.pool, job, index, ok, bytes);
+    if (settled !== 0) {
       specs.delete(job);
+      views.delete(job);
+    }
+    if (settled === 1) {
+      port.postMessage([job, index, Note.JobDone, nsPerItem]);
+    } else if (settled === 2) {
+      port.postMessage([job, index, Note.Released]);
+    } else if (settled === 3) {
+      // The job is gone (dropped and released elsewhere): nobody wants this chunk.
     } else if (!ok) {
       port.postMessage([job, index, Note.ChunkFailed, nsPerItem]);
     } else if (spec.each) {

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { native } from './native';
-import { encodeChunk, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type WireError } from './wire';
+import { encodeChunk, encodeSharedChunk, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type WireError } from './wire';
 import type { WorkerInit } from './worker';
 
 /** What a job's submitter is told. */
@@ -60,6 +60,8 @@ export class WorkerGroup {
   readonly #current: Float64Array;
   readonly #members = new Map<number, Member>();
   readonly #jobs = new Map<number, Job>();
+  /** The caller's arrays of shared jobs, held until no worker can touch them. */
+  readonly #retained = new Map<number, unknown>();
   #nextWorker = 1;
   #nextJob = 1;
   #closed = false;
@@ -116,6 +118,10 @@ export class WorkerGroup {
       member.stopping = true;
       return;
     }
+    if (kind === Note.Released) {
+      this.#retained.delete(jobId);
+      return;
+    }
     const job = this.#jobs.get(jobId);
     if (!job) return;
     if (nsPerItem !== undefined) job.handlers.cost?.(nsPerItem);
@@ -145,21 +151,28 @@ export class WorkerGroup {
 
   #onExit(member: Member, code: number): void {
     this.#members.delete(member.id);
-    const lost = native.boardWorkerDied(this.#pool, member.id);
-    const position = this.#current[member.id];
-    for (const [jobId, index] of lost) {
+    const { lost, released } = native.boardWorkerDied(this.#pool, member.id);
+    for (const jobId of released) this.#retained.delete(jobId);
+    const position = this.#current[member.id]!;
+    for (const [jobId, index] of lost as Array<[number, number]>) {
       const job = this.#jobs.get(jobId);
       if (job && !member.stopping) job.handlers.crashed(index, code, position, member.error);
     }
     if (this.#jobs.size > 0) this.#fill();
   }
 
-  /** Queues a job of one chunk per entry of `chunks` (`[start, items]`), returns its id. */
-  submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers): number {
+  /**
+   * Queues a job of one chunk per entry of `chunks` (`[start, items]`), returns its id.
+   * With `shared` (`[input, output]`, typed arrays of one type and length), the workers
+   * read the items from `input` and write numeric results to `output` in place, and the
+   * group holds both arrays until no worker can touch them any more.
+   */
+  submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array, Float64Array | Float32Array]): number {
     const id = this.#nextJob;
     this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
-    const payloads = chunks.map(([start, items]) => encodeChunk(start, items));
-    native.boardSubmit(this.#pool, id, JSON.stringify(spec), payloads);
+    const payloads = chunks.map(([start, items]) => (shared ? encodeSharedChunk(start, items.length) : encodeChunk(start, items)));
+    native.boardSubmit(this.#pool, id, JSON.stringify(spec), payloads, shared?.[0], shared?.[1]);
+    if (shared) this.#retained.set(id, shared);
     if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.ref();
     this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length) });
     this.#fill();
@@ -194,7 +207,7 @@ export class WorkerGroup {
 
   #forget(id: number): void {
     this.#jobs.delete(id);
-    native.boardRemove(this.#pool, id);
+    if (native.boardRemove(this.#pool, id)) this.#retained.delete(id);
     if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.unref();
   }
 
@@ -213,5 +226,6 @@ export class WorkerGroup {
     });
     await Promise.allSettled(exits);
     native.boardClose(this.#pool);
+    this.#retained.clear();
   }
 }

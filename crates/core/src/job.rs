@@ -176,10 +176,8 @@ impl Job {
     /// A job made with [`Job::external`] has no native body: its chunks settle as skipped.
     pub fn run_chunk(&self, index: usize) {
         let outcome = match &self.body {
-            Some(body) if !self.is_cancelled() => {
-                catch_unwind(AssertUnwindSafe(|| body(index)))
-                    .unwrap_or_else(|payload| Err(JobError::Panicked(panic_message(&*payload))))
-            }
+            Some(body) if !self.is_cancelled() => catch_unwind(AssertUnwindSafe(|| body(index)))
+                .unwrap_or_else(|payload| Err(JobError::Panicked(panic_message(&*payload)))),
             _ => Ok(()),
         };
         self.finish_chunk(outcome);

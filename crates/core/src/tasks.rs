@@ -11,7 +11,7 @@
 //! V8's structured-clone serialisation).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::job::{Job, JobError};
@@ -28,6 +28,32 @@ pub enum ChunkOutcome {
     Failed(Vec<u8>),
 }
 
+/// Memory a job's workers read and write in place: the caller's typed arrays, by address.
+/// The board never dereferences them; it only hands them to the workers' views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedRegion {
+    /// The address of the first element.
+    pub addr: usize,
+    /// The number of elements.
+    pub len: usize,
+    /// What the elements are (the binding's element-type code).
+    pub kind: u8,
+}
+
+/// What settling a chunk did to its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Other chunks are still open.
+    Pending,
+    /// That was the job's last chunk; its caller wants the outcomes.
+    JobDone,
+    /// That was the last chunk of a job its caller had already dropped: nothing uses the
+    /// job's memory any more, and the caller may let it go.
+    Released,
+    /// The job is not on the board.
+    Gone,
+}
+
 /// A job of JS tasks: chunk payloads in, chunk outcomes out.
 #[derive(Debug)]
 pub struct TaskJob {
@@ -37,6 +63,10 @@ pub struct TaskJob {
     payloads: Vec<Mutex<Option<Vec<u8>>>>,
     outcomes: Vec<Mutex<Option<ChunkOutcome>>>,
     holders: Vec<AtomicU32>,
+    shared: Option<[SharedRegion; 2]>,
+    /// The caller dropped the job while chunks were running; it leaves the board when they
+    /// have settled.
+    dropped: AtomicBool,
 }
 
 /// A chunk a worker has claimed.
@@ -70,9 +100,14 @@ impl TaskJob {
         &self.job
     }
 
+    /// The input and output regions workers map in place, if the job has them.
+    pub fn shared(&self) -> Option<[SharedRegion; 2]> {
+        self.shared
+    }
+
     /// Stores chunk `index`'s outcome and settles it. Returns `true` when the job is now
     /// complete. A failed chunk cancels the chunks not yet claimed.
-    pub fn complete(&self, index: usize, outcome: ChunkOutcome) -> bool {
+    fn settle(&self, index: usize, outcome: ChunkOutcome) -> bool {
         let failed = matches!(outcome, ChunkOutcome::Failed(_));
         *lock(&self.outcomes[index]) = Some(outcome);
         self.holders[index].store(NO_HOLDER, Ordering::Release);
@@ -97,8 +132,15 @@ pub struct TaskBoard {
 }
 
 impl TaskBoard {
-    /// Queues a job of one chunk per payload (at least one) and returns it.
-    pub fn submit(&self, id: u64, spec: String, payloads: Vec<Vec<u8>>) -> Arc<TaskJob> {
+    /// Queues a job of one chunk per payload (at least one) and returns it. `shared` names
+    /// the caller's memory that the workers read and write in place, if any.
+    pub fn submit(
+        &self,
+        id: u64,
+        spec: String,
+        payloads: Vec<Vec<u8>>,
+        shared: Option<[SharedRegion; 2]>,
+    ) -> Arc<TaskJob> {
         let chunks = payloads.len();
         let job = Arc::new(TaskJob {
             id,
@@ -107,6 +149,8 @@ impl TaskBoard {
             payloads: payloads.into_iter().map(|p| Mutex::new(Some(p))).collect(),
             outcomes: (0..chunks).map(|_| Mutex::new(None)).collect(),
             holders: (0..chunks).map(|_| AtomicU32::new(NO_HOLDER)).collect(),
+            shared,
+            dropped: AtomicBool::new(false),
         });
         lock(&self.jobs).insert(id, job.clone());
         lock(&self.queue).push_back(job.clone());
@@ -159,31 +203,68 @@ impl TaskBoard {
             .collect()
     }
 
-    /// Forgets job `id` (after its caller has taken what it needs).
-    pub fn remove(&self, id: u64) {
-        if let Some(job) = lock(&self.jobs).remove(&id) {
-            job.job.cancel(JobError::Cancelled);
+    /// Stores chunk `index` of job `id`'s outcome and settles it.
+    pub fn complete(&self, id: u64, index: usize, outcome: ChunkOutcome) -> Settled {
+        let Some(job) = self.get(id) else {
+            return Settled::Gone;
+        };
+        if !job.settle(index, outcome) {
+            Settled::Pending
+        } else if job.dropped.load(Ordering::Acquire) {
+            lock(&self.jobs).remove(&id);
+            Settled::Released
+        } else {
+            Settled::JobDone
         }
     }
 
-    /// The chunks `worker` was holding when it died, as `(job id, chunk index)`; they are
-    /// settled as failed, so their jobs complete.
-    pub fn worker_died(&self, worker: u32) -> Vec<(u64, usize)> {
+    /// Drops job `id` (its caller has what it needs, or gave up): unclaimed chunks are
+    /// skipped. Returns `true` when nothing runs the job any more; otherwise the job stays
+    /// until its running chunks settle, and that settle reports [`Settled::Released`].
+    pub fn remove(&self, id: u64) -> bool {
+        let mut jobs = lock(&self.jobs);
+        let Some(job) = jobs.get(&id).cloned() else {
+            return true;
+        };
+        job.job.cancel(JobError::Cancelled);
+        // Skip what nobody claimed yet, so only running chunks keep the job alive.
+        while let Some(index) = job.job.claim_chunk() {
+            job.job.finish_chunk(Ok(()));
+            let _ = index;
+        }
+        job.dropped.store(true, Ordering::Release);
+        if job.job.is_complete() {
+            jobs.remove(&id);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The chunks `worker` was holding when it died, as `(job id, chunk index)`, and the
+    /// dropped jobs that this released; the chunks are settled as failed.
+    pub fn worker_died(&self, worker: u32) -> (Vec<(u64, usize)>, Vec<u64>) {
         let jobs: Vec<Arc<TaskJob>> = lock(&self.jobs).values().cloned().collect();
         let mut lost = Vec::new();
+        let mut released = Vec::new();
         for job in jobs {
             for (index, holder) in job.holders.iter().enumerate() {
                 if holder
                     .compare_exchange(worker, NO_HOLDER, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
-                    job.job
-                        .finish_chunk(Err(JobError::Failed(format!("worker {worker} died"))));
                     lost.push((job.id, index));
+                    let last = job
+                        .job
+                        .finish_chunk(Err(JobError::Failed(format!("worker {worker} died"))));
+                    if last && job.dropped.load(Ordering::Acquire) {
+                        lock(&self.jobs).remove(&job.id);
+                        released.push(job.id);
+                    }
                 }
             }
         }
-        lost
+        (lost, released)
     }
 }
 
@@ -206,12 +287,17 @@ mod tests {
     #[test]
     fn chunks_are_claimed_once_in_order_and_complete_the_job() {
         let board = TaskBoard::default();
-        let job = board.submit(7, "spec".into(), vec![vec![1], vec![2], vec![3]]);
+        let job = board.submit(7, "spec".into(), vec![vec![1], vec![2], vec![3]], None);
         let mut seen = Vec::new();
         while let Some(c) = board.claim(1) {
             seen.push((c.index, c.payload.clone()));
-            let last = c.job.complete(c.index, ChunkOutcome::Done(c.payload));
-            assert_eq!(last, seen.len() == 3);
+            let settled = board.complete(7, c.index, ChunkOutcome::Done(c.payload));
+            let expected = if seen.len() == 3 {
+                Settled::JobDone
+            } else {
+                Settled::Pending
+            };
+            assert_eq!(settled, expected);
         }
         assert_eq!(seen, vec![(0, vec![1]), (1, vec![2]), (2, vec![3])]);
         assert!(job.job().is_complete());
@@ -222,23 +308,49 @@ mod tests {
     #[test]
     fn a_dead_worker_gives_back_exactly_the_chunks_it_held() {
         let board = TaskBoard::default();
-        board.submit(1, String::new(), vec![vec![], vec![]]);
+        board.submit(1, String::new(), vec![vec![], vec![]], None);
         let a = board.claim(10).unwrap();
         let b = board.claim(11).unwrap();
-        assert_eq!(board.worker_died(10), vec![(1, a.index)]);
-        assert!(board.worker_died(10).is_empty());
-        assert!(b.job.complete(b.index, ChunkOutcome::Done(vec![])));
+        assert_eq!(board.worker_died(10), (vec![(1, a.index)], vec![]));
+        assert!(board.worker_died(10).0.is_empty());
+        assert_eq!(
+            board.complete(1, b.index, ChunkOutcome::Done(vec![])),
+            Settled::JobDone
+        );
         assert!(b.job.job().error().is_some());
     }
 
     #[test]
     fn cancel_skips_unclaimed_chunks_and_names_the_holders() {
         let board = TaskBoard::default();
-        let job = board.submit(2, String::new(), vec![vec![]; 4]);
+        let job = board.submit(2, String::new(), vec![vec![]; 4], None);
         let held = board.claim(5).unwrap();
         assert_eq!(board.cancel(2, JobError::Cancelled), vec![5]);
         assert!(board.claim(6).is_none());
-        assert!(held.job.complete(held.index, ChunkOutcome::Done(vec![])));
+        assert_eq!(
+            board.complete(2, held.index, ChunkOutcome::Done(vec![])),
+            Settled::JobDone
+        );
         assert_eq!(job.job().error(), Some(JobError::Cancelled));
+    }
+
+    #[test]
+    fn a_dropped_job_stays_until_its_running_chunks_settle() {
+        let board = TaskBoard::default();
+        board.submit(3, String::new(), vec![vec![]; 3], None);
+        let running = board.claim(1).unwrap();
+        assert!(!board.remove(3), "a chunk is still running");
+        assert!(board.claim(2).is_none(), "the rest was skipped");
+        assert_eq!(
+            board.complete(3, running.index, ChunkOutcome::Done(vec![])),
+            Settled::Released
+        );
+        assert!(board.get(3).is_none());
+        board.submit(4, String::new(), vec![vec![]], None);
+        let held = board.claim(9).unwrap();
+        assert!(!board.remove(4));
+        assert_eq!(board.worker_died(9), (vec![(4, held.index)], vec![4]));
+        board.submit(5, String::new(), vec![vec![]], None);
+        assert!(board.remove(5), "nothing ran: released at once");
     }
 }

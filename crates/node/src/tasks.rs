@@ -4,13 +4,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use ferropool_core::tasks::{board, boards, ChunkOutcome, TaskBoard};
+use ferropool_core::tasks::{board, boards, ChunkOutcome, Settled, SharedRegion, TaskBoard};
 use ferropool_core::JobError;
 use napi::bindgen_prelude::Buffer;
-use napi::Result;
+use napi::{sys, Env, Result, Unknown};
 use napi_derive::napi;
 
-use crate::buffers::invalid;
+use crate::buffers::{invalid, ElementType, TypedView};
 
 fn find(pool: u32) -> Result<Arc<TaskBoard>> {
     board(pool).ok_or_else(|| invalid(format!("pool {pool} has no task board (closed?)")))
@@ -37,16 +37,120 @@ pub fn board_close(pool: u32) {
         .remove(&pool);
 }
 
+fn region(view: &TypedView) -> SharedRegion {
+    SharedRegion {
+        addr: view.data as usize,
+        len: view.len,
+        kind: match view.element {
+            ElementType::F64 => 1,
+            ElementType::F32 => 2,
+        },
+    }
+}
+
 /// Queues job `job` of pool `pool`: one chunk per payload, `spec` telling workers what
-/// to run.
+/// to run. With `input` and `output` (typed arrays of one type and length), workers read
+/// and write those in place; the caller must keep both alive and attached until the job
+/// is released (its JobDone, or the Released settle after a drop).
 #[napi(catch_unwind)]
-pub fn board_submit(pool: u32, job: u32, spec: String, payloads: Vec<Buffer>) -> Result<()> {
+pub fn board_submit<'env>(
+    env: &'env Env,
+    pool: u32,
+    job: u32,
+    spec: String,
+    payloads: Vec<Buffer>,
+    input: Option<Unknown<'env>>,
+    output: Option<Unknown<'env>>,
+) -> Result<()> {
     if payloads.is_empty() {
         return Err(invalid("a job needs at least one chunk".into()));
     }
+    let shared = match (input, output) {
+        (Some(input), Some(output)) => {
+            let src = TypedView::read(env, &input, "input")?;
+            let dst = TypedView::read(env, &output, "output")?;
+            src.check_output(&dst)?;
+            Some([region(&src), region(&dst)])
+        }
+        _ => None,
+    };
     let payloads = payloads.into_iter().map(|b| b.to_vec()).collect();
-    find(pool)?.submit(u64::from(job), spec, payloads);
+    find(pool)?.submit(u64::from(job), spec, payloads, shared);
     Ok(())
+}
+
+/// A typed array over memory this isolate does not own (no finalizer frees it).
+///
+/// # Safety
+/// `region` must stay valid for as long as the returned view may be used.
+unsafe fn view_of(env: &Env, region: SharedRegion) -> Result<sys::napi_value> {
+    let (kind, size) = if region.kind == 1 {
+        (sys::TypedarrayType::float64_array, 8)
+    } else {
+        (sys::TypedarrayType::float32_array, 4)
+    };
+    let mut buffer = std::ptr::null_mut();
+    let mut view = std::ptr::null_mut();
+    // A zero-length region may have a dangling address: give V8 no pointer at all.
+    let len = region.len * size;
+    // SAFETY: the caller vouches for the region; no finalizer, so V8 never frees it.
+    let status = unsafe {
+        if len == 0 {
+            sys::napi_create_arraybuffer(env.raw(), 0, std::ptr::null_mut(), &mut buffer)
+        } else {
+            sys::napi_create_external_arraybuffer(
+                env.raw(),
+                region.addr as *mut std::ffi::c_void,
+                len,
+                None,
+                std::ptr::null_mut(),
+                &mut buffer,
+            )
+        }
+    };
+    if status != sys::Status::napi_ok {
+        return Err(invalid(
+            "could not map the caller's typed array into this worker".into(),
+        ));
+    }
+    // SAFETY: buffer is the ArrayBuffer just created, of `len` bytes.
+    let status =
+        unsafe { sys::napi_create_typedarray(env.raw(), kind, region.len, buffer, 0, &mut view) };
+    if status != sys::Status::napi_ok {
+        return Err(invalid(
+            "could not view the caller's typed array in this worker".into(),
+        ));
+    }
+    Ok(view)
+}
+
+/// `[input, output]`: views, in this (worker) isolate, of the caller's typed arrays of job
+/// `job`, or null when the job has none or is gone. Create them once per job and worker.
+#[napi(
+    catch_unwind,
+    ts_return_type = "[Float64Array | Float32Array, Float64Array | Float32Array] | null"
+)]
+pub fn board_views<'env>(
+    env: &'env Env,
+    pool: u32,
+    job: u32,
+) -> Result<Option<Vec<Unknown<'env>>>> {
+    let Some([input, output]) = board(pool)
+        .and_then(|b| b.get(u64::from(job)))
+        .and_then(|j| j.shared())
+    else {
+        return Ok(None);
+    };
+    // SAFETY: the job is on the board, so its caller still holds both arrays (the contract of
+    // board_submit); the worker drops its views when the job is done.
+    let views = unsafe { [view_of(env, input)?, view_of(env, output)?] };
+    // SAFETY: both are live values of this env's current scope.
+    Ok(Some(
+        views
+            .into_iter()
+            .map(|v| unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
+            .collect(),
+    ))
 }
 
 /// A chunk a worker claimed.
@@ -77,22 +181,26 @@ pub fn board_spec(pool: u32, job: u32) -> Option<String> {
     Some(board(pool)?.get(u64::from(job))?.spec().to_string())
 }
 
-/// Stores a chunk's serialised results (`ok`) or error. Returns true when the job is
-/// complete; false otherwise, or when the job is gone (cancelled and removed).
+/// Stores a chunk's serialised results (`ok`) or error. Returns 0 while other chunks are
+/// open, 1 when the job is complete, 2 when a dropped job is now released, 3 when the job
+/// is gone.
 #[napi(catch_unwind)]
-pub fn board_complete(pool: u32, job: u32, index: u32, ok: bool, bytes: Buffer) -> bool {
-    let Some(job) = board(pool).and_then(|b| b.get(u64::from(job))) else {
-        return false;
+pub fn board_complete(pool: u32, job: u32, index: u32, ok: bool, bytes: Buffer) -> u32 {
+    let Some(board) = board(pool) else {
+        return 3;
     };
     let bytes = bytes.to_vec();
-    job.complete(
-        index as usize,
-        if ok {
-            ChunkOutcome::Done(bytes)
-        } else {
-            ChunkOutcome::Failed(bytes)
-        },
-    )
+    let outcome = if ok {
+        ChunkOutcome::Done(bytes)
+    } else {
+        ChunkOutcome::Failed(bytes)
+    };
+    match board.complete(u64::from(job), index as usize, outcome) {
+        Settled::Pending => 0,
+        Settled::JobDone => 1,
+        Settled::Released => 2,
+        Settled::Gone => 3,
+    }
 }
 
 /// A chunk's outcome as the pool's thread takes it.
@@ -107,7 +215,9 @@ pub struct ChunkResult {
 /// Takes chunk `index` of job `job`'s outcome, or null when it has none (yet).
 #[napi(catch_unwind)]
 pub fn board_take(pool: u32, job: u32, index: u32) -> Option<ChunkResult> {
-    let outcome = board(pool)?.get(u64::from(job))?.take_outcome(index as usize)?;
+    let outcome = board(pool)?
+        .get(u64::from(job))?
+        .take_outcome(index as usize)?;
     Some(match outcome {
         ChunkOutcome::Done(bytes) => ChunkResult {
             ok: true,
@@ -127,12 +237,11 @@ pub fn board_cancel(pool: u32, job: u32) -> Vec<u32> {
     board(pool).map_or_else(Vec::new, |b| b.cancel(u64::from(job), JobError::Cancelled))
 }
 
-/// Forgets job `job` (its results are taken, or no longer wanted).
+/// Drops job `job` (its results are taken, or no longer wanted). Returns true when no
+/// worker runs it any more; else a later settle reports it released.
 #[napi(catch_unwind)]
-pub fn board_remove(pool: u32, job: u32) {
-    if let Some(b) = board(pool) {
-        b.remove(u64::from(job));
-    }
+pub fn board_remove(pool: u32, job: u32) -> bool {
+    board(pool).is_none_or(|b| b.remove(u64::from(job)))
 }
 
 /// The fraction of job `job`'s chunks settled, or -1 when it is gone.
@@ -143,14 +252,24 @@ pub fn board_progress(pool: u32, job: u32) -> f64 {
         .map_or(-1.0, |j| j.job().progress())
 }
 
-/// Worker `worker` died: settles the chunks it held as failed and returns them as
-/// `[job, index]` pairs.
+/// What a worker's death did to the board.
+#[napi(object)]
+pub struct WorkerLoss {
+    /// The chunks it held, as `[job, index]` pairs (now settled as failed).
+    pub lost: Vec<Vec<u32>>,
+    /// Dropped jobs that this released.
+    pub released: Vec<u32>,
+}
+
+/// Worker `worker` died: settles the chunks it held as failed.
 #[napi(catch_unwind)]
-pub fn board_worker_died(pool: u32, worker: u32) -> Vec<Vec<u32>> {
-    board(pool).map_or_else(Vec::new, |b| {
-        b.worker_died(worker)
+pub fn board_worker_died(pool: u32, worker: u32) -> WorkerLoss {
+    let (lost, released) = board(pool).map_or_else(Default::default, |b| b.worker_died(worker));
+    WorkerLoss {
+        lost: lost
             .into_iter()
             .map(|(job, index)| vec![job as u32, index as u32])
-            .collect()
-    })
+            .collect(),
+        released: released.into_iter().map(|j| j as u32).collect(),
+    }
 }
