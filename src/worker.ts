@@ -239,7 +239,7 @@ async function main(init: WorkerInit): Promise<void> {
     }
   }
   const specs = new Map<number, JobSpec | null>();
-  /** The caller's arrays of shared jobs, mapped once per job. */
+  /** The caller's arrays of the shared job this worker last ran, mapped once per job. */
   const views = new Map<number, SharedViews | undefined>();
   let chunksRun = 0;
   for (;;) {
@@ -274,6 +274,8 @@ async function main(init: WorkerInit): Promise<void> {
     let count: number;
     const shared = sharedChunk(payload);
     if (shared) {
+      // Views of one job at a time: a finished job's arrays may be freed by their owner.
+      if (!views.has(job)) views.clear();
       let mapped = views.get(job);
       if (mapped === undefined) views.set(job, (mapped = (native.boardViews(init.pool, job) as SharedViews | null) ?? undefined));
       count = shared[1];
