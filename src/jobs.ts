@@ -245,7 +245,8 @@ function withIndex(err: unknown, index: number): unknown {
 export function runJob(
   ctx: JobContext,
   f: FnSpec,
-  star: boolean,
+  /** Spread items as arguments; `null` folds each chunk instead (reduce). */
+  star: boolean | null,
   chunks: Array<[number, Items]>,
   o: CallOptions,
   total: number,
@@ -253,6 +254,7 @@ export function runJob(
 ): Promise<Items[]> {
   const signal = o.signal;
   if (signal?.aborted) return Promise.reject(abortError(signal));
+  const fold = star === null;
   return new Promise<Items[]>((resolve, reject) => {
     const results: Items[] = new Array(chunks.length);
     let doneItems = 0;
@@ -276,7 +278,7 @@ export function runJob(
     const call: PendingCall = { cancel: (error) => fail(error, true), drained };
     const onAbort = () => fail(abortError(signal!), true);
     const timed = o.timeout !== undefined && o.timeout !== Infinity;
-    const job = ctx.group.submit({ f, star, each: o.onProgress !== undefined, start: timed }, chunks, {
+    const job = ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, {
       cost: (ns) => ctx.costs.record(f, ns),
       started: () => {
         timer = setTimeout(() => fail(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`), true), o.timeout);

@@ -7,7 +7,7 @@ import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors'
 import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
-import { type ModuleTask, shipFunction } from './task';
+import { isTask, type ModuleTask, shipFunction } from './task';
 import type { FnSpec, Items } from './wire';
 import { WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -210,7 +210,19 @@ export class Pool {
    * const sumOfSquares = await pool.reduce(kernels.sum, data, { map: kernels.square });
    * const lowest = await pool.reduce(kernels.min, data, { initial: 0 });
    */
-  reduce(fn: ReduceKernel, input: FloatArray | Iterable<number> | AsyncIterable<number>, opts?: KernelReduceOptions): Promise<number> {
+  reduce(fn: ReduceKernel, input: FloatArray | Iterable<number> | AsyncIterable<number>, opts?: KernelReduceOptions): Promise<number>;
+  /**
+   * A parallel tree reduction with your own `fn(acc, x)`: each chunk is folded on a worker,
+   * then the chunks' results are folded in order on this thread, starting from
+   * `opts.initial` when given. `fn` must be associative (`(a+b)+c === a+(b+c)`), or the
+   * answer depends on the chunking. An empty input gives `initial`, or a `TypeError`.
+   * @example
+   * await pool.reduce((a, b) => a + b, [1, 2, 3, 4]);                  // 10
+   * await pool.reduce((a, b) => (a > b ? a : b), words, { initial: '' }); // the last word in order
+   */
+  reduce<T>(fn: TaskFn<[T, T], T | Promise<T>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & { initial?: T }): Promise<T>;
+  reduce(fn: ReduceKernel | TaskFn, input: unknown, opts?: KernelReduceOptions | (CallOptions & { initial?: unknown })): Promise<unknown> {
+    if (!isKernel(fn) && (typeof fn === 'function' || isTask(fn))) return promised(() => this.#reduceJs(fn, input, opts));
     return promised(() => {
       this.#assertRunning('reduce');
       if (!isKernel(fn)) {
@@ -339,6 +351,30 @@ export class Pool {
     };
     const items = toItems(input, method, star);
     return items instanceof Promise ? items.then(run) : Promise.resolve(run(items));
+  }
+
+  #reduceJs(fn: unknown, input: unknown, opts: unknown): Promise<unknown> {
+    this.#assertRunning('reduce');
+    const f = shipFunction(fn, 'reduce: fn');
+    const o = checkOptions<CallOptions & { initial?: unknown }>(opts, 'reduce', ['initial']);
+    const hasInitial = o.initial !== undefined;
+    // The chunks' results (and `initial`, first) are folded by one more job, on a worker
+    // like the rest, so a task() or a function with worker-side globals combines too.
+    const combine = (partials: unknown[]): Promise<unknown> => {
+      const all = hasInitial ? [o.initial, ...partials] : partials;
+      if (all.length === 1) return Promise.resolve(all[0]);
+      return runJob(this.#workers(), f, null, [[0, all]], { signal: o.signal }, all.length).then((parts) => parts[0]![0]);
+    };
+    const run = (items: Items): Promise<unknown> => {
+      if (items.length === 0) {
+        if (hasInitial) return Promise.resolve(o.initial);
+        return Promise.reject(new TypeError('reduce: the input is empty and no opts.initial was given'));
+      }
+      const chunks = cut(items, o.chunksize ?? defaultChunksize(items.length, this.#processes));
+      return runJob(this.#workers(), f, null, chunks, o, items.length).then((parts) => combine(parts.map((p) => p[0])));
+    };
+    const items = toItems(input, 'reduce', false);
+    return items instanceof Promise ? items.then(run) : run(items);
   }
 
   /**

@@ -14,6 +14,8 @@ export interface JobSpec {
   f: FnSpec;
   /** Spread each item as the arguments (starmap, apply). */
   star: boolean;
+  /** Fold each chunk with `fn(acc, item)` (reduce): a chunk's result is `[acc]`. */
+  fold?: boolean;
   /** Post a message for every finished chunk (imap, onProgress), not only for the job. */
   each: boolean;
   /** Post a message when the first chunk starts (for a timeout counted from the start). */

@@ -79,6 +79,7 @@ async function runChunk(spec: JobSpec, items: Items, start: number, slot: Slot):
   let results: unknown[] | Float64Array = isNumeric(items) ? new Float64Array(items.length) : new Array(items.length);
   try {
     const fn = await resolveFn(spec.f);
+    if (spec.fold) return await foldChunk(fn, items, start, slot);
     for (let i = 0; i < items.length; i++) {
       position = start + i;
       slot.at[slot.worker] = position;
@@ -180,6 +181,27 @@ function mapNumbers(fn: (x: unknown) => unknown, input: SharedViews[0], output: 
 }
 
 type SharedViews = [Float64Array | Float32Array, Float64Array | Float32Array];
+
+/** Folds a chunk left to right with `fn(acc, item)` (a parallel reduce's first level). */
+async function foldChunk(fn: (...args: unknown[]) => unknown, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
+  let acc: unknown = items[0];
+  let position = start;
+  try {
+    for (let i = 1; i < items.length; i++) {
+      position = start + i;
+      slot.at[slot.worker] = position;
+      acc = fn(acc, items[i]);
+      if (isThenable(acc)) acc = await acc;
+    }
+  } catch (thrown) {
+    return [false, encodeError(thrown, position, [])];
+  }
+  try {
+    return [true, encodeResults([acc])];
+  } catch (err) {
+    return [false, encodeError(uncloneable(err, position), position, [])];
+  }
+}
 
 /** Runs a chunk whose items are separate calls (batched applies): each settles alone. */
 async function runIsolated(spec: JobSpec, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
