@@ -1,0 +1,36 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+function run(fixture) {
+  const file = fileURLToPath(new URL(`fixtures/${fixture}`, import.meta.url));
+  return spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 30_000 });
+}
+
+test('an idle pool does not keep the process alive', (t) => {
+  const r = run('idle-pool.mjs');
+  t.is(r.signal, null, r.stderr);
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), '2,4,6');
+});
+
+test('process.exit() with work in flight exits with its code, without crashing', (t) => {
+  for (let i = 0; i < 3; i++) {
+    const r = run('exit-mid-work.mjs');
+    t.is(r.signal, null, r.stderr);
+    t.is(r.status, 7, r.stderr);
+  }
+});
+
+test('a pending call keeps the process alive until it settles', (t) => {
+  const r = run('pending-keeps-alive.mjs');
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), 'result 40');
+});
+
+test('the addon works in several isolates at once, and survives their termination mid-call', (t) => {
+  const r = run('isolates.mjs');
+  t.is(r.signal, null, r.stderr);
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), 'ok 15');
+});
