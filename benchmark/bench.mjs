@@ -1,0 +1,296 @@
+// `npm run bench`: ferropool against a serial JS loop, a native C/OpenMP reference, the
+// pure-JS pools (piscina, tinypool, workerpool, poolifier) and Python's multiprocessing.Pool,
+// on the workloads of ../shared/BENCHMARKS.md, side by side in one process run.
+//
+// The runner is written here rather than taken from tinybench: the targets are ratios, and a
+// ratio is only fair when its two sides share the machine's state, so every round runs every
+// contender of a workload once, in a rotating order (interleaved), and we report medians.
+// tinybench runs one task's samples after another.
+//
+//   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a] [--threads N]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Pool, kernels } from '../dist/index.mjs';
+import { peers } from './peers/index.mjs';
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const JSON_OUT = args.includes('--json');
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
+const THREADS = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.availableParallelism();
+const ROUNDS = QUICK ? 3 : 7;
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const log = (...m) => process.stderr.write(`${m.join(' ')}\n`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const progress = (text) => process.stderr.isTTY && process.stderr.write(`\r\x1b[2K${text}`);
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    threads: THREADS,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Builds the C reference; undefined (with a note) when there is no gcc. */
+function buildNative() {
+  const out = here('./.build/ref');
+  mkdirSync(here('./.build'), { recursive: true });
+  const r = spawnSync('gcc', ['-O3', '-march=native', '-fopenmp', '-o', out, here('./native/ref.c'), '-lm'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    log(`note: no native reference (gcc -fopenmp failed: ${(r.stderr || r.error?.message || '').trim().split('\n')[0]})`);
+    return undefined;
+  }
+  return (mode, ...rest) => JSON.parse(execFileSync(out, [mode, ...rest.map(String)], { encoding: 'utf8' }));
+}
+
+/**
+ * Runs `contenders` (name → async () => check value) interleaved for `rounds` rounds after one
+ * warm-up each; `verify(name, value)` guards every result. Returns name → samples (ms).
+ */
+async function interleave(label, contenders, rounds, verify) {
+  const names = Object.keys(contenders);
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) verify(n, await contenders[n]());
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < names.length; k++) {
+      const n = names[(k + r) % names.length];
+      progress(`${label}: round ${r + 1}/${rounds} ${n}`);
+      const t = performance.now();
+      const value = await contenders[n]();
+      samples[n].push(performance.now() - t);
+      verify(n, value);
+    }
+  }
+  progress('');
+  return samples;
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(`benchmark result check failed: ${what}`);
+}
+
+function split(n, parts) {
+  const step = Math.ceil(n / parts);
+  return Array.from({ length: parts }, (_, i) => [i * step, Math.min(n, (i + 1) * step)]).filter(([a, b]) => a < b);
+}
+
+const results = { machine: machine(), workloads: {}, notes: [] };
+const native = buildNative();
+const pool = new Pool(THREADS);
+const inlineOff = new Pool({ processes: THREADS, inline: false });
+const peerPools = Object.fromEntries(Object.entries(peers).map(([name, make]) => [name, make(THREADS)]));
+
+function record(id, title, samples, unit = 'ms', extra = {}) {
+  const medians = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  results.workloads[id] = { title, unit, medians, samples, ...extra };
+  return medians;
+}
+
+const wanted = (id) => !only || only.includes(id);
+
+// W1: map(x => x * x) over an Array of 100,000 numbers.
+if (wanted('W1')) {
+  const data = Array.from({ length: 100_000 }, (_, i) => i);
+  const chunks = split(data.length, 4 * THREADS).map(([a, b]) => data.slice(a, b));
+  const sum = data.reduce((s, x) => s + x * x, 0);
+  const contenders = {
+    'serial Array.map': async () => data.map((x) => x * x),
+    ferropool: () => pool.map((x) => x * x, data),
+  };
+  for (const [name, p] of Object.entries(peerPools)) {
+    contenders[`${name} hand-chunked`] = async () => (await Promise.all(chunks.map((c) => p.run('squareChunk', c)))).flat();
+  }
+  const s = await interleave('W1', contenders, ROUNDS, (n, r) => check(r.length === data.length && r.reduce((a, x) => a + x, 0) === sum, `W1 ${n}`));
+  if (!QUICK) {
+    for (const [name, p] of Object.entries(peerPools)) {
+      progress(`W1: ${name} per-item`);
+      const t = performance.now();
+      const r = await Promise.all(data.map((x) => p.run('square', x)));
+      s[`${name} per-item`] = [performance.now() - t];
+      check(r[99_999] === 99_999 ** 2, `W1 ${name} per-item`);
+    }
+  }
+  record('W1', 'map(x => x * x) over 100,000 numbers', s);
+}
+
+// W2: map(fib) over 2,000 copies of 24.
+if (wanted('W2')) {
+  const fib = (n) => (n < 2 ? n : fib(n - 1) + fib(n - 2));
+  const data = new Array(QUICK ? 400 : 2000).fill(24);
+  const want = fib(24) * data.length;
+  const chunks = split(data.length, 4 * THREADS).map(([a, b]) => data.slice(a, b));
+  function fibNamed(n) {
+    return n < 2 ? n : fibNamed(n - 1) + fibNamed(n - 2);
+  }
+  const contenders = {
+    serial: async () => data.map(fib),
+    ferropool: () => pool.map(fibNamed, data),
+  };
+  for (const [name, p] of Object.entries(peerPools)) {
+    contenders[`${name} hand-chunked`] = async () => (await Promise.all(chunks.map((c) => p.run('fibChunk', c)))).flat();
+    contenders[`${name} per-item`] = () => Promise.all(data.map((n) => p.run('fib', n)));
+  }
+  const s = await interleave('W2', contenders, QUICK ? 2 : 3, (n, r) => check(r.reduce((a, x) => a + x, 0) === want, `W2 ${n}`));
+  const m = record('W2', `map(fib) over ${data.length} copies of 24`, s);
+  results.workloads.W2.speedup = m.serial / m.ferropool;
+}
+
+// W3a / W3b: square 10,000,000 doubles, built-in kernel and JS function.
+if (wanted('W3a') || wanted('W3b')) {
+  const n = QUICK ? 2_000_000 : 10_000_000;
+  const input = new Float64Array(n).map((_, i) => i % 1000);
+  const out = new Float64Array(n);
+  const sab = new SharedArrayBuffer(n * 8);
+  new Float64Array(sab).set(input);
+  const sabOut = new SharedArrayBuffer(n * 8);
+  const last = input[n - 1] ** 2;
+  const slices = split(n, THREADS);
+  const contenders = {
+    'ferropool kernel (fresh output)': () => pool.map(kernels.square, input),
+    'ferropool kernel (into out)': () => pool.map(kernels.square, input, { out }),
+    'ferropool JS fn': () => pool.map((x) => x * x, input),
+    'serial JS loop (fresh output)': async () => {
+      const o = new Float64Array(n);
+      for (let i = 0; i < n; i++) o[i] = input[i] * input[i];
+      return o;
+    },
+  };
+  for (const [name, p] of Object.entries(peerPools)) {
+    contenders[`${name} SAB slices`] = async () => {
+      await Promise.all(slices.map(([start, end]) => p.run('squareSlice', { input: sab, output: sabOut, start, end })));
+      return new Float64Array(sabOut);
+    };
+  }
+  const s = await interleave('W3', contenders, ROUNDS, (name, r) => check(r.length === n && r[n - 1] === last && r[1] === 1, `W3 ${name}`));
+  if (native) {
+    const ref = native('square', n, THREADS, ROUNDS);
+    check(ref.check > 0, 'native W3');
+    s['native C/OpenMP (fresh output)'] = ref.fresh;
+    s['native C/OpenMP (into out)'] = ref.reused;
+  }
+  const m = record('W3', `square ${n.toLocaleString('en')} doubles (Float64Array)`, s);
+  const ratios = {};
+  if (native) {
+    ratios['W3a kernel / native (fresh)'] = m['ferropool kernel (fresh output)'] / m['native C/OpenMP (fresh output)'];
+    ratios['W3a kernel / native (into out)'] = m['ferropool kernel (into out)'] / m['native C/OpenMP (into out)'];
+    ratios['W3b JS fn / native (fresh)'] = m['ferropool JS fn'] / m['native C/OpenMP (fresh output)'];
+  }
+  const bestPeer = Math.min(...Object.keys(peerPools).map((p) => m[`${p} SAB slices`]));
+  ratios['W3b JS fn / best peer'] = m['ferropool JS fn'] / bestPeer;
+  ratios['serial / W3a kernel (fresh)'] = m['serial JS loop (fresh output)'] / m['ferropool kernel (fresh output)'];
+  results.workloads.W3.ratios = ratios;
+}
+
+// W4: 2,000 successive calls, each summing Math.sqrt over one 1,000-element Float64Array.
+if (wanted('W4')) {
+  const calls = QUICK ? 500 : 2000;
+  const row = new Float64Array(1000).map((_, i) => i % 1000);
+  const sab = new SharedArrayBuffer(8000);
+  new Float64Array(sab).set(row);
+  let want = 0;
+  for (const x of row) want += Math.sqrt(x);
+  const sumSqrt = (a) => {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += Math.sqrt(a[i]);
+    return s;
+  };
+  const slices = split(row.length, THREADS);
+  const loop = (once) => async () => {
+    let total = 0;
+    for (let c = 0; c < calls; c++) total += await once();
+    return total / calls;
+  };
+  const contenders = {
+    'serial JS loop': loop(async () => sumSqrt(row)),
+    'ferropool kernel': loop(() => pool.reduce(kernels.sum, row, { map: kernels.sqrt })),
+    'ferropool JS fn': loop(() => pool.apply(sumSqrt, [row])),
+    'ferropool JS fn, always shipped (inline: false)': loop(() => inlineOff.apply(sumSqrt, [row])),
+  };
+  for (const [name, p] of Object.entries(peerPools)) {
+    contenders[`${name} SAB slices`] = loop(async () => (await Promise.all(slices.map(([start, end]) => p.run('sqrtSumSlice', { input: sab, start, end })))).reduce((a, b) => a + b, 0));
+  }
+  const s = await interleave('W4', contenders, QUICK ? 2 : 5, (name, r) => check(Math.abs(r - want) < 1e-6 * want, `W4 ${name}: ${r} vs ${want}`));
+  // Per call, in microseconds.
+  const perCall = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map((ms) => (ms * 1000) / calls)]));
+  if (native) perCall['native C (1 thread)'] = native('sqrtsum', 1000, calls, 5).perCallUs;
+  const m = record('W4', `${calls} successive calls: sum of Math.sqrt over 1,000 doubles (per call)`, perCall, 'µs');
+  const bestPeer = Math.min(...Object.keys(peerPools).map((p) => m[`${p} SAB slices`]));
+  results.workloads.W4.ratios = {
+    'kernel / serial JS (target ≤ 2)': m['ferropool kernel'] / m['serial JS loop'],
+    'best peer / JS fn (target ≥ 8)': bestPeer / m['ferropool JS fn'],
+    'best peer / JS fn always shipped': bestPeer / m['ferropool JS fn, always shipped (inline: false)'],
+  };
+}
+
+// W5: per-task overhead, 100,000 applyAsync of a no-op.
+if (wanted('W5')) {
+  const tasks = QUICK ? 20_000 : 100_000;
+  const noop = () => undefined;
+  const contenders = {
+    ferropool: async () => (await Promise.all(Array.from({ length: tasks }, () => pool.applyAsync(noop)))).length,
+    'ferropool, always shipped (inline: false)': async () => (await Promise.all(Array.from({ length: tasks }, () => inlineOff.applyAsync(noop)))).length,
+  };
+  const s = await interleave('W5', contenders, QUICK ? 2 : 3, (name, r) => check(r === tasks, `W5 ${name}`));
+  for (const [name, p] of Object.entries(peerPools)) {
+    progress(`W5: ${name}`);
+    const t = performance.now();
+    const r = await Promise.all(Array.from({ length: tasks }, () => p.run('noop')));
+    s[name] = [performance.now() - t];
+    check(r.length === tasks, `W5 ${name}`);
+  }
+  const perTask = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map((ms) => (ms * 1000) / tasks)]));
+  record('W5', `${tasks.toLocaleString('en')} applyAsync of a no-op (per task)`, perTask, 'µs');
+}
+
+// Memory: peak RSS growth of one 10M map, in a fresh process, against the output's size.
+if (wanted('memory') && !QUICK) {
+  const r = spawnSync(process.execPath, [here('./memory.mjs')], { encoding: 'utf8' });
+  if (r.status === 0) results.workloads.memory = JSON.parse(r.stdout);
+  else results.notes.push(`memory probe failed: ${r.stderr.trim().split('\n').pop()}`);
+}
+
+// Python's multiprocessing.Pool, when python3 is here (its own process and timings).
+if (!QUICK && (wanted('W1') || wanted('W2') || wanted('W4'))) {
+  const py = spawnSync('python3', [here('./python_pool.py'), '3'], { encoding: 'utf8', timeout: 300_000 });
+  if (py.status === 0) results.python = Object.fromEntries(Object.entries(JSON.parse(py.stdout)).map(([k, v]) => [k, median(v)]));
+  else results.notes.push(`Python's multiprocessing.Pool skipped: ${py.error?.message ?? py.stderr.trim().split('\n').pop()}`);
+}
+
+await Promise.all([pool.terminate(), inlineOff.terminate(), ...Object.values(peerPools).map((p) => p.destroy())]);
+
+// Report.
+const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+if (JSON_OUT) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+else {
+  const m = results.machine;
+  console.log(`ferropool benchmark — ${m.cpu}, ${m.cores} cores (${m.threads} threads used), ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}`);
+  for (const [id, w] of Object.entries(results.workloads)) {
+    if (id === 'memory') continue;
+    console.log(`\n${id}: ${w.title} — median ${w.unit}`);
+    const rows = Object.entries(w.medians).sort((a, b) => a[1] - b[1]);
+    for (const [name, v] of rows) console.log(`  ${fmt(v).padStart(10)}  ${name}${w.samples[name].length === 1 ? ' (1 run)' : ''}`);
+    for (const [k, v] of Object.entries(w.ratios ?? {})) console.log(`  ratio ${k}: ${v.toFixed(2)}`);
+    if (w.speedup) console.log(`  speedup over serial: ${w.speedup.toFixed(2)}× on ${m.threads} threads (target ≥ ${(0.93 * m.threads).toFixed(2)})`);
+  }
+  if (results.workloads.memory) console.log(`\nmemory: ${JSON.stringify(results.workloads.memory)}`);
+  if (results.python) console.log(`\nPython multiprocessing.Pool (ms, separate process): ${JSON.stringify(results.python)}`);
+  for (const n of results.notes) console.log(`note: ${n}`);
+}
+if (!QUICK) {
+  mkdirSync(here('./results'), { recursive: true });
+  writeFileSync(here('./results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const { chart } = await import('./chart.mjs');
+  writeFileSync(here('./results/latest.svg'), chart(results));
+  log('wrote benchmark/results/latest.json and latest.svg');
+}
