@@ -56,7 +56,7 @@ export declare function boardTake(pool: number, job: number, index: number): Chu
 
 /**
  * `[input, output]`: views, in this (worker) isolate, of the caller's typed arrays of job
- * `job`, or null when the job has none or is gone. Create them once per job and worker.
+ * `job`, or null when the job has none or is gone.
  */
 export declare function boardViews(pool: number, job: number): [Float64Array | Float32Array, Float64Array | Float32Array] | null
 

@@ -124,8 +124,62 @@ unsafe fn view_of(env: &Env, region: SharedRegion) -> Result<sys::napi_value> {
     Ok(view)
 }
 
+thread_local! {
+    /// This isolate's views of callers' arrays, by region, most recently used last. Reusing
+    /// them matters: every new external view of N bytes counts as N bytes of external memory
+    /// for V8, and a hot loop over a 80 MB array would otherwise force a GC in every worker
+    /// on every call. A view is only handed out for a job whose region it matches exactly,
+    /// that is while that memory is the job's.
+    static VIEWS: std::cell::RefCell<Vec<(SharedRegion, sys::napi_ref)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// How many views an isolate keeps.
+const CACHED_VIEWS: usize = 8;
+
+/// A cached or new view of `region` in this isolate.
+///
+/// # Safety
+/// As for [`view_of`].
+unsafe fn cached_view(env: &Env, region: SharedRegion) -> Result<sys::napi_value> {
+    let hit = VIEWS.with(|v| {
+        let mut v = v.borrow_mut();
+        let at = v.iter().position(|(r, _)| *r == region)?;
+        let entry = v.remove(at);
+        v.push(entry);
+        Some(entry.1)
+    });
+    if let Some(reference) = hit {
+        let mut value = std::ptr::null_mut();
+        // SAFETY: the reference is a live strong reference of this env.
+        if unsafe { sys::napi_get_reference_value(env.raw(), reference, &mut value) }
+            == sys::Status::napi_ok
+            && !value.is_null()
+        {
+            return Ok(value);
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    let view = unsafe { view_of(env, region)? };
+    let mut reference = std::ptr::null_mut();
+    // SAFETY: view is a live value of this env.
+    if unsafe { sys::napi_create_reference(env.raw(), view, 1, &mut reference) }
+        == sys::Status::napi_ok
+    {
+        let evicted = VIEWS.with(|v| {
+            let mut v = v.borrow_mut();
+            v.push((region, reference));
+            (v.len() > CACHED_VIEWS).then(|| v.remove(0).1)
+        });
+        if let Some(old) = evicted {
+            // SAFETY: a reference of this env, deleted once (it left the cache).
+            unsafe { sys::napi_delete_reference(env.raw(), old) };
+        }
+    }
+    Ok(view)
+}
+
 /// `[input, output]`: views, in this (worker) isolate, of the caller's typed arrays of job
-/// `job`, or null when the job has none or is gone. Create them once per job and worker.
+/// `job`, or null when the job has none or is gone.
 #[napi(
     catch_unwind,
     ts_return_type = "[Float64Array | Float32Array, Float64Array | Float32Array] | null"
@@ -143,7 +197,7 @@ pub fn board_views<'env>(
     };
     // SAFETY: the job is on the board, so its caller still holds both arrays (the contract of
     // board_submit); the worker drops its views when the job is done.
-    let views = unsafe { [view_of(env, input)?, view_of(env, output)?] };
+    let views = unsafe { [cached_view(env, input)?, cached_view(env, output)?] };
     // SAFETY: both are live values of this env's current scope.
     Ok(Some(
         views
