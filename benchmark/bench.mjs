@@ -21,6 +21,9 @@ const JSON_OUT = args.includes('--json');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
 const THREADS = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.availableParallelism();
 const ROUNDS = QUICK ? 3 : 7;
+const SETTLE_MS = 25;
+/** Untimed runs of every contender first: JIT tiers, worker start-up, caches. */
+const WARMUP = 3;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const log = (...m) => process.stderr.write(`${m.join(' ')}\n`);
 const median = (xs) => {
@@ -55,17 +58,20 @@ function buildNative() {
 }
 
 /**
- * Runs `contenders` (name → async () => check value) interleaved for `rounds` rounds after one
- * warm-up each; `verify(name, value)` guards every result. Returns name → samples (ms).
+ * Runs `contenders` (name → async () => check value) interleaved for `rounds` rounds after
+ * WARMUP untimed runs each; `verify(name, value)` guards every result. Returns name → samples (ms).
  */
 async function interleave(label, contenders, rounds, verify) {
   const names = Object.keys(contenders);
   const samples = Object.fromEntries(names.map((n) => [n, []]));
-  for (const n of names) verify(n, await contenders[n]());
+  for (let w = 0; w < WARMUP; w++) for (const n of names) verify(n, await contenders[n]());
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < names.length; k++) {
       const n = names[(k + r) % names.length];
       progress(`${label}: round ${r + 1}/${rounds} ${n}`);
+      // Let the previous contender's threads finish their after-work (GC, parking) so no
+      // contender is timed against another pool's leftovers.
+      await new Promise((res) => setTimeout(res, SETTLE_MS));
       const t = performance.now();
       const value = await contenders[n]();
       samples[n].push(performance.now() - t);
