@@ -166,6 +166,15 @@ export interface JobContext {
  * a worker and back costs two thread wake-ups, 100-300 µs on the VMs we measured. */
 export const INLINE_BUDGET_NS = 50_000;
 
+/** What shipping one item costs the calling thread anyway (ns): converting it, encoding it,
+ * and putting its result into the answer, ~10-20 ns for a number here. An item whose own
+ * work is cheaper than that gains nothing from another core: the caller would spend more
+ * time marshalling it than computing it. */
+export const MARSHAL_NS_PER_ITEM = 20;
+
+/** ...but the calling thread is never blocked longer than this (ns) by such a call. */
+export const INLINE_MAX_NS = 2_000_000;
+
 /**
  * What an item of each shipped function costs, as the workers measured it (a moving
  * average by source). A function with no history always goes to the workers first, so a
@@ -181,10 +190,16 @@ export class CostModel {
     if (this.#ns.size > 1024) this.#ns.delete(this.#ns.keys().next().value!);
   }
 
-  /** Whether `items` calls of `f` are predicted to fit in {@link INLINE_BUDGET_NS}. */
+  /**
+   * Whether `items` calls of `f` are better run on the calling thread: predicted under
+   * {@link INLINE_BUDGET_NS} in all, or each item cheaper than shipping it
+   * ({@link MARSHAL_NS_PER_ITEM}) and the whole under {@link INLINE_MAX_NS}.
+   */
   cheap(f: FnSpec, items: number): boolean {
     const ns = this.#ns.get(costKey(f));
-    return ns !== undefined && ns * items < INLINE_BUDGET_NS;
+    if (ns === undefined) return false;
+    const total = ns * items;
+    return total < INLINE_BUDGET_NS || (ns < MARSHAL_NS_PER_ITEM && total < INLINE_MAX_NS);
   }
 }
 
