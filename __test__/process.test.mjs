@@ -34,3 +34,11 @@ test('the addon works in several isolates at once, and survives their terminatio
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout.trim(), 'ok 15');
 });
+
+test('terminate() and join() settle when the workers are idle', (t) => {
+  for (let i = 0; i < 6; i++) {
+    const r = run('terminate-idle.mjs');
+    t.is(r.status, 0, `run ${i}: ${r.stderr}`);
+    t.is(r.stdout.trim(), 'settled');
+  }
+});

@@ -30,7 +30,14 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const progress = (text) => process.stderr.isTTY && process.stderr.write(`\r\x1b[2K${text}`);
+let lastStep = 'start';
+const progress = (text) => {
+  if (text) lastStep = text;
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
+};
+// Node 20 exits with 13, silently, when a top-level await never settles: say where.
+let finished = false;
+process.on('exit', () => finished || log(`\nbenchmark stopped before the end, at: ${lastStep}`));
 
 function machine() {
   const cpus = os.cpus();
@@ -47,6 +54,8 @@ function machine() {
 
 /** Builds the C reference; undefined (with a note) when there is no gcc. */
 function buildNative() {
+  const prebuilt = process.env.FERROPOOL_NATIVE_REF; // a ref built elsewhere (a machine without gcc)
+  if (prebuilt) return (mode, ...rest) => JSON.parse(execFileSync(prebuilt, [mode, ...rest.map(String)], { encoding: 'utf8' }));
   const out = here('./.build/ref');
   mkdirSync(here('./.build'), { recursive: true });
   const r = spawnSync('gcc', ['-O3', '-march=native', '-fopenmp', '-o', out, here('./native/ref.c'), '-lm'], { encoding: 'utf8' });
@@ -273,6 +282,7 @@ if (!QUICK && (wanted('W1') || wanted('W2') || wanted('W4'))) {
   else results.notes.push(`Python's multiprocessing.Pool skipped: ${py.error?.message ?? py.stderr.trim().split('\n').pop()}`);
 }
 
+progress('shutting the pools down');
 await Promise.all([pool.terminate(), inlineOff.terminate(), ...Object.values(peerPools).map((p) => p.destroy())]);
 
 // Report.
@@ -293,6 +303,7 @@ else {
   if (results.python) console.log(`\nPython multiprocessing.Pool (ms, separate process): ${JSON.stringify(results.python)}`);
   for (const n of results.notes) console.log(`note: ${n}`);
 }
+finished = true;
 if (!QUICK) {
   mkdirSync(here('./results'), { recursive: true });
   writeFileSync(here('./results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);

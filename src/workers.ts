@@ -222,6 +222,9 @@ export class WorkerGroup {
     for (const id of [...this.#jobs.keys()]) this.#forget(id);
     const exits = [...this.#members.values()].map((m) => {
       m.stopping = true;
+      // An unref'd worker would let the process exit before its exit event, leaving
+      // `terminate()`/`join()` unsettled: hold the loop open until it is gone.
+      m.worker.ref();
       return m.worker.terminate();
     });
     await Promise.allSettled(exits);
