@@ -122,6 +122,7 @@ if (wanted('W1')) {
   const contenders = {
     'serial Array.map': async () => data.map((x) => x * x),
     ferropool: () => pool.map((x) => x * x, data),
+    'ferropool, always shipped (inline: false)': () => inlineOff.map((x) => x * x, data),
   };
   for (const [name, p] of Object.entries(peerPools)) {
     contenders[`${name} hand-chunked`] = async () => (await Promise.all(chunks.map((c) => p.run('squareChunk', c)))).flat();

@@ -72,6 +72,31 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
+/**
+ * `results[i] = fn(items[i])` from `from` while results are plain values (a number, for a
+ * numeric `results`); returns the index of the first item that needs the careful path, or
+ * `items.length`. That item's result is left in {@link pendingResult} (never computed twice).
+ */
+function mapSync(fn: (x: unknown) => unknown, items: Items, results: unknown[] | Float64Array, from: number, start: number, slot: Slot): number {
+  const at = slot.at;
+  const w = slot.worker;
+  const numeric = results instanceof Float64Array;
+  for (let i = from; i < items.length; i++) {
+    at[w] = start + i;
+    const r = fn(items[i]);
+    if (numeric ? typeof r !== 'number' : isThenable(r)) {
+      pendingResult.value = r;
+      pendingResult.index = i;
+      return i;
+    }
+    results[i] = r;
+  }
+  return items.length;
+}
+
+/** The result at which {@link mapSync} stopped, so it is not computed twice. */
+const pendingResult = { index: -1, value: undefined as unknown };
+
 /** Runs a chunk's items in order; the first that throws fails the chunk.
  * Returns `[ok, bytes]`: the encoded results, or the encoded error. */
 async function runChunk(spec: JobSpec, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
@@ -81,15 +106,24 @@ async function runChunk(spec: JobSpec, items: Items, start: number, slot: Slot):
     const fn = await resolveFn(spec.f);
     if (spec.fold) return await foldChunk(fn, items, start, slot);
     for (let i = 0; i < items.length; i++) {
+      // The fast path: a plain synchronous loop until a result needs more care (a promise,
+      // or the first non-number in a numeric chunk).
+      const stop = spec.star ? -1 : mapSync(fn, items, results, i, start, slot);
+      if (stop === items.length) break;
+      if (stop >= 0) i = stop;
       position = start + i;
       slot.at[slot.worker] = position;
       const item = items[i];
-      let r = spec.star ? fn(...(item as unknown[])) : fn(item);
+      let r = stop >= 0 ? pendingResult.value : spec.star ? fn(...(item as unknown[])) : fn(item);
+      pendingResult.value = undefined;
       if (isThenable(r)) r = await r;
       if (results instanceof Float64Array && typeof r !== 'number') results = Array.from(results);
       results[i] = r;
     }
   } catch (thrown) {
+    // The item that threw (mapSync does not update `position`); the start when the function
+    // itself could not be loaded.
+    position = Math.max(start, slot.at[slot.worker]!);
     const { err, serialization } = explain(thrown, spec.f);
     const partial = Array.prototype.slice.call(results, 0, position - start) as unknown[];
     return [false, encodeError(err, position, partial, serialization)];
