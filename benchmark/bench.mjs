@@ -283,9 +283,6 @@ if (!QUICK && (wanted('W1') || wanted('W2') || wanted('W4'))) {
   else results.notes.push(`Python's multiprocessing.Pool skipped: ${py.error?.message ?? py.stderr.trim().split('\n').pop()}`);
 }
 
-progress('shutting the pools down');
-await Promise.all([pool.terminate(), inlineOff.terminate(), ...Object.values(peerPools).map((p) => p.destroy())]);
-
 // Report.
 const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 if (JSON_OUT) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
@@ -304,7 +301,6 @@ else {
   if (results.python) console.log(`\nPython multiprocessing.Pool (ms, separate process): ${JSON.stringify(results.python)}`);
   for (const n of results.notes) console.log(`note: ${n}`);
 }
-finished = true;
 if (!QUICK) {
   mkdirSync(here('./results'), { recursive: true });
   writeFileSync(here('./results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -312,3 +308,11 @@ if (!QUICK) {
   writeFileSync(here('./results/latest.svg'), chart(results));
   log('wrote benchmark/results/latest.json and latest.svg');
 }
+
+// Shut every pool down; a pool whose shutdown does not settle is named (and would leave
+// the process to exit 13 with the pending await).
+for (const [name, close] of [['ferropool', () => pool.terminate()], ['ferropool (inline: false)', () => inlineOff.terminate()], ...Object.entries(peerPools).map(([n, p]) => [n, () => p.destroy()])]) {
+  progress(`shutting down ${name}`);
+  await close();
+}
+finished = true;
