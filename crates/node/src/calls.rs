@@ -16,6 +16,22 @@ use napi_derive::napi;
 
 use crate::buffers::{invalid, ElementType, Pinned, TypedView};
 
+/// Evaluates `$body` with `$T` standing for the Rust type of a typed array's elements.
+macro_rules! by_element {
+    ($element:expr, $T:ident => $body:expr) => {
+        match $element {
+            ElementType::F64 => {
+                type $T = f64;
+                $body
+            }
+            ElementType::F32 => {
+                type $T = f32;
+                $body
+            }
+        }
+    };
+}
+
 thread_local! {
     /// This isolate's kernel calls that run on the pool, by the call id the facade chose.
     static IN_FLIGHT: RefCell<HashMap<u32, Arc<Job>>> = RefCell::new(HashMap::new());
@@ -166,24 +182,14 @@ pub fn map_kernel<'env>(
     // alive until the promise settles and the teardown hook drains the job before the isolate
     // frees them. The documented contract forbids detaching them while a call runs.
     let call = unsafe {
-        match src.element {
-            ElementType::F64 => core_map(MapArgs::<f64> {
-                op,
-                src: src.data.cast(),
-                dst: dst.data.cast(),
-                len,
-                chunk_len,
-                max_workers,
-            }),
-            ElementType::F32 => core_map(MapArgs::<f32> {
-                op,
-                src: src.data.cast(),
-                dst: dst.data.cast(),
-                len,
-                chunk_len,
-                max_workers,
-            }),
-        }
+        by_element!(src.element, T => core_map(MapArgs::<T> {
+            op,
+            src: src.data.cast(),
+            dst: dst.data.cast(),
+            len,
+            chunk_len,
+            max_workers,
+        }))
     };
     if call.mode() != Mode::Pooled {
         return dispatch(env, call_id, call, Vec::new());
@@ -220,26 +226,15 @@ pub fn reduce_kernel<'env>(
     let max_workers = max_workers.max(1) as usize;
     // SAFETY: a live typed array of `src.len` aligned elements, kept alive as in map_kernel.
     let call = unsafe {
-        match src.element {
-            ElementType::F64 => core_reduce(ReduceArgs::<f64> {
-                op,
-                pre,
-                src: src.data.cast(),
-                len: src.len,
-                initial,
-                chunk_len,
-                max_workers,
-            }),
-            ElementType::F32 => core_reduce(ReduceArgs::<f32> {
-                op,
-                pre,
-                src: src.data.cast(),
-                len: src.len,
-                initial,
-                chunk_len,
-                max_workers,
-            }),
-        }
+        by_element!(src.element, T => core_reduce(ReduceArgs::<T> {
+            op,
+            pre,
+            src: src.data.cast(),
+            len: src.len,
+            initial,
+            chunk_len,
+            max_workers,
+        }))
     };
     if call.mode() != Mode::Pooled {
         return dispatch(env, call_id, call, Vec::new());
