@@ -80,6 +80,17 @@ test('imap over a generator, an async generator and an endless iterable', async 
   t.true(produced < 10 + 2 * pool.processes + 2, `bounded read-ahead (read ${produced})`);
 });
 
+test('breaking out of imap early leaves the pool working', async (t) => {
+  const slow = (x) => new Promise((r) => setTimeout(() => r(x), 20));
+  const seen = [];
+  for await (const x of pool.imap(slow, range(50), { chunksize: 1 })) {
+    seen.push(x);
+    if (seen.length === 3) break;
+  }
+  t.deepEqual(seen, [0, 1, 2]);
+  t.deepEqual(await pool.map(sqr, [1, 2, 3]), [1, 4, 9]);
+});
+
 test('imap over an iterable that throws part-way yields what came before, then throws', async (t) => {
   function* broken() { yield 1; yield 2; yield 3; throw new Error('iterable broke'); }
   const seen = [];

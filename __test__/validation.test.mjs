@@ -24,6 +24,7 @@ const BAD_CALLS = [
   ['a number input', () => pool.map(kernels.sqrt, 42), TypeError, /input/],
   ['an Int32Array for a kernel', () => pool.map(kernels.sqrt, new Int32Array(3)), TypeError, /Float64Array\.from/],
   ['a detached buffer', () => pool.map(kernels.sqrt, detached()), TypeError, /detached/],
+  ['a JS fn over a detached buffer', () => pool.map((x) => x, detached()), TypeError, /detached/],
   ['a resizable buffer', () => pool.map(kernels.sqrt, new Float64Array(new ArrayBuffer(8, { maxByteLength: 64 }))), TypeError, /resizable/],
   ['a JS fn over a resizable buffer', () => pool.map((x) => x, new Float64Array(new ArrayBuffer(8, { maxByteLength: 64 }))), TypeError, /resizable/],
   ['fn a string', () => pool.map('square', [1]), TypeError, /fn/],

@@ -17,6 +17,9 @@ export interface PendingCall {
   readonly drained: Promise<unknown>;
 }
 
+/** The abort reason of an imap/imapUnordered iterator closed before its end. */
+const ITERATOR_CLOSED = new AbortError('the iterator was closed');
+
 /** The results an error carries for the items before the one that threw (for imap). */
 export const PARTIAL = Symbol('ferropool.partial');
 
@@ -291,9 +294,21 @@ export function runJob(
       finish(() => reject(error));
     };
     const call: PendingCall = { cancel: (error) => fail(error, true), drained };
-    const onAbort = () => fail(abortError(signal!), true);
+    // A user's abort stops the workers running the call (an endless loop must end); a
+    // closed imap only skips what has not started.
+    const onAbort = () => fail(abortError(signal!), signal!.reason !== ITERATOR_CLOSED);
     const timed = o.timeout !== undefined && o.timeout !== Infinity;
-    const job = ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, {
+    let job: number;
+    try {
+      job = submit();
+    } catch (err) {
+      reject(fromNative(err));
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    ctx.calls.add(call);
+    function submit(): number {
+      return ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, {
       cost: (ns) => ctx.costs.record(f, ns),
       started: () => {
         timer = setTimeout(() => fail(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`), true), o.timeout);
@@ -316,9 +331,15 @@ export function runJob(
         fail(new WorkerCrashedError(`a pool worker exited with code ${exitCode} while running input[${at}]${why}`, exitCode, at), false);
       },
     }, shared);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    ctx.calls.add(call);
+    }
   });
+}
+
+/** Turns the addon's errors into the JS errors they stand for (`InvalidArg` → TypeError). */
+export function fromNative(err: unknown): Error {
+  const e = err as Error & { code?: string };
+  if (e && e.code === 'InvalidArg') return new TypeError(e.message);
+  return e instanceof Error ? e : new Error(String(err));
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -422,7 +443,7 @@ export async function* streamJobs(
     if (timer) clearTimeout(timer);
     o.signal?.removeEventListener('abort', forward);
     // Results nobody will read: stop their jobs (running chunks finish on their own).
-    if (inFlight.length > 0) local.abort(new AbortError('the iterator was closed'));
+    if (inFlight.length > 0) local.abort(ITERATOR_CLOSED);
     for (const s of inFlight) s.promise.catch(() => {});
     if (!inputDone && typeof it.return === 'function') await it.return();
   }

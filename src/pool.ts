@@ -4,7 +4,7 @@
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors';
-import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
+import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { isTask, type ModuleTask, shipFunction } from './task';
@@ -82,12 +82,6 @@ function nextCallId(): number {
   return lastCallId;
 }
 
-/** Turns the addon's errors into the JS errors they stand for. */
-function fromNative(err: unknown): Error {
-  const e = err as Error & { code?: string };
-  if (e && e.code === 'InvalidArg') return new TypeError(e.message);
-  return e instanceof Error ? e : new Error(String(err));
-}
 
 /**
  * A pool of workers: Python's `multiprocessing.Pool`, with Promises. Built-in
