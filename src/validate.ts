@@ -67,10 +67,18 @@ export function isFloatArray(value: unknown): value is FloatArray {
 }
 
 /**
- * Rejects buffers whose memory may move or vanish while pool threads use it.
- * (Detached buffers are caught natively.)
+ * Rejects buffers whose memory may move or vanish while pool threads use it: resizable
+ * ones, and detached ones (also caught natively; an empty view needs this JS check, since
+ * it never reaches the addon).
  */
 export function checkFixedBuffer(view: FloatArray, name: string): void {
+  if (view.byteLength === 0) {
+    try {
+      new Uint8Array(view.buffer, 0, 0); // throws on a detached buffer
+    } catch {
+      throw new TypeError(`${name}'s ArrayBuffer is detached`);
+    }
+  }
   const buffer = view.buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
   if (buffer.resizable === true || buffer.growable === true) {
     throw new TypeError(
