@@ -2,9 +2,9 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-function run(fixture) {
+function run(fixture, ...flags) {
   const file = fileURLToPath(new URL(`fixtures/${fixture}`, import.meta.url));
-  return spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [...flags, file], { encoding: 'utf8', timeout: 30_000 });
 }
 
 test('an idle pool does not keep the process alive', (t) => {
@@ -41,4 +41,10 @@ test('terminate() and join() settle when the workers are idle', (t) => {
     t.is(r.status, 0, `run ${i}: ${r.stderr}`);
     t.is(r.stdout.trim(), 'settled');
   }
+});
+
+test('recycled output memory is fully overwritten', (t) => {
+  const r = run('recycled-outputs.mjs', '--expose-gc');
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), 'bad 0');
 });

@@ -10,6 +10,14 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * A new `Float64Array` (`kind` 1) or `Float32Array` (`kind` 2) of `len` elements for a
+ * map to fill entirely, or null when it is small enough for V8's own allocator. Its
+ * memory may hold an earlier output's numbers until the map overwrites them, so only a
+ * call that writes every element before returning the array may use it.
+ */
+export declare function allocOutput(kind: number, len: number): Float64Array | Float32Array | null
+
+/**
  * Cancels job `job`: unclaimed chunks are skipped. Returns the ids of the workers
  * running its chunks.
  */

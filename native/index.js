@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.allocOutput = nativeBinding.allocOutput
 module.exports.boardCancel = nativeBinding.boardCancel
 module.exports.boardClaim = nativeBinding.boardClaim
 module.exports.boardClose = nativeBinding.boardClose

@@ -516,8 +516,14 @@ function mapKernelArg(fn: unknown, method: string, name = 'fn'): MapKernel {
   throw new TypeError(`${method}: ${name} must be a kernel such as kernels.square, got ${describe(fn)}`);
 }
 
+/**
+ * A new array of `data`'s type and length for a map that writes every element: large ones
+ * come from the addon's recycled, already-faulted memory (see crates/node/src/outputs.rs).
+ */
 function newLike(data: FloatArray): FloatArray {
-  return data instanceof Float32Array ? new Float32Array(data.length) : new Float64Array(data.length);
+  const f32 = data instanceof Float32Array;
+  const recycled = native.allocOutput(f32 ? 2 : 1, data.length);
+  return recycled ?? (f32 ? new Float32Array(data.length) : new Float64Array(data.length));
 }
 
 function checkOut(out: unknown, data: FloatArray): FloatArray {

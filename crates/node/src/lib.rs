@@ -7,7 +7,9 @@
 
 mod buffers;
 mod calls;
+mod outputs;
 mod tasks;
 
 pub use calls::*;
+pub use outputs::*;
 pub use tasks::*;
