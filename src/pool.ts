@@ -343,6 +343,11 @@ export class Pool {
       }
       return runJob(this.#workers(), f, star, chunks, o, items.length).then((parts) => assemble(parts, input, items.length));
     };
+    if (!star && Array.isArray(input) && this.#runsInline(f, input.length, o)) {
+      // On the caller, a plain array needs no conversion: map it as it is.
+      const results = runInline(fn as (...args: unknown[]) => unknown, false, input);
+      return Promise.resolve(results);
+    }
     const items = toItems(input, method, star);
     return items instanceof Promise ? items.then(run) : Promise.resolve(run(items));
   }
