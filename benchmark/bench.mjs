@@ -68,12 +68,12 @@ function buildNative() {
 
 /**
  * Runs `contenders` (name → async () => check value) interleaved for `rounds` rounds after
- * WARMUP untimed runs each; `verify(name, value)` guards every result. Returns name → samples (ms).
+ * `warmup` untimed runs each; `verify(name, value)` guards every result. Returns name → samples (ms).
  */
-async function interleave(label, contenders, rounds, verify) {
+async function interleave(label, contenders, rounds, verify, warmup = WARMUP) {
   const names = Object.keys(contenders);
   const samples = Object.fromEntries(names.map((n) => [n, []]));
-  for (let w = 0; w < WARMUP; w++) for (const n of names) verify(n, await contenders[n]());
+  for (let w = 0; w < warmup; w++) for (const n of names) verify(n, await contenders[n]());
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < names.length; k++) {
       const n = names[(k + r) % names.length];
@@ -127,7 +127,9 @@ if (wanted('W1')) {
   for (const [name, p] of Object.entries(peerPools)) {
     contenders[`${name} hand-chunked`] = async () => (await Promise.all(chunks.map((c) => p.run('squareChunk', c)))).flat();
   }
-  const s = await interleave('W1', contenders, ROUNDS, (n, r) => check(r.length === data.length && r.reduce((a, x) => a + x, 0) === sum, `W1 ${n}`));
+  // More warm-up than elsewhere: a call this small is dominated by JIT tiers (ours and the
+  // peers' workers), and a hot loop runs far more than ten of them.
+  const s = await interleave('W1', contenders, ROUNDS, (n, r) => check(r.length === data.length && r.reduce((a, x) => a + x, 0) === sum, `W1 ${n}`), 12);
   if (!QUICK) {
     for (const [name, p] of Object.entries(peerPools)) {
       progress(`W1: ${name} per-item`);

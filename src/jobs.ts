@@ -186,10 +186,12 @@ export const INLINE_MAX_NS = 2_000_000;
 export class CostModel {
   readonly #ns = new Map<string, number>();
 
+  /** Learns a measurement: at once when it is lower (the first calls run before the JIT
+   * has optimised the function), slowly when it is higher (one slow call is not a trend). */
   record(f: FnSpec, nsPerItem: number): void {
     const key = costKey(f);
     const old = this.#ns.get(key);
-    this.#ns.set(key, old === undefined ? nsPerItem : old * 0.75 + nsPerItem * 0.25);
+    this.#ns.set(key, old === undefined || nsPerItem < old ? nsPerItem : old * 0.75 + nsPerItem * 0.25);
     if (this.#ns.size > 1024) this.#ns.delete(this.#ns.keys().next().value!);
   }
 

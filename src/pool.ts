@@ -344,8 +344,11 @@ export class Pool {
       return runJob(this.#workers(), f, star, chunks, o, items.length).then((parts) => assemble(parts, input, items.length));
     };
     if (!star && Array.isArray(input) && this.#runsInline(f, input.length, o)) {
-      // On the caller, a plain array needs no conversion: map it as it is.
+      // On the caller, a plain array needs no conversion: map it as it is, and keep the
+      // cost model honest with what it really took.
+      const began = performance.now();
       const results = runInline(fn as (...args: unknown[]) => unknown, false, input);
+      if (!(results instanceof Promise)) this.#costs.record(f, ((performance.now() - began) * 1e6) / Math.max(1, input.length));
       return Promise.resolve(results);
     }
     const items = toItems(input, method, star);
