@@ -6,7 +6,7 @@
 import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
-import type { WorkerGroup } from './workers';
+import type { JobHandlers, WorkerGroup } from './workers';
 import { type FnSpec, IN_OUTPUT, type ItemOutcome, type Items, type WireError, isNumeric } from './wire';
 
 /** A call in flight that `terminate()` must be able to stop. */
@@ -300,17 +300,7 @@ export function runJob(
     // closed imap only skips what has not started.
     const onAbort = () => fail(abortError(signal!), signal!.reason !== ITERATOR_CLOSED);
     const timed = o.timeout !== undefined && o.timeout !== Infinity;
-    let job: number;
-    try {
-      job = submit();
-    } catch (err) {
-      reject(fromNative(err));
-      return;
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    ctx.calls.add(call);
-    function submit(): number {
-      return ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, {
+    const handlers: JobHandlers = {
       cost: (ns) => ctx.costs.record(f, ns),
       started: () => {
         timer = setTimeout(() => fail(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`), true), o.timeout);
@@ -332,8 +322,16 @@ export function runJob(
         const at = position >= 0 ? position : chunks[index]?.[0];
         fail(new WorkerCrashedError(`a pool worker exited with code ${exitCode} while running input[${at}]${why}`, exitCode, at), false);
       },
-    }, shared);
+    };
+    let job: number;
+    try {
+      job = ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, handlers, shared);
+    } catch (err) {
+      reject(fromNative(err)); // the addon refused the input (a detached buffer)
+      return;
     }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    ctx.calls.add(call);
   });
 }
 
