@@ -48,3 +48,9 @@ test('recycled output memory is fully overwritten', (t) => {
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout.trim(), 'bad 0');
 });
+
+test('a callback that throws leaves the result alone and surfaces as an uncaught exception', (t) => {
+  const r = run('callback-throws.mjs');
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(r.stdout.trim().split('\n').sort(), ['get 42', 'uncaught in callback']);
+});

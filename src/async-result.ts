@@ -31,12 +31,12 @@ export class AsyncResult<R> implements PromiseLike<R> {
     this.#promise = work.then(
       (value) => {
         this.#state = 'fulfilled';
-        callbacks.callback?.(value);
+        notify(callbacks.callback, value);
         return value;
       },
       (error: unknown) => {
         this.#state = 'rejected';
-        callbacks.errorCallback?.(error);
+        notify(callbacks.errorCallback, error);
         throw error;
       },
     );
@@ -96,6 +96,21 @@ export class AsyncResult<R> implements PromiseLike<R> {
 
   then<A = R, B = never>(onFulfilled?: ((value: R) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
     return this.#promise.then(onFulfilled, onRejected);
+  }
+}
+
+/**
+ * Calls a user's callback. If it throws, the result is still what it was: the callback's
+ * error is raised on its own, like an event listener's (an uncaught exception).
+ */
+function notify<T>(callback: ((v: T) => void) | undefined, value: T): void {
+  if (!callback) return;
+  try {
+    callback(value);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
 
