@@ -11,7 +11,7 @@ test('import and require expose the same objects', (t) => {
 });
 
 test('the names of API.md that exist so far are exported', (t) => {
-  for (const n of ['Pool', 'kernels', 'task', 'cpuCount', 'AsyncResult', 'WorkerCrashedError', 'TimeoutError', 'AbortError', 'PoolStateError', 'TaskSerializationError', 'RemoteError']) {
+  for (const n of ['Pool', 'Executor', 'kernels', 'task', 'cpuCount', 'AsyncResult', 'WorkerCrashedError', 'TimeoutError', 'AbortError', 'PoolStateError', 'TaskSerializationError', 'RemoteError']) {
     t.true(n in esm, n);
   }
 });

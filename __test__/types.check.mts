@@ -33,3 +33,14 @@ for await (const r of pool.imapUnordered((x: number) => x + 1, new Set([1]))) { 
 const mod: TaskFn = task('./tasks.mjs', 'sha');
 const init = new Pool({ processes: 2, initializer: (v: number) => { (globalThis as any).v = v; }, initargs: [1], maxTasksPerChild: 10 });
 void [strs, asyncNums, typed, prods, one, ar, many, mod, init];
+
+// Executor and Future.
+import { Executor, type Future } from 'ferropool';
+const ex = new Executor({ maxWorkers: 2 });
+const fut: Future<number> = ex.submit((a: number, b: number) => a + b, 1, 2);
+const fromFuture: number = await fut;
+const flags: boolean[] = [fut.cancel(), fut.cancelled(), fut.running(), fut.done()];
+for await (const f of Executor.asCompleted([fut], { timeout: 10 })) { const v: number = await f; void v; }
+const { done, notDone } = await Executor.wait([fut], { returnWhen: 'FIRST_COMPLETED' });
+await ex.shutdown({ wait: true, cancelFutures: false });
+void [fromFuture, flags, done, notDone];

@@ -7,6 +7,8 @@ export type { PoolOptions, PoolState, KernelMapOptions, KernelReduceOptions, Tas
 export { task } from './task';
 export type { ModuleTask } from './task';
 export { AsyncResult } from './async-result';
+export { Executor } from './executor';
+export type { ExecutorOptions, Future } from './executor';
 export type { AsyncCallbacks } from './async-result';
 export { kernels } from './kernels';
 export type { Kernel, MapKernel, ReduceKernel } from './kernels';

@@ -1,0 +1,301 @@
+/**
+ * `Executor`: Python's `concurrent.futures.ProcessPoolExecutor`, on the same engine as
+ * {@link Pool} (its calls are a Pool's batched `apply`s and `imap`s).
+ * @module
+ */
+import { AbortError, PoolStateError, TimeoutError } from './errors';
+import { describe } from './kernels';
+import { Pool, STARMAP_LAZY, type TaskFn } from './pool';
+import { positiveInteger } from './validate';
+
+/** Options of {@link Executor}. */
+export interface ExecutorOptions {
+  /** The number of workers; defaults to `cpuCount()`. */
+  maxWorkers?: number;
+  /** Run once in every worker before its first task, with `initargs`. */
+  initializer?: ((...args: any[]) => unknown) | object;
+  /** Arguments of `initializer`. */
+  initargs?: readonly unknown[];
+  /** A worker is replaced after this many tasks. */
+  maxTasksPerChild?: number;
+}
+
+/**
+ * The pending result of {@link Executor.submit}: a real Promise, with Python's Future
+ * methods. `cancel()` succeeds only while the call has not started.
+ */
+export interface Future<R> extends Promise<R> {
+  /** Cancels the call if it has not started; the promise then rejects with `AbortError`. */
+  cancel(): boolean;
+  /** Whether `cancel()` succeeded. */
+  cancelled(): boolean;
+  /** Whether the call has started and not finished. */
+  running(): boolean;
+  /** Whether the call has finished (or was cancelled). */
+  done(): boolean;
+}
+
+type FutureState = 'pending' | 'running' | 'finished' | 'cancelled';
+
+interface Queued {
+  start(): void;
+  cancel(): void;
+}
+
+const STATE = Symbol('ferropool.futureState');
+
+interface FutureInternals {
+  [STATE]: FutureState;
+}
+
+/**
+ * Python's `ProcessPoolExecutor`. Calls wait in the executor's own queue until a worker is
+ * about to be free (at most `2 × maxWorkers` are handed to the pool at once), so a
+ * `Future` can be cancelled until then, as in Python.
+ *
+ * @example
+ * const ex = new Executor({ maxWorkers: 4 });
+ * const futures = urls.map((u) => ex.submit(download, u));
+ * for await (const f of Executor.asCompleted(futures)) console.log(await f);
+ * await ex.shutdown();
+ */
+export class Executor {
+  readonly #pool: Pool;
+  readonly #queue: Queued[] = [];
+  readonly #window: number;
+  #inFlight = 0;
+  #shutdown = false;
+  readonly #all = new Set<Promise<unknown>>();
+
+  constructor(options: ExecutorOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`Executor options must be an object, got ${describe(options)}`);
+    const known = ['maxWorkers', 'initializer', 'initargs', 'maxTasksPerChild'];
+    for (const key of Object.keys(options)) {
+      if (!known.includes(key)) throw new TypeError(`Executor: options.${key} is not an option (known: ${known.join(', ')})`);
+    }
+    const processes = options.maxWorkers === undefined ? undefined : positiveInteger(options.maxWorkers, 'maxWorkers');
+    this.#pool = new Pool({ processes, initializer: options.initializer, initargs: options.initargs, maxTasksPerChild: options.maxTasksPerChild });
+    this.#window = 2 * this.#pool.processes;
+  }
+
+  /** The number of workers. */
+  get maxWorkers(): number {
+    return this.#pool.processes;
+  }
+
+  /**
+   * Schedules `fn(...args)` and returns its {@link Future}.
+   * @example
+   * const f = ex.submit((a, b) => a + b, 1, 2);
+   * console.log(await f); // 3
+   */
+  submit<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, ...args: A): Future<R> {
+    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
+    let resolve!: (v: R) => void;
+    let reject!: (e: unknown) => void;
+    const future = new Promise<R>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    }) as Future<R> & FutureInternals;
+    future[STATE] = 'pending';
+    const entry: Queued = {
+      start: () => {
+        future[STATE] = 'running';
+        this.#inFlight++;
+        this.#pool.apply(fn, args).then(
+          (v) => {
+            future[STATE] = 'finished';
+            resolve(v as R);
+          },
+          (e: unknown) => {
+            future[STATE] = 'finished';
+            reject(e);
+          },
+        ).finally(() => {
+          this.#inFlight--;
+          this.#pump();
+        });
+      },
+      cancel: () => {
+        future[STATE] = 'cancelled';
+        reject(new AbortError('the future was cancelled'));
+      },
+    };
+    Object.defineProperties(future, {
+      cancel: {
+        value: () => {
+          if (future[STATE] !== 'pending') return future[STATE] === 'cancelled';
+          const at = this.#queue.indexOf(entry);
+          if (at >= 0) this.#queue.splice(at, 1);
+          entry.cancel();
+          return true;
+        },
+      },
+      cancelled: { value: () => future[STATE] === 'cancelled' },
+      running: { value: () => future[STATE] === 'running' },
+      done: { value: () => future[STATE] === 'finished' || future[STATE] === 'cancelled' },
+    });
+    future.catch(() => {}); // a future nobody awaits must not be an unhandled rejection
+    this.#all.add(future);
+    void future.then(
+      () => this.#all.delete(future),
+      () => this.#all.delete(future),
+    );
+    this.#queue.push(entry);
+    this.#pump();
+    return future;
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#window && this.#queue.length > 0) this.#queue.shift()!.start();
+  }
+
+  /**
+   * Python's `Executor.map`: `fn` over the zipped `iterables`, results in order. `timeout`
+   * (ms) counts from this call; when it runs out, the iterator throws `TimeoutError` and
+   * what is left is cancelled.
+   * @example
+   * for await (const r of ex.map((a, b) => a * b, [1, 2, 3], [4, 5, 6])) console.log(r); // 4 10 18
+   */
+  map<R>(fn: TaskFn<any[], R | Promise<R>>, ...rest: Array<Iterable<unknown> | { timeout?: number; chunksize?: number }>): AsyncIterableIterator<R> {
+    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
+    const last = rest[rest.length - 1];
+    const opts = last !== undefined && !isIterable(last) ? (rest.pop() as { timeout?: number; chunksize?: number }) : {};
+    const iterables = rest as Iterable<unknown>[];
+    if (iterables.length === 0) throw new TypeError('Executor.map needs at least one iterable');
+    iterables.forEach((it, i) => {
+      if (!isIterable(it)) throw new TypeError(`Executor.map: argument ${i + 1} must be an iterable, got ${describe(it)}`);
+    });
+    if (opts.timeout !== undefined && !(typeof opts.timeout === 'number' && opts.timeout >= 0)) {
+      throw new RangeError(`Executor.map: timeout must be a non-negative number of ms, got ${describe(opts.timeout)}`);
+    }
+    const deadline = opts.timeout === undefined ? undefined : Date.now() + opts.timeout;
+    const zipped = zip(iterables);
+    const pool = this.#pool;
+    async function* results(): AsyncGenerator<R> {
+      const ac = new AbortController();
+      const timer = deadline === undefined ? undefined : setTimeout(() => ac.abort(new TimeoutError(`Executor.map did not finish within ${opts.timeout} ms`)), Math.max(0, deadline - Date.now()));
+      try {
+        for await (const r of pool[STARMAP_LAZY](fn, zipped, { chunksize: opts.chunksize, signal: ac.signal })) yield r as R;
+      } catch (err) {
+        if (err instanceof AbortError && err.cause instanceof TimeoutError) throw err.cause;
+        throw err;
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+    }
+    return results();
+  }
+
+  /**
+   * Stops accepting work. With `wait` (default), resolves when every scheduled future has
+   * settled and the workers have exited; with `cancelFutures`, futures not yet started
+   * are cancelled first.
+   */
+  async shutdown({ wait = true, cancelFutures = false }: { wait?: boolean; cancelFutures?: boolean } = {}): Promise<void> {
+    this.#shutdown = true;
+    if (cancelFutures) for (const entry of this.#queue.splice(0)) entry.cancel();
+    if (!wait) {
+      void Promise.allSettled([...this.#all]).then(() => this.#pool.close());
+      return;
+    }
+    await Promise.allSettled([...this.#all]);
+    this.#pool.close();
+    await this.#pool.join();
+  }
+
+  /** `await using ex = new Executor()`: `shutdown({ wait: true })`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  /**
+   * Python's `as_completed`: yields each future as it settles, those already settled
+   * first, each once. With `timeout` (ms), throws `TimeoutError` saying how many are left.
+   * (A hand-written iterator: an async generator would await the futures it yields.)
+   * @example
+   * for await (const f of Executor.asCompleted(futures, { timeout: 5000 })) console.log(await f);
+   */
+  static asCompleted<R>(futures: Iterable<Promise<R>>, { timeout }: { timeout?: number } = {}): AsyncIterableIterator<Promise<R>> {
+    const all = [...new Set(futures)];
+    const ready = all.filter((f) => isDone(f));
+    const waiting = new Map(all.filter((f) => !isDone(f)).map((f) => [f, f.then(() => ({ f }), () => ({ f }))]));
+    const deadline = timeout === undefined ? undefined : Date.now() + timeout;
+    const iterator: AsyncIterableIterator<Promise<R>> = {
+      [Symbol.asyncIterator]: () => iterator,
+      async next() {
+        if (ready.length > 0) return { value: ready.shift()!, done: false };
+        if (waiting.size === 0) return { value: undefined, done: true };
+        const race: Promise<{ f: Promise<R> } | undefined>[] = [...waiting.values()];
+        let timer: NodeJS.Timeout | undefined;
+        if (deadline !== undefined) race.push(new Promise((res) => (timer = setTimeout(res, Math.max(0, deadline - Date.now()), undefined))));
+        const next = await Promise.race(race);
+        if (timer) clearTimeout(timer);
+        if (next === undefined) throw new TimeoutError(`${waiting.size} (of ${all.length}) futures unfinished`);
+        waiting.delete(next.f);
+        return { value: next.f, done: false };
+      },
+      async return() {
+        waiting.clear();
+        ready.length = 0;
+        return { value: undefined, done: true };
+      },
+    };
+    return iterator;
+  }
+
+  /**
+   * Python's `wait`: resolves with `{ done, notDone }` when `returnWhen` is met or after
+   * `timeout` ms (never rejects).
+   */
+  static async wait<R>(
+    futures: Iterable<Promise<R>>,
+    { timeout, returnWhen = 'ALL_COMPLETED' }: { timeout?: number; returnWhen?: 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED' } = {},
+  ): Promise<{ done: Set<Promise<R>>; notDone: Set<Promise<R>> }> {
+    if (!['FIRST_COMPLETED', 'FIRST_EXCEPTION', 'ALL_COMPLETED'].includes(returnWhen)) {
+      throw new TypeError(`Executor.wait: returnWhen must be 'FIRST_COMPLETED', 'FIRST_EXCEPTION' or 'ALL_COMPLETED', got ${describe(returnWhen)}`);
+    }
+    const all = new Set(futures);
+    const done = new Set<Promise<R>>();
+    const failed = new Set<Promise<R>>();
+    const enough = () => returnWhen === 'ALL_COMPLETED' ? done.size === all.size : returnWhen === 'FIRST_COMPLETED' ? done.size > 0 : failed.size > 0 || done.size === all.size;
+    await new Promise<void>((resolve) => {
+      const timer = timeout === undefined ? undefined : setTimeout(resolve, timeout);
+      const check = () => {
+        if (enough()) {
+          if (timer) clearTimeout(timer);
+          resolve();
+        }
+      };
+      for (const f of all) {
+        f.then(
+          () => done.add(f),
+          () => {
+            done.add(f);
+            failed.add(f);
+          },
+        ).then(check);
+      }
+      check();
+    });
+    return { done: new Set(done), notDone: new Set([...all].filter((f) => !done.has(f))) };
+  }
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+function* zip(iterables: Iterable<unknown>[]): Generator<unknown[]> {
+  const its = iterables.map((it) => it[Symbol.iterator]());
+  for (;;) {
+    const steps = its.map((it) => it.next());
+    if (steps.some((s) => s.done)) return;
+    yield steps.map((s) => s.value);
+  }
+}
+
+function isDone(f: Promise<unknown>): boolean {
+  const state = (f as Partial<FutureInternals>)[STATE];
+  return state === 'finished' || state === 'cancelled';
+}
