@@ -39,9 +39,6 @@ export declare function boardComplete(pool: number, job: number, index: number, 
 /** Opens a new task board and returns its pool id (unique in the process). */
 export declare function boardOpen(): number
 
-/** The fraction of job `job`'s chunks settled, or -1 when it is gone. */
-export declare function boardProgress(pool: number, job: number): number
-
 /**
  * Drops job `job` (its results are taken, or no longer wanted). Returns true when no
  * worker runs it any more; else a later settle reports it released.

@@ -841,7 +841,6 @@ module.exports.boardClaim = nativeBinding.boardClaim
 module.exports.boardClose = nativeBinding.boardClose
 module.exports.boardComplete = nativeBinding.boardComplete
 module.exports.boardOpen = nativeBinding.boardOpen
-module.exports.boardProgress = nativeBinding.boardProgress
 module.exports.boardRemove = nativeBinding.boardRemove
 module.exports.boardSpec = nativeBinding.boardSpec
 module.exports.boardSubmit = nativeBinding.boardSubmit

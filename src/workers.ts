@@ -181,11 +181,6 @@ export class WorkerGroup {
     return id;
   }
 
-  /** The fraction of job `id`'s chunks settled. */
-  progress(id: number): number {
-    return native.boardProgress(this.#pool, id);
-  }
-
   /**
    * Drops job `id`: unclaimed chunks are skipped; with `stopRunning`, the workers running
    * its chunks are stopped now (a task in an endless loop) and replaced.
@@ -209,11 +204,6 @@ export class WorkerGroup {
     this.#jobs.delete(id);
     if (native.boardRemove(this.#pool, id)) this.#retained.delete(id);
     if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.unref();
-  }
-
-  /** Whether any job is pending. */
-  get busy(): boolean {
-    return this.#jobs.size > 0;
   }
 
   /** Stops every worker and drops the board; resolves when the workers have exited. */

@@ -50,11 +50,6 @@ pub enum Mode {
     Pooled,
 }
 
-/// Whether a call of `len` elements, each costing `cost` units, should run inline.
-pub fn runs_inline(len: usize, cost: usize) -> bool {
-    len.saturating_mul(cost) <= INLINE_WORK
-}
-
 /// Where a call of `len` elements costing `cost` each, allowed `max_workers` threads, runs.
 pub fn choose_mode(len: usize, cost: usize, max_workers: usize) -> Mode {
     let work = len.saturating_mul(cost);

@@ -95,11 +95,6 @@ impl<R: Send + 'static> KernelCall<R> {
         self.mode
     }
 
-    /// Whether the call is small enough to run on the calling thread alone.
-    pub fn runs_inline(&self) -> bool {
-        self.mode == Mode::Inline
-    }
-
     /// The number of chunks.
     pub fn chunks(&self) -> usize {
         self.chunks

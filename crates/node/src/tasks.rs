@@ -298,14 +298,6 @@ pub fn board_remove(pool: u32, job: u32) -> bool {
     board(pool).is_none_or(|b| b.remove(u64::from(job)))
 }
 
-/// The fraction of job `job`'s chunks settled, or -1 when it is gone.
-#[napi(catch_unwind)]
-pub fn board_progress(pool: u32, job: u32) -> f64 {
-    board(pool)
-        .and_then(|b| b.get(u64::from(job)))
-        .map_or(-1.0, |j| j.job().progress())
-}
-
 /// What a worker's death did to the board.
 #[napi(object)]
 pub struct WorkerLoss {
