@@ -132,3 +132,19 @@ test('a SharedArrayBuffer-backed array works', async (t) => {
   t.is(out[299_999], 9);
   t.is(await pool.reduce(kernels.sum, x), 900_000);
 });
+
+test('pow, clamp, min and max follow JS exactly at the edges (±1 ** ±Infinity, NaN exponents, signed zeros)', async (t) => {
+  const xs = [1, -1, 0, -0, 2, NaN, Infinity, -Infinity];
+  for (const p of [Infinity, -Infinity, NaN, 0, 0.5, -1]) {
+    t.is(firstMismatch(await pool.map(kernels.pow(p), xs), xs.map((x) => x ** p)), undefined, `pow(${p})`);
+  }
+  for (const [lo, hi] of [[0, 1], [-1, -0], [-0, 0], [0, 0]]) {
+    const want = xs.map((x) => Math.min(Math.max(x, lo), hi));
+    t.is(firstMismatch(await pool.map(kernels.clamp(lo, hi), xs), want), undefined, `clamp(${lo}, ${hi})`);
+  }
+  t.true(Object.is(await pool.reduce(kernels.max, [-0, 0]), 0));
+  t.true(Object.is(await pool.reduce(kernels.max, [0, -0]), 0));
+  t.true(Object.is(await pool.reduce(kernels.min, [0, -0]), -0));
+  t.true(Object.is(await pool.reduce(kernels.min, [-0, 0]), -0));
+  t.true(Object.is(await pool.reduce(kernels.max, [-0, -0]), -0));
+});

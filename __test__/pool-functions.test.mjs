@@ -80,6 +80,12 @@ test('typed arrays in, typed arrays out (numeric results); arrays otherwise', as
   t.is(big[999_999], 999_999, 'the input is untouched');
 });
 
+test('reduce with a closure is refused like map with one', async (t) => {
+  const k = 3;
+  const err = await t.throwsAsync(pool.reduce((a, b) => a + b * k, [1, 2, 3]), { instanceOf: TaskSerializationError });
+  t.regex(err.message, /\bk\b/);
+});
+
 test('reduce with a JS function folds in parallel; fn must be associative', async (t) => {
   t.is(await pool.reduce((a, b) => a + b, Array.from({ length: 1000 }, (_, i) => i)), 499_500);
   t.is(await pool.reduce((a, b) => a + b, ['a', 'b', 'c', 'd'], { chunksize: 1, initial: '>' }), '>abcd');

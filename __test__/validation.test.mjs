@@ -66,6 +66,7 @@ test('constructor arguments are checked and named', (t) => {
 
 test('kernel parameters are checked', (t) => {
   t.throws(() => kernels.affine('a', 1), { instanceOf: TypeError, message: /affine: a/ });
-  t.throws(() => kernels.pow(NaN), { instanceOf: TypeError, message: /pow: p/ });
+  t.throws(() => kernels.pow('2'), { instanceOf: TypeError, message: /pow: p/ });
+  t.throws(() => kernels.clamp(NaN, 1), { instanceOf: RangeError, message: /NaN/ });
   t.throws(() => kernels.clamp(2, 1), { instanceOf: RangeError, message: /lo .* hi/ });
 });

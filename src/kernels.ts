@@ -38,9 +38,7 @@ function reduceKernel(name: ReduceKernel['name'], code: number): ReduceKernel {
 }
 
 function numberParam(kernel: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(`kernels.${kernel}: ${name} must be a number, got ${describe(value)}`);
-  }
+  if (typeof value !== 'number') throw new TypeError(`kernels.${kernel}: ${name} must be a number, got ${describe(value)}`);
   return value;
 }
 
@@ -51,10 +49,11 @@ export function describe(value: unknown): string {
   switch (typeof value) {
     case 'string':
       return `a string (${JSON.stringify(value.length > 20 ? value.slice(0, 20) + '…' : value)})`;
+    case 'undefined':
+      return 'undefined';
     case 'number':
     case 'boolean':
     case 'bigint':
-    case 'undefined':
       return `${typeof value} ${String(value)}`;
     case 'symbol':
       return 'a symbol';
@@ -62,7 +61,8 @@ export function describe(value: unknown): string {
       return 'a function';
     default: {
       const ctor = (value as object).constructor;
-      return ctor && typeof ctor.name === 'string' && ctor.name ? `a ${ctor.name}` : 'an object';
+      if (!ctor || typeof ctor.name !== 'string' || !ctor.name || ctor.name === 'Object') return 'an object';
+      return `${/^[AEIOU]/.test(ctor.name) ? 'an' : 'a'} ${ctor.name}`;
     }
   }
 }
@@ -105,14 +105,15 @@ export const kernels = Object.freeze({
   affine(a: number, b: number): MapKernel {
     return mapKernel('affine', 8, numberParam('affine', 'a', a), numberParam('affine', 'b', b));
   },
-  /** `x ** p` */
+  /** `x ** p`, exactly as JS defines it (`1 ** Infinity` and `x ** NaN` are NaN). */
   pow(p: number): MapKernel {
     return mapKernel('pow', 9, numberParam('pow', 'p', p));
   },
-  /** `Math.min(Math.max(x, lo), hi)`; NaN stays NaN. Needs `lo <= hi`. */
+  /** `Math.min(Math.max(x, lo), hi)`, signed zeros included; NaN stays NaN. Needs `lo <= hi`, neither NaN. */
   clamp(lo: number, hi: number): MapKernel {
     const l = numberParam('clamp', 'lo', lo);
     const h = numberParam('clamp', 'hi', hi);
+    if (Number.isNaN(l) || Number.isNaN(h)) throw new RangeError(`kernels.clamp: lo and hi must not be NaN, got ${l}, ${h}`);
     if (l > h) throw new RangeError(`kernels.clamp: lo (${l}) must not be greater than hi (${h})`);
     return mapKernel('clamp', 10, l, h);
   },

@@ -104,7 +104,7 @@ async function runChunk(spec: JobSpec, items: Items, start: number, slot: Slot):
   let results: unknown[] | Float64Array = isNumeric(items) ? new Float64Array(items.length) : new Array(items.length);
   try {
     const fn = await resolveFn(spec.f);
-    if (spec.fold) return await foldChunk(fn, items, start, slot);
+    if (spec.fold) return await foldChunk(fn, spec.f, items, start, slot);
     for (let i = 0; i < items.length; i++) {
       // The fast path: a plain synchronous loop until a result needs more care (a promise,
       // or the first non-number in a numeric chunk).
@@ -217,7 +217,7 @@ function mapNumbers(fn: (x: unknown) => unknown, input: SharedViews[0], output: 
 type SharedViews = [Float64Array | Float32Array, Float64Array | Float32Array];
 
 /** Folds a chunk left to right with `fn(acc, item)` (a parallel reduce's first level). */
-async function foldChunk(fn: (...args: unknown[]) => unknown, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
+async function foldChunk(fn: (...args: unknown[]) => unknown, f: FnSpec, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
   let acc: unknown = items[0];
   let position = start;
   try {
@@ -228,7 +228,8 @@ async function foldChunk(fn: (...args: unknown[]) => unknown, items: Items, star
       if (isThenable(acc)) acc = await acc;
     }
   } catch (thrown) {
-    return [false, encodeError(thrown, position, [])];
+    const { err, serialization } = explain(thrown, f);
+    return [false, encodeError(err, position, [], serialization)];
   }
   try {
     return [true, encodeResults([acc])];

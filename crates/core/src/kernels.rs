@@ -66,7 +66,7 @@ pub enum UnaryOp {
         /// The exponent.
         p: f64,
     },
-    /// `Math.min(Math.max(x, lo), hi)`, except that NaN stays NaN; requires `lo <= hi`.
+    /// `Math.min(Math.max(x, lo), hi)` (NaN stays NaN, signed zeros as in JS); requires `lo <= hi`.
     Clamp {
         /// The lower bound.
         lo: f64,
@@ -89,7 +89,7 @@ impl UnaryOp {
             UnaryOp::Sin => x.sin(),
             UnaryOp::Cos => x.cos(),
             UnaryOp::Affine { a, b } => a * x + b,
-            UnaryOp::Pow { p } => x.powf(p),
+            UnaryOp::Pow { p } => pow_js(x, p),
             UnaryOp::Clamp { lo, hi } => clamp(x, lo, hi),
         }
     }
@@ -104,15 +104,45 @@ impl UnaryOp {
     }
 }
 
+/// `x ** p` as JS defines it: C's `pow` (which Rust's `powf` is) except that `x ** NaN` is
+/// NaN for every `x` and `(±1) ** ±Infinity` is NaN, where C gives 1.
+#[inline(always)]
+fn pow_js(x: f64, p: f64) -> f64 {
+    if p.is_nan() || (p.is_infinite() && x.abs() == 1.0) {
+        f64::NAN
+    } else {
+        x.powf(p)
+    }
+}
+
+/// `Math.max` of two numbers: NaN if either is, and +0 over -0.
+#[inline(always)]
+fn max_js(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if b > a || (b == a && a.is_sign_negative()) {
+        b
+    } else {
+        a
+    }
+}
+
+/// `Math.min` of two numbers: NaN if either is, and -0 over +0.
+#[inline(always)]
+fn min_js(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if b < a || (b == a && b.is_sign_negative()) {
+        b
+    } else {
+        a
+    }
+}
+
+/// `Math.min(Math.max(x, lo), hi)`, signed zeros and NaN included.
 #[inline(always)]
 fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
-    if x < lo {
-        lo
-    } else if x > hi {
-        hi
-    } else {
-        x
-    }
+    min_js(max_js(x, lo), hi)
 }
 
 /// Writes `op(src[i])` to `dst[i]` for `i < len`, widening and narrowing through `f64`.
@@ -142,7 +172,7 @@ pub unsafe fn map_raw<T: Element>(op: UnaryOp, src: *const T, dst: *mut T, len: 
         UnaryOp::Sin => each!(f64::sin),
         UnaryOp::Cos => each!(f64::cos),
         UnaryOp::Affine { a, b } => each!(move |x: f64| a * x + b),
-        UnaryOp::Pow { p } => each!(move |x: f64| x.powf(p)),
+        UnaryOp::Pow { p } => each!(move |x: f64| pow_js(x, p)),
         UnaryOp::Clamp { lo, hi } => each!(move |x: f64| clamp(x, lo, hi)),
     }
 }
@@ -167,9 +197,11 @@ pub fn map_in_place<T: Element>(op: UnaryOp, data: &mut [T]) {
 pub enum ReduceOp {
     /// The sum; 0 for no elements.
     Sum,
-    /// The smallest element; NaN if any is NaN; +Infinity for no elements.
+    /// The smallest element (-0 below +0, as `Math.min`); NaN if any is NaN; +Infinity for
+    /// no elements.
     Min,
-    /// The largest element; NaN if any is NaN; -Infinity for no elements.
+    /// The largest element (+0 above -0, as `Math.max`); NaN if any is NaN; -Infinity for
+    /// no elements.
     Max,
     /// The arithmetic mean; NaN for no elements.
     Mean,
@@ -204,21 +236,21 @@ impl ReduceOp {
     }
 }
 
-/// `min` that propagates NaN: once either side is NaN the result is NaN. Branch-free enough
-/// to vectorise.
+/// `min` that propagates NaN (once either side is NaN the result is NaN) and, like
+/// `Math.min`, prefers -0 to +0. Branch-free enough to vectorise.
 #[inline(always)]
 fn min_nan(a: f64, b: f64) -> f64 {
-    if b < a || b.is_nan() {
+    if b < a || b.is_nan() || (b == a && b.is_sign_negative()) {
         b
     } else {
         a
     }
 }
 
-/// `max` that propagates NaN, like [`min_nan`].
+/// `max` that propagates NaN and, like `Math.max`, prefers +0 to -0.
 #[inline(always)]
 fn max_nan(a: f64, b: f64) -> f64 {
-    if b > a || b.is_nan() {
+    if b > a || b.is_nan() || (b == a && a.is_sign_negative()) {
         b
     } else {
         a
