@@ -59,8 +59,9 @@ test('asCompleted yields finished futures first, each once, then in completion o
   const ex = executor(t);
   const done = ex.submit(() => 'first');
   await done;
-  const slow = ex.submit(slowId, 'slow');
+  // Submitted first, so even a single worker runs it before the slow one.
   const fast = ex.submit(() => 'fast');
+  const slow = ex.submit(slowId, 'slow');
   const order = [];
   for await (const f of Executor.asCompleted([slow, done, fast, done])) order.push(await f);
   t.deepEqual(order, ['first', 'fast', 'slow']);

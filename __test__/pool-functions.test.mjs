@@ -93,8 +93,8 @@ test('reduce with a JS function folds in parallel; fn must be associative', asyn
   await t.throwsAsync(pool.reduce((a, b) => a + b, []), { instanceOf: TypeError, message: /empty/ });
 });
 
-test('small calls of a measured cheap function run on the caller and agree with the workers', async (t) => {
-  const p = new Pool(2);
+test('with inline: true, small calls of a measured cheap function run on the caller and agree with the workers', async (t) => {
+  const p = new Pool({ processes: 2, inline: true });
   t.teardown(() => p.terminate());
   const f = (x) => x * 2 + 1;
   const first = await p.map(f, [1, 2, 3]); // shipped: measures the cost

@@ -103,7 +103,7 @@ function split(n, parts) {
 const results = { machine: machine(), workloads: {}, notes: [] };
 const native = buildNative();
 const pool = new Pool(THREADS);
-const inlineOff = new Pool({ processes: THREADS, inline: false });
+const inlineOn = new Pool({ processes: THREADS, inline: true });
 const peerPools = Object.fromEntries(Object.entries(peers).map(([name, make]) => [name, make(THREADS)]));
 
 function record(id, title, samples, unit = 'ms', extra = {}) {
@@ -122,7 +122,7 @@ if (wanted('W1')) {
   const contenders = {
     'serial Array.map': async () => data.map((x) => x * x),
     ferropool: () => pool.map((x) => x * x, data),
-    'ferropool, always shipped (inline: false)': () => inlineOff.map((x) => x * x, data),
+    'ferropool (inline: true)': () => inlineOn.map((x) => x * x, data),
   };
   for (const [name, p] of Object.entries(peerPools)) {
     contenders[`${name} hand-chunked`] = async () => (await Promise.all(chunks.map((c) => p.run('squareChunk', c)))).flat();
@@ -233,7 +233,7 @@ if (wanted('W4')) {
     'serial JS loop': loop(async () => sumSqrt(row)),
     'ferropool kernel': loop(() => pool.reduce(kernels.sum, row, { map: kernels.sqrt })),
     'ferropool JS fn': loop(() => pool.apply(sumSqrt, [row])),
-    'ferropool JS fn, always shipped (inline: false)': loop(() => inlineOff.apply(sumSqrt, [row])),
+    'ferropool JS fn (inline: true)': loop(() => inlineOn.apply(sumSqrt, [row])),
   };
   for (const [name, p] of Object.entries(peerPools)) {
     contenders[`${name} SAB slices`] = loop(async () => (await Promise.all(slices.map(([start, end]) => p.run('sqrtSumSlice', { input: sab, start, end })))).reduce((a, b) => a + b, 0));
@@ -247,7 +247,7 @@ if (wanted('W4')) {
   results.workloads.W4.ratios = {
     'kernel / serial JS (target ≤ 2)': m['ferropool kernel'] / m['serial JS loop'],
     'best peer / JS fn (target ≥ 8)': bestPeer / m['ferropool JS fn'],
-    'best peer / JS fn always shipped': bestPeer / m['ferropool JS fn, always shipped (inline: false)'],
+    'best peer / JS fn with inline: true': bestPeer / m['ferropool JS fn (inline: true)'],
   };
 }
 
@@ -257,7 +257,7 @@ if (wanted('W5')) {
   const noop = () => undefined;
   const contenders = {
     ferropool: async () => (await Promise.all(Array.from({ length: tasks }, () => pool.applyAsync(noop)))).length,
-    'ferropool, always shipped (inline: false)': async () => (await Promise.all(Array.from({ length: tasks }, () => inlineOff.applyAsync(noop)))).length,
+    'ferropool (inline: true)': async () => (await Promise.all(Array.from({ length: tasks }, () => inlineOn.applyAsync(noop)))).length,
   };
   const s = await interleave('W5', contenders, QUICK ? 2 : 3, (name, r) => check(r === tasks, `W5 ${name}`));
   for (const [name, p] of Object.entries(peerPools)) {
@@ -314,7 +314,7 @@ if (!QUICK) {
 // Shut every pool down. A shutdown that does not settle within 10 s is named; ferropool's
 // fails the run, a peer's is reported (it is the peer's bug, not the benchmark's).
 let stuck = false;
-for (const [name, close] of [['ferropool', () => pool.terminate()], ['ferropool (inline: false)', () => inlineOff.terminate()], ...Object.entries(peerPools).map(([n, p]) => [n, () => p.destroy()])]) {
+for (const [name, close] of [['ferropool', () => pool.terminate()], ['ferropool (inline: true)', () => inlineOn.terminate()], ...Object.entries(peerPools).map(([n, p]) => [n, () => p.destroy()])]) {
   progress(`shutting down ${name}`);
   let timer;
   const settled = await Promise.race([close().then(() => true), new Promise((res) => (timer = setTimeout(res, 10_000, false)))]);

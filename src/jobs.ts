@@ -481,12 +481,14 @@ export class ApplyBatcher {
       group.entries.push({ args, resolve, reject, settled: false });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        queueMicrotask(() => this.#flush());
+        queueMicrotask(() => this.flush());
       }
     });
   }
 
-  #flush(): void {
+  /** Submits what is queued now (also run by close() and terminate(), so no apply made
+   * just before them is missed). */
+  flush(): void {
     this.#scheduled = false;
     const groups = [...this.#pending.values()];
     this.#pending.clear();

@@ -263,6 +263,7 @@ async function runIsolated(spec: JobSpec, items: Items, start: number, slot: Slo
 }
 
 function clonable(value: unknown): boolean {
+  if (typeof value === 'symbol') return false;
   if (typeof value !== 'object' && typeof value !== 'function') return true;
   try {
     encodeResults([value]);
