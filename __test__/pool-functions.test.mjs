@@ -80,6 +80,13 @@ test('typed arrays in, typed arrays out (numeric results); arrays otherwise', as
   t.is(big[999_999], 999_999, 'the input is untouched');
 });
 
+test('an apply whose args cannot be sent fails alone; the applies batched with it run', async (t) => {
+  const settled = await Promise.allSettled([pool.apply((a) => a, [1]), pool.apply((a) => a, [() => 2]), pool.apply((a) => a, [3])]);
+  t.deepEqual(settled.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  t.deepEqual([settled[0].value, settled[2].value], [1, 3]);
+  t.true(settled[1].reason instanceof TypeError);
+});
+
 test('reduce with a closure is refused like map with one', async (t) => {
   const k = 3;
   const err = await t.throwsAsync(pool.reduce((a, b) => a + b * k, [1, 2, 3]), { instanceOf: TaskSerializationError });

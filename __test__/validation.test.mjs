@@ -42,6 +42,8 @@ const BAD_CALLS = [
   ['onProgress not a function', () => pool.map(kernels.abs, [1], { onProgress: 1 }), TypeError, /opts\.onProgress/],
   ['starmap over non-tuples', () => pool.starmap((a) => a, [1, 2]), TypeError, /argTuples\[0\]/],
   ['apply with args not an array', () => pool.apply((a) => a, 5), TypeError, /args/],
+  ['an input item that cannot be cloned', () => pool.map((x) => x, [1, () => 1, 3]), TypeError, /input\[1\] cannot be sent/],
+  ['apply args that cannot be cloned', () => pool.apply((a) => a, [Symbol('s')]), TypeError, /args cannot be sent/],
   ['imap over a number', () => pool.imap((x) => x, 5).next(), TypeError, /iterable/],
 ];
 

@@ -3,6 +3,7 @@
  * jobs of the task board, and turning what comes back into results or errors.
  * @internal
  */
+import { serialize } from 'node:v8';
 import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
@@ -327,12 +328,31 @@ export function runJob(
     try {
       job = ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, handlers, shared);
     } catch (err) {
-      reject(fromNative(err)); // the addon refused the input (a detached buffer)
+      reject(unsendable(err, chunks) ?? fromNative(err)); // an item V8 cannot clone, or the addon refused the input
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     ctx.calls.add(call);
   });
+}
+
+/**
+ * When `err` is V8 refusing to clone an input item, a TypeError that names the item's input
+ * position (the argument at fault); otherwise undefined.
+ */
+function unsendable(err: unknown, chunks: Array<[number, Items]>): TypeError | undefined {
+  if (!(err instanceof Error) || !/could not be cloned/.test(err.message)) return undefined;
+  for (const [start, items] of chunks) {
+    if (isNumeric(items)) continue;
+    for (let i = 0; i < items.length; i++) {
+      try {
+        serialize(items[i]);
+      } catch (e) {
+        return new TypeError(`input[${start + i}] cannot be sent to a worker: ${(e as Error).message} (send plain data: structured-clone values)`);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Turns the addon's errors into the JS errors they stand for (`InvalidArg` → TypeError). */
@@ -531,8 +551,7 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
     },
     drained,
   };
-  ctx.calls.add(call);
-  const job = ctx.group.submit({ f, star: true, each: true, start: false, isolate: true }, chunks, {
+  const handlers: JobHandlers = {
     cost: (ns) => ctx.costs.record(f, ns),
     chunk: (index: number, ok: boolean, value: Items | WireError) => {
       const base = chunks[index]![0];
@@ -552,5 +571,27 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
         settle(base + i, false, new WorkerCrashedError(`a pool worker exited with code ${exitCode} ${at}${why}`, exitCode, 0));
       }
     },
-  });
+  };
+  let job: number;
+  try {
+    job = ctx.group.submit({ f, star: true, each: true, start: false, isolate: true }, chunks, handlers);
+  } catch (err) {
+    // Some call's arguments cannot be sent to a worker: reject those calls (naming their
+    // argument), and run the others as a batch of their own.
+    const good = entries.filter((e) => {
+      try {
+        serialize(e.args);
+        return true;
+      } catch (x) {
+        e.settled = true;
+        e.reject(new TypeError(`apply: args cannot be sent to a worker: ${(x as Error).message} (send plain data: structured-clone values)`));
+        return false;
+      }
+    });
+    markDrained();
+    if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes);
+    else for (const e of good) if (!e.settled) e.reject(fromNative(err));
+    return;
+  }
+  ctx.calls.add(call);
 }
