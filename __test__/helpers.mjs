@@ -1,15 +1,7 @@
-// Shared by the specs: a seeded PRNG and reference checks.
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Shared by the specs: seeded data and reference checks (the PRNG lives in support/numeric.mjs).
+import { mulberry32 } from './support/numeric.mjs';
 
+export { mulberry32 };
 export function randomDoubles(seed, n) {
   const r = mulberry32(seed);
   const out = new Float64Array(n);
