@@ -3,12 +3,11 @@
  * jobs of the task board, and turning what comes back into results or errors.
  * @internal
  */
-import { serialize } from 'node:v8';
 import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
 import type { JobHandlers, WorkerGroup } from './workers';
-import { type FnSpec, IN_OUTPUT, type ItemOutcome, type Items, type WireError, isNumeric } from './wire';
+import { encodeValue, type FnSpec, IN_OUTPUT, type ItemOutcome, type Items, type WireError, isNumeric } from './wire';
 
 /** A call in flight that `terminate()` must be able to stop. */
 export interface PendingCall {
@@ -346,7 +345,7 @@ function unsendable(err: unknown, chunks: Array<[number, Items]>): TypeError | u
     if (isNumeric(items)) continue;
     for (let i = 0; i < items.length; i++) {
       try {
-        serialize(items[i]);
+        encodeValue(items[i], new Map());
       } catch (e) {
         return new TypeError(`input[${start + i}] cannot be sent to a worker: ${(e as Error).message} (send plain data: structured-clone values)`);
       }
@@ -580,7 +579,7 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
     // argument), and run the others as a batch of their own.
     const good = entries.filter((e) => {
       try {
-        serialize(e.args);
+        encodeValue(e.args, new Map());
         return true;
       } catch (x) {
         e.settled = true;

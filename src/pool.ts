@@ -8,7 +8,7 @@ import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, Co
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { isTask, type ModuleTask, shipFunction } from './task';
-import type { FnSpec, Items } from './wire';
+import { encodeValue, type FnSpec, type Items } from './wire';
 import { WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
 import {
@@ -121,6 +121,11 @@ export class Pool {
       throw new TypeError(`initargs must be an array, got ${describe(opts.initargs)}`);
     }
     this.#initargs = opts.initargs === undefined ? [] : [...opts.initargs];
+    try {
+      encodeValue(this.#initargs, new Map());
+    } catch (err) {
+      throw new TypeError(`initargs cannot be sent to the workers: ${(err as Error).message} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`);
+    }
     if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
       throw new TypeError(`resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);
     }

@@ -3,7 +3,8 @@
  * job specs, chunk payloads and results, and errors.
  * @internal
  */
-import { deserialize, serialize } from 'node:v8';
+import { DefaultSerializer, deserialize, serialize } from 'node:v8';
+import { fromState, isShared } from './shared';
 
 /** What a job runs: a shipped function's source, or a module's export. */
 export type FnSpec = { k: 'fn'; src: string; name: string } | { k: 'mod'; url: string; name: string };
@@ -116,16 +117,135 @@ export function encodeInOutput(): Buffer {
   return bytes;
 }
 
-/** Encodes a chunk: its first item's input position and its items (a view is fine). */
-export function encodeChunk(start: number, items: Items): Buffer {
-  return isNumeric(items) ? encodeTyped(start, items) : serialize([start, items]);
+/** Encodes a chunk: its first item's input position and its items (a view is fine).
+ * Shared memory among the items (see {@link encodeValue}) is added to `refs`. */
+export function encodeChunk(start: number, items: Items, refs?: SharedRefs): Buffer {
+  return isNumeric(items) ? encodeTyped(start, items) : encodeValue([start, items], refs);
 }
 
-export function decodeChunk(bytes: Uint8Array): [number, Items] {
+export function decodeChunk(bytes: Uint8Array, resolve?: ResolveShared): [number, Items] {
   if (TYPED[bytes[0]!]) {
     return [new DataView(bytes.buffer, bytes.byteOffset, HEADER).getFloat64(8, true), decodeTyped(bytes)];
   }
-  return deserialize(bytes);
+  return decodeValue(bytes, resolve) as [number, Items];
+}
+
+/*
+ * Shared memory in arguments. Structured clone (V8's serialiser) cannot carry a
+ * SharedArrayBuffer through bytes, so an argument that holds one (a Lock, Value or Queue, a
+ * SharedArrayBuffer, a typed array over one) travels as a stand-in naming the buffer by a
+ * process-wide id, and the buffer itself is posted to the workers once. Arguments without
+ * shared memory pay nothing: the plain serialiser runs first and only stops if it meets one.
+ */
+
+/** The SharedArrayBuffers a payload refers to, by id. */
+export type SharedRefs = Map<number, SharedArrayBuffer>;
+/** A worker's way to find a SharedArrayBuffer by id. */
+export type ResolveShared = (id: number) => SharedArrayBuffer;
+
+/** Marks a payload with shared-memory stand-ins (followed by V8's bytes). */
+const TAG_REFS = 5;
+const SAB_KEY = '\u0000ferropool.sab';
+const VIEW_KEY = '\u0000ferropool.view';
+const SHARED_SEEN = Symbol('shared memory');
+
+/** V8's serialiser (Node's, which writes typed arrays itself), stopping at shared memory.
+ * (The two hooks are Node's documented overridable methods; @types/node omits them.) */
+const writeHostObject = (DefaultSerializer.prototype as unknown as { _writeHostObject(o: object): void })._writeHostObject;
+class SharedSpotter extends DefaultSerializer {
+  _getSharedArrayBufferId(): never {
+    throw SHARED_SEEN;
+  }
+  _writeHostObject(object: object): void {
+    if (ArrayBuffer.isView(object) && object.buffer instanceof SharedArrayBuffer) throw SHARED_SEEN;
+    writeHostObject.call(this, object);
+  }
+}
+
+const ids = new WeakMap<SharedArrayBuffer, number>();
+let nextId = 1;
+
+function idOf(sab: SharedArrayBuffer, refs: SharedRefs): number {
+  let id = ids.get(sab);
+  if (id === undefined) ids.set(sab, (id = nextId++));
+  refs.set(id, sab);
+  return id;
+}
+
+type Ctor = new (b: SharedArrayBuffer, o: number, n: number) => ArrayBufferView;
+const VIEWS: Record<string, Ctor> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+};
+
+/** A copy of `value` whose shared memory is replaced by stand-ins (arrays and plain
+ * objects are copied; shared objects travel as their state). */
+function swapOut(value: unknown, refs: SharedRefs, depth: number): unknown {
+  if (typeof value !== 'object' || value === null || depth > 64) return value;
+  if (value instanceof SharedArrayBuffer) return { [SAB_KEY]: idOf(value, refs) };
+  if (ArrayBuffer.isView(value)) {
+    if (!(value.buffer instanceof SharedArrayBuffer)) return value;
+    const length = value instanceof DataView ? value.byteLength : (value as unknown as { length: number }).length;
+    return { [VIEW_KEY]: [value.constructor.name, idOf(value.buffer, refs), value.byteOffset, length] };
+  }
+  if (Array.isArray(value)) return value.map((v) => swapOut(v, refs, depth + 1));
+  const proto = Object.getPrototypeOf(value);
+  // Other objects (a Map, a class instance) go as they are: structured clone refuses the
+  // shared memory inside them with its own error.
+  if (proto !== Object.prototype && proto !== null && !isShared(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = swapOut((value as Record<string, unknown>)[key], refs, depth + 1);
+  return out;
+}
+
+function swapIn(value: unknown, resolve: ResolveShared, depth: number): unknown {
+  if (typeof value !== 'object' || value === null || depth > 64) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = swapIn(value[i], resolve, depth + 1);
+    return value;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const o = value as Record<string, unknown>;
+  if (typeof o[SAB_KEY] === 'number') return resolve(o[SAB_KEY]);
+  const view = o[VIEW_KEY] as [string, number, number, number] | undefined;
+  if (Array.isArray(view)) return new VIEWS[view[0]]!(resolve(view[1]), view[2], view[3]);
+  for (const key of Object.keys(o)) o[key] = swapIn(o[key], resolve, depth + 1);
+  return fromState(o);
+}
+
+/**
+ * V8's structured clone of `value`; shared memory in it (a SharedArrayBuffer, a typed
+ * array over one, a Lock, Value or Queue) is shared, not copied, and its buffers are added
+ * to `refs` for the caller to post to the workers. Without `refs`, shared memory is refused.
+ */
+export function encodeValue(value: unknown, refs?: SharedRefs): Buffer {
+  const s = new SharedSpotter();
+  try {
+    s.writeHeader();
+    s.writeValue(value);
+    return s.releaseBuffer();
+  } catch (err) {
+    if (err !== SHARED_SEEN) throw err;
+  }
+  if (refs === undefined) throw new TypeError('#<SharedArrayBuffer> could not be cloned.');
+  return Buffer.concat([Buffer.of(TAG_REFS), serialize(swapOut(value, refs, 0))]);
+}
+
+/** Decodes what {@link encodeValue} wrote, finding shared buffers with `resolve`. */
+export function decodeValue(bytes: Uint8Array, resolve?: ResolveShared): unknown {
+  if (bytes[0] !== TAG_REFS) return deserialize(bytes);
+  if (!resolve) throw new Error('ferropool: a payload with shared memory reached a thread that cannot resolve it');
+  return swapIn(deserialize(bytes.subarray(1)), resolve, 0);
 }
 
 export function encodeResults(results: Items): Buffer {

@@ -5,9 +5,11 @@
  * wait would keep `terminate()` and `process.exit()` from interrupting it).
  * @internal
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { currentProcess, setIdentity } from './identity';
 import { native } from './native';
-import { encodeInOutput, sharedChunk, isNumeric, decodeChunk, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, toWireError } from './wire';
+import type { ProcessInit } from './process';
+import { encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -18,8 +20,30 @@ export interface WorkerInit {
   /** One Float64 slot per worker id: the input position it is running (for crash reports). */
   current: SharedArrayBuffer;
   initializer: FnSpec | undefined;
-  initargs: unknown[];
+  /** Encoded with `encodeValue` (shared memory by id). */
+  initargs: Uint8Array;
   maxTasksPerChild: number;
+  /** The SharedArrayBuffers arguments have referred to so far, by id. */
+  sabs: Array<[number, SharedArrayBuffer]>;
+  /** Where the pool posts `[id, buffer]` for buffers referred to later. */
+  port: MessagePort;
+}
+
+/** A resolver of shared-buffer ids: those known, then those posted on `port` since. */
+function sharedResolver(known: Map<number, SharedArrayBuffer>, port?: MessagePort): ResolveShared {
+  return (id) => {
+    let sab = known.get(id);
+    while (sab === undefined && port) {
+      // The pool posts a buffer before it queues the job that refers to it.
+      const msg = receiveMessageOnPort(port);
+      if (msg === undefined) throw new Error(`ferropool: shared buffer ${id} was not posted to this worker`);
+      const [ref, buffer] = msg.message as [number, SharedArrayBuffer];
+      known.set(ref, buffer);
+      if (ref === id) sab = buffer;
+    }
+    if (sab === undefined) throw new Error(`ferropool: shared buffer ${id} is unknown to this thread`);
+    return sab;
+  };
 }
 
 /** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
@@ -38,7 +62,8 @@ async function resolveFn(spec: FnSpec): Promise<(...args: unknown[]) => unknown>
   if (spec.k === 'fn') {
     const named = IDENT.test(spec.name) && !RESERVED.has(spec.name);
     const body = named ? `const ${spec.name} = (${spec.src});\nreturn ${spec.name};` : `return (${spec.src});`;
-    fn = new Function(body)() as (...args: unknown[]) => unknown;
+    // `currentProcess` is in scope, as if the function had imported it.
+    fn = new Function('currentProcess', body)(currentProcess) as (...args: unknown[]) => unknown;
   } else {
     const mod = (await import(spec.url)) as Record<string, unknown>;
     const value = mod[spec.name] ?? (spec.name === 'default' ? undefined : (mod.default as Record<string, unknown> | undefined)?.[spec.name]);
@@ -284,10 +309,12 @@ async function main(init: WorkerInit): Promise<void> {
   const bell = new Int32Array(init.doorbell);
   const current = new Float64Array(init.current);
   const port = parentPort!;
+  setIdentity(`PoolWorker-${init.worker}`, init.worker);
+  const resolve = sharedResolver(new Map(init.sabs), init.port);
   if (init.initializer) {
     try {
       const fn = await resolveFn(init.initializer);
-      const r = fn(...init.initargs);
+      const r = fn(...(decodeValue(init.initargs, resolve) as unknown[]));
       if (isThenable(r)) await r;
     } catch (err) {
       // Report it, and exit: the pool rejects its pending calls instead of respawning
@@ -339,7 +366,7 @@ async function main(init: WorkerInit): Promise<void> {
       count = shared[1];
       [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot) : [true, encodeInOutput()];
     } else {
-      const [start, items] = decodeChunk(payload);
+      const [start, items] = decodeChunk(payload, resolve);
       count = items.length;
       [ok, bytes] = spec.isolate ? await runIsolated(spec, items, start, slot) : await runChunk(spec, items, start, slot);
     }
@@ -369,11 +396,28 @@ async function main(init: WorkerInit): Promise<void> {
   }
 }
 
-if (parentPort && workerData && (workerData as { ferropool?: WorkerInit }).ferropool) {
-  main((workerData as { ferropool: WorkerInit }).ferropool).catch((err: unknown) => {
+/** A {@link Process}'s thread: run the target once, report what it threw, end. */
+async function runProcess(init: ProcessInit): Promise<void> {
+  setIdentity(init.name, 0);
+  try {
+    const fn = await resolveFn(init.f);
+    const r = fn(...(decodeValue(init.args, sharedResolver(new Map(init.sabs))) as unknown[]));
+    if (isThenable(r)) await r;
+  } catch (thrown) {
+    parentPort!.postMessage(['process-error', encodeError(explain(thrown, init.f).err, -1, [])]);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+const data = workerData as { ferropool?: WorkerInit; ferropoolProcess?: ProcessInit } | undefined;
+if (parentPort && data?.ferropool) {
+  main(data.ferropool).catch((err: unknown) => {
     // The loop itself failed (a bug, not a task's error): exit so the pool sees a crash
     // and replaces this worker; the chunk it held fails with WorkerCrashedError.
     process.stderr.write(`ferropool worker: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(71);
   });
+} else if (parentPort && data?.ferropoolProcess) {
+  void runProcess(data.ferropoolProcess);
 }

@@ -3,10 +3,10 @@
  * routing their messages, and turning a worker's death into the right call's error.
  * @internal
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { native } from './native';
-import { encodeChunk, encodeSharedChunk, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type WireError } from './wire';
+import { encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
 import type { WorkerInit } from './worker';
 
 /** What a job's submitter is told. */
@@ -35,6 +35,8 @@ interface Job {
 interface Member {
   readonly id: number;
   readonly worker: Worker;
+  /** Where the shared memory that arguments refer to is posted to it. */
+  readonly port: MessagePort;
   /** Set when we stop it on purpose (cancel, terminate, retire), so its exit is no crash. */
   stopping: boolean;
   /** The uncaught error it reported before exiting (out of memory, …). */
@@ -62,6 +64,11 @@ export class WorkerGroup {
   readonly #jobs = new Map<number, Job>();
   /** The caller's arrays of shared jobs, held until no worker can touch them. */
   readonly #retained = new Map<number, unknown>();
+  /** Every SharedArrayBuffer that arguments (or `initargs`) have referred to, by id: each
+   * worker gets them all (at its start, or posted later), so a task finds its Lock's memory. */
+  readonly #sabs: SharedRefs = new Map();
+  /** `initargs`, encoded once. */
+  readonly #initargs: Buffer;
   #nextWorker = 1;
   #nextJob = 1;
   #closed = false;
@@ -70,6 +77,7 @@ export class WorkerGroup {
 
   constructor(options: GroupOptions) {
     this.#options = options;
+    this.#initargs = encodeValue(options.initargs, this.#sabs);
     this.#current = new Float64Array(new SharedArrayBuffer(8 * 1024));
   }
 
@@ -80,6 +88,7 @@ export class WorkerGroup {
 
   #spawn(): void {
     const id = this.#nextWorker;
+    const channel = new MessageChannel();
     this.#nextWorker = this.#nextWorker >= 1023 ? 1 : this.#nextWorker + 1;
     const init: WorkerInit = {
       pool: this.#pool,
@@ -87,16 +96,20 @@ export class WorkerGroup {
       doorbell: this.#doorbell.buffer as SharedArrayBuffer,
       current: this.#current.buffer as SharedArrayBuffer,
       initializer: this.#options.initializer,
-      initargs: this.#options.initargs,
+      initargs: this.#initargs,
       maxTasksPerChild: this.#options.maxTasksPerChild ?? Infinity,
+      sabs: [...this.#sabs],
+      port: channel.port2,
     };
     const worker = new Worker(WORKER_SCRIPT, {
       workerData: { ferropool: init },
+      transferList: [channel.port2],
       resourceLimits: this.#options.resourceLimits,
       stdout: false,
       stderr: false,
     });
-    const member: Member = { id, worker, stopping: false, error: undefined };
+    const member: Member = { id, worker, port: channel.port1, stopping: false, error: undefined };
+    channel.port1.unref();
     this.#members.set(id, member);
     if (this.#jobs.size === 0) worker.unref();
     worker.on('message', (msg: unknown) => this.#onMessage(member, msg));
@@ -151,6 +164,7 @@ export class WorkerGroup {
 
   #onExit(member: Member, code: number): void {
     this.#members.delete(member.id);
+    member.port.close();
     const { lost, released } = native.boardWorkerDied(this.#pool, member.id);
     for (const jobId of released) this.#retained.delete(jobId);
     const position = this.#current[member.id]!;
@@ -170,7 +184,15 @@ export class WorkerGroup {
   submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array, Float64Array | Float32Array]): number {
     const id = this.#nextJob;
     this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
-    const payloads = chunks.map(([start, items]) => (shared ? encodeSharedChunk(start, items.length) : encodeChunk(start, items)));
+    const refs: SharedRefs = new Map();
+    const payloads = chunks.map(([start, items]) => (shared ? encodeSharedChunk(start, items.length) : encodeChunk(start, items, refs)));
+    // Shared memory the workers have not seen yet goes to each of them before the job (a
+    // worker reads its port, synchronously, when a payload names a buffer it lacks).
+    for (const [ref, sab] of refs) {
+      if (this.#sabs.has(ref)) continue;
+      this.#sabs.set(ref, sab);
+      for (const m of this.#members.values()) m.port.postMessage([ref, sab]);
+    }
     native.boardSubmit(this.#pool, id, JSON.stringify(spec), payloads, shared?.[0], shared?.[1]);
     if (shared) this.#retained.set(id, shared);
     if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.ref();
@@ -220,5 +242,6 @@ export class WorkerGroup {
     await Promise.allSettled(exits);
     native.boardClose(this.#pool);
     this.#retained.clear();
+    this.#sabs.clear();
   }
 }

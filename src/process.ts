@@ -1,0 +1,177 @@
+/**
+ * `Process`: Python's `multiprocessing.Process`, one function on a thread of its own.
+ * @module
+ */
+import * as path from 'node:path';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { PoolStateError } from './errors';
+import { rebuildError } from './jobs';
+import { describe } from './kernels';
+import { type ModuleTask, shipFunction } from './task';
+import { decodeError, encodeValue, type FnSpec, type SharedRefs } from './wire';
+
+/** Options of {@link Process}. */
+export interface ProcessOptions<A extends readonly unknown[] = unknown[]> {
+  /** The function to run: self-contained (shipped by source, like a pool's tasks) or a {@link task}. */
+  target: ((...args: A) => unknown) | ModuleTask;
+  /** Its arguments: structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared. */
+  args?: A;
+  /** Its name (default `'Process-<n>'`), which `currentProcess().name` returns inside it. */
+  name?: string;
+  /** A daemon does not keep the program alive (Python's `daemon=True`). Default false. */
+  daemon?: boolean;
+  /** Memory limits of its thread (Node's `Worker` `resourceLimits`). */
+  resourceLimits?: ResourceLimits;
+}
+
+/** What the process thread is given. @internal */
+export interface ProcessInit {
+  f: FnSpec;
+  args: Uint8Array;
+  sabs: Array<[number, SharedArrayBuffer]>;
+  name: string;
+}
+
+const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
+/** Python's exit code for a process stopped by `terminate()` (-SIGTERM). */
+const TERMINATED = -15;
+let started = 0;
+
+/**
+ * Python's `multiprocessing.Process`: runs `target(...args)` once on a thread of its own.
+ * `start()` starts it, `join()` waits for it and gives its exit code: 0 when `target`
+ * returned (or its promise resolved), 1 when it threw — the error is printed to stderr, as
+ * Python prints the traceback, and kept in `error` — or the code it passed to
+ * `process.exit()`. Its thread ends when `target` is done.
+ *
+ * @example
+ * const p = new Process({ target: (name) => console.log(`hello ${name}`), args: ['world'] });
+ * p.start();
+ * await p.join(); // 0
+ */
+export class Process<A extends readonly unknown[] = unknown[]> {
+  /** Its name: `'Process-<n>'` unless given. */
+  readonly name: string;
+  /** Whether it lets the program exit while it runs. */
+  readonly daemon: boolean;
+  readonly #spec: FnSpec;
+  readonly #args: Buffer;
+  readonly #refs: SharedRefs = new Map();
+  readonly #limits: ResourceLimits | undefined;
+  #worker: Worker | undefined;
+  #threadId: number | undefined;
+  #exited: Promise<void> | undefined;
+  #exitCode: number | null = null;
+  #error: Error | undefined;
+  #terminating = false;
+
+  constructor(options: ProcessOptions<A>) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`Process: options must be an object { target, args? }, got ${describe(options)}`);
+    }
+    const known = ['target', 'args', 'name', 'daemon', 'resourceLimits'];
+    for (const key of Object.keys(options)) {
+      if (!known.includes(key)) throw new TypeError(`Process: unknown option ${JSON.stringify(key)} (known: ${known.join(', ')})`);
+    }
+    this.#spec = shipFunction(options.target, 'Process: target');
+    const args = options.args ?? [];
+    if (!Array.isArray(args)) throw new TypeError(`Process: args must be an array, got ${describe(args)}`);
+    try {
+      this.#args = encodeValue(args, this.#refs);
+    } catch (err) {
+      throw new TypeError(`Process: args cannot be sent to a thread: ${(err as Error).message} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`);
+    }
+    started++;
+    if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError(`Process: name must be a string, got ${describe(options.name)}`);
+    this.name = options.name ?? `Process-${started}`;
+    if (options.daemon !== undefined && typeof options.daemon !== 'boolean') throw new TypeError(`Process: daemon must be a boolean, got ${describe(options.daemon)}`);
+    this.daemon = options.daemon ?? false;
+    if (options.resourceLimits !== undefined && (typeof options.resourceLimits !== 'object' || options.resourceLimits === null)) {
+      throw new TypeError(`Process: resourceLimits must be an object, got ${describe(options.resourceLimits)}`);
+    }
+    this.#limits = options.resourceLimits;
+  }
+
+  /** Starts the thread. A process starts once (Python raises the same way). */
+  start(): void {
+    if (this.#worker) throw new PoolStateError(`${this.name}: a process can be started only once`);
+    const init: ProcessInit = { f: this.#spec, args: this.#args, sabs: [...this.#refs], name: this.name };
+    const worker = new Worker(WORKER_SCRIPT, { workerData: { ferropoolProcess: init }, resourceLimits: this.#limits, stdout: false, stderr: false });
+    this.#worker = worker;
+    this.#threadId = worker.threadId;
+    if (this.daemon) worker.unref();
+    worker.on('message', (msg: unknown) => {
+      if (!Array.isArray(msg) || msg[0] !== 'process-error') return;
+      const wire = decodeError(msg[1] as Uint8Array);
+      const err = rebuildError(wire) as Error & { index?: number };
+      err.stack = wire.stack ?? `${wire.name}: ${wire.message}`;
+      delete err.index;
+      this.#error ??= err;
+    });
+    // An error the target did not catch on its own (an unhandled rejection, out of memory).
+    worker.on('error', (err) => {
+      this.#error ??= err;
+    });
+    this.#exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        this.#exitCode = this.#terminating ? TERMINATED : code;
+        if (this.#error && !this.#terminating) {
+          process.stderr.write(`Process ${this.name} failed: ${this.#error.stack ?? String(this.#error)}\n`);
+        }
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Waits for the thread to end and gives its exit code; with `timeout` (ms), gives `null`
+   * if it is still running then (Python's `join(timeout)`; check `exitCode`).
+   */
+  async join(timeout?: number): Promise<number | null> {
+    if (timeout !== undefined && (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)) {
+      throw new RangeError(`${this.name}.join: timeout must be a number of milliseconds >= 0, got ${describe(timeout)}`);
+    }
+    if (!this.#exited) throw new PoolStateError(`${this.name}.join: the process was not started (call start() first)`);
+    if (timeout === undefined) {
+      await this.#exited;
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#exited, new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
+      clearTimeout(timer);
+    }
+    return this.#exitCode;
+  }
+
+  /** Stops the thread now (its `exitCode` becomes -15, as Python's SIGTERM). */
+  async terminate(): Promise<void> {
+    if (!this.#worker || this.#exitCode !== null) return;
+    this.#terminating = true;
+    await this.#worker.terminate();
+    await this.#exited;
+  }
+
+  /** Whether it was started and has not ended. */
+  isAlive(): boolean {
+    return this.#worker !== undefined && this.#exitCode === null;
+  }
+
+  /** The exit code: `null` until it ends; 0 when `target` finished, 1 when it threw. */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** What `target` threw (or rejected with), once it has ended; undefined otherwise. */
+  get error(): Error | undefined {
+    return this.#exitCode === null ? undefined : this.#error;
+  }
+
+  /** Its thread's id (`worker_threads.threadId`), once started. */
+  get threadId(): number | undefined {
+    return this.#threadId;
+  }
+
+  /** The OS process id once started (every thread shares the program's). */
+  get pid(): number | undefined {
+    return this.#worker ? process.pid : undefined;
+  }
+}
