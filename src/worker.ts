@@ -403,8 +403,12 @@ async function runProcess(init: ProcessInit): Promise<void> {
     const fn = await resolveFn(init.f);
     const r = fn(...(decodeValue(init.args, sharedResolver(new Map(init.sabs))) as unknown[]));
     if (isThenable(r)) await r;
+    // One turn of the event loop, so a promise the target rejected without handling it is
+    // reported (as an uncaught error: exit code 1) rather than lost.
+    await new Promise((resolve) => setImmediate(resolve));
   } catch (thrown) {
-    parentPort!.postMessage(['process-error', encodeError(explain(thrown, init.f).err, -1, [])]);
+    const { err, serialization } = explain(thrown, init.f);
+    parentPort!.postMessage(['process-error', encodeError(err, -1, [], serialization)]);
     process.exit(1);
   }
   process.exit(0);
