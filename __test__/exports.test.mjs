@@ -10,14 +10,17 @@ test('import and require expose the same objects', (t) => {
   for (const n of names) t.is(esm[n], cjs[n], n);
 });
 
-test('the names of API.md that exist so far are exported', (t) => {
-  for (const n of ['Pool', 'Executor', 'kernels', 'task', 'cpuCount', 'AsyncResult', 'WorkerCrashedError', 'TimeoutError', 'AbortError', 'PoolStateError', 'TaskSerializationError', 'RemoteError']) {
+test('every name of API.md is exported, and the porting guide names every export', async (t) => {
+  for (const n of ['Pool', 'Executor', 'Process', 'Lock', 'Value', 'Queue', 'kernels', 'task', 'cpuCount', 'AsyncResult', 'WorkerCrashedError', 'TimeoutError', 'AbortError', 'PoolStateError', 'TaskSerializationError', 'RemoteError']) {
     t.true(n in esm, n);
   }
+  const { readFile } = await import('node:fs/promises');
+  const guide = await readFile(new URL('../docs/coming-from-python.md', import.meta.url), 'utf8');
+  for (const n of Object.keys(esm)) t.true(guide.includes(n), `docs/coming-from-python.md mentions ${n}`);
 });
 
 test('error classes have their names and are Errors', (t) => {
-  for (const n of ['WorkerCrashedError', 'TimeoutError', 'AbortError', 'PoolStateError', 'TaskSerializationError', 'RemoteError']) {
+  for (const n of ['WorkerCrashedError', 'TimeoutError', 'AbortError', 'PoolStateError', 'TaskSerializationError', 'RemoteError', 'QueueEmptyError', 'QueueFullError']) {
     const e = n === 'WorkerCrashedError' ? new esm[n]('m', 1, 2) : new esm[n]('m');
     t.true(e instanceof Error, n);
     t.is(e.name, n);
