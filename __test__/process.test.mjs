@@ -54,3 +54,11 @@ test('a callback that throws leaves the result alone and surfaces as an uncaught
   t.is(r.status, 0, r.stderr);
   t.deepEqual(r.stdout.trim().split('\n').sort(), ['get 42', 'uncaught in callback']);
 });
+
+test('shared buffers passed to tasks are released by the workers once the caller drops them', (t) => {
+  const r = run('shared-forgotten.mjs', '--expose-gc');
+  t.is(r.status, 0, r.stderr);
+  const { peak, after } = JSON.parse(r.stdout);
+  // 50 x 8 MiB were touched; with the workers still holding them, nothing comes back.
+  t.true(peak - after > 250, `RSS peak ${peak} MiB, after ${after} MiB`);
+});

@@ -29,18 +29,36 @@ export interface WorkerInit {
   port: MessagePort;
 }
 
-/** A resolver of shared-buffer ids: those known, then those posted on `port` since. */
-function sharedResolver(known: Map<number, SharedArrayBuffer>, port?: MessagePort): ResolveShared {
-  return (id) => {
-    let sab = known.get(id);
-    while (sab === undefined && port) {
-      // The pool posts a buffer before it queues the job that refers to it.
-      const msg = receiveMessageOnPort(port);
-      if (msg === undefined) throw new Error(`ferropool: shared buffer ${id} was not posted to this worker`);
-      const [ref, buffer] = msg.message as [number, SharedArrayBuffer];
-      known.set(ref, buffer);
-      if (ref === id) sab = buffer;
+/**
+ * The SharedArrayBuffers this thread knows by id: those it started with, then those the
+ * pool posts on `port` (`[id, buffer]`, or `[id, null]`: forget it, nobody refers to it any
+ * more). The pool posts a buffer before it queues a job that refers to it.
+ */
+class SharedBuffers {
+  readonly #known: Map<number, SharedArrayBuffer>;
+  readonly #port: MessagePort | undefined;
+  constructor(initial: Array<[number, SharedArrayBuffer]>, port?: MessagePort) {
+    this.#known = new Map(initial);
+    this.#port = port;
+  }
+
+  /** Reads what the pool has posted; stops early once `want` is known. */
+  drain(want?: number): void {
+    if (!this.#port) return;
+    for (;;) {
+      if (want !== undefined && this.#known.has(want)) return;
+      const msg = receiveMessageOnPort(this.#port);
+      if (msg === undefined) return;
+      const [id, buffer] = msg.message as [number, SharedArrayBuffer | null];
+      if (buffer) this.#known.set(id, buffer);
+      else this.#known.delete(id);
+      if (process.env.FP_DEBUG) console.error("drained", id, !!buffer, this.#known.size);
     }
+  }
+
+  readonly resolve: ResolveShared = (id) => {
+    this.drain(id);
+    const sab = this.#known.get(id);
     if (sab === undefined) throw new Error(`ferropool: shared buffer ${id} is unknown to this thread`);
     return sab;
   };
@@ -310,7 +328,8 @@ async function main(init: WorkerInit): Promise<void> {
   const current = new Float64Array(init.current);
   const port = parentPort!;
   setIdentity(`PoolWorker-${init.worker}`, init.worker);
-  const resolve = sharedResolver(new Map(init.sabs), init.port);
+  const buffers = new SharedBuffers(init.sabs, init.port);
+  const resolve = buffers.resolve;
   if (init.initializer) {
     try {
       const fn = await resolveFn(init.initializer);
@@ -335,7 +354,10 @@ async function main(init: WorkerInit): Promise<void> {
       while (Atomics.load(bell, 0) === seen && performance.now() < until) {
         /* spin */
       }
-      if (Atomics.load(bell, 0) === seen) Atomics.wait(bell, 0, seen);
+      if (Atomics.load(bell, 0) === seen) {
+        buffers.drain(); // idle: forget the shared buffers the pool no longer refers to
+        Atomics.wait(bell, 0, seen);
+      }
       continue;
     }
     const { job, index, payload } = claim;
@@ -401,7 +423,7 @@ async function runProcess(init: ProcessInit): Promise<void> {
   setIdentity(init.name, 0);
   try {
     const fn = await resolveFn(init.f);
-    const r = fn(...(decodeValue(init.args, sharedResolver(new Map(init.sabs))) as unknown[]));
+    const r = fn(...(decodeValue(init.args, new SharedBuffers(init.sabs).resolve) as unknown[]));
     if (isThenable(r)) await r;
     // One turn of the event loop, so a promise the target rejected without handling it is
     // reported (as an uncaught error: exit code 1) rather than lost.

@@ -30,6 +30,8 @@ interface Job {
   readonly handlers: JobHandlers;
   /** Chunks already delivered to the handlers. */
   readonly delivered: Uint8Array;
+  /** The shared memory its arguments refer to, held while the job lives. */
+  readonly refs: SharedRefs | undefined;
 }
 
 interface Member {
@@ -64,9 +66,16 @@ export class WorkerGroup {
   readonly #jobs = new Map<number, Job>();
   /** The caller's arrays of shared jobs, held until no worker can touch them. */
   readonly #retained = new Map<number, unknown>();
-  /** Every SharedArrayBuffer that arguments (or `initargs`) have referred to, by id: each
-   * worker gets them all (at its start, or posted later), so a task finds its Lock's memory. */
-  readonly #sabs: SharedRefs = new Map();
+  /** Every SharedArrayBuffer that arguments have referred to, by id: each worker gets them
+   * all (at its start, or posted later), so a task finds its Lock's memory. Held weakly:
+   * once no job and no code of the caller holds one, the workers are told to forget it. */
+  readonly #sabs = new Map<number, WeakRef<SharedArrayBuffer>>();
+  /** Those `initargs` refer to: held for the group's life. */
+  readonly #pinned: SharedRefs = new Map();
+  readonly #gone = new FinalizationRegistry<number>((id) => {
+    this.#sabs.delete(id);
+    for (const m of this.#members.values()) m.port.postMessage([id, null]);
+  });
   /** `initargs`, encoded once. */
   readonly #initargs: Buffer;
   #nextWorker = 1;
@@ -77,7 +86,7 @@ export class WorkerGroup {
 
   constructor(options: GroupOptions) {
     this.#options = options;
-    this.#initargs = encodeValue(options.initargs, this.#sabs);
+    this.#initargs = encodeValue(options.initargs, this.#pinned);
     this.#current = new Float64Array(new SharedArrayBuffer(8 * 1024));
   }
 
@@ -98,7 +107,7 @@ export class WorkerGroup {
       initializer: this.#options.initializer,
       initargs: this.#initargs,
       maxTasksPerChild: this.#options.maxTasksPerChild ?? Infinity,
-      sabs: [...this.#sabs],
+      sabs: [...this.#pinned, ...this.#alive()],
       port: channel.port2,
     };
     const worker = new Worker(WORKER_SCRIPT, {
@@ -189,14 +198,15 @@ export class WorkerGroup {
     // Shared memory the workers have not seen yet goes to each of them before the job (a
     // worker reads its port, synchronously, when a payload names a buffer it lacks).
     for (const [ref, sab] of refs) {
-      if (this.#sabs.has(ref)) continue;
-      this.#sabs.set(ref, sab);
+      if (this.#sabs.has(ref) || this.#pinned.has(ref)) continue;
+      this.#sabs.set(ref, new WeakRef(sab));
+      this.#gone.register(sab, ref);
       for (const m of this.#members.values()) m.port.postMessage([ref, sab]);
     }
     native.boardSubmit(this.#pool, id, JSON.stringify(spec), payloads, shared?.[0], shared?.[1]);
     if (shared) this.#retained.set(id, shared);
     if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.ref();
-    this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length) });
+    this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length), refs: refs.size > 0 ? refs : undefined });
     this.#fill();
     Atomics.add(this.#doorbell, 0, 1);
     Atomics.notify(this.#doorbell, 0, chunks.length);
@@ -228,6 +238,16 @@ export class WorkerGroup {
     if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.unref();
   }
 
+  /** The shared buffers posted so far that still exist. */
+  #alive(): Array<[number, SharedArrayBuffer]> {
+    const out: Array<[number, SharedArrayBuffer]> = [];
+    for (const [id, ref] of this.#sabs) {
+      const sab = ref.deref();
+      if (sab) out.push([id, sab]);
+    }
+    return out;
+  }
+
   /** Stops every worker and drops the board; resolves when the workers have exited. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -243,5 +263,6 @@ export class WorkerGroup {
     native.boardClose(this.#pool);
     this.#retained.clear();
     this.#sabs.clear();
+    this.#pinned.clear();
   }
 }
