@@ -50,8 +50,9 @@ export declare function boardSpec(pool: number, job: number): string | null
 
 /**
  * Queues job `job` of pool `pool`: one chunk per payload, `spec` telling workers what
- * to run. With `input` and `output` (typed arrays of one type and length), workers read
- * and write those in place; the caller must keep both alive and attached until the job
+ * to run. With `input` and `output` (typed arrays of one length: both Float64Array, both
+ * Float32Array, or an Int32Array in and a Float64Array out), workers read and write those
+ * in place; the caller must keep both alive and attached until the job
  * is released (its JobDone, or the Released settle after a drop).
  */
 export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>, input?: unknown | undefined | null, output?: unknown | undefined | null): void
@@ -63,7 +64,7 @@ export declare function boardTake(pool: number, job: number, index: number): Chu
  * `[input, output]`: views, in this (worker) isolate, of the caller's typed arrays of job
  * `job`, or null when the job has none or is gone.
  */
-export declare function boardViews(pool: number, job: number): [Float64Array | Float32Array, Float64Array | Float32Array] | null
+export declare function boardViews(pool: number, job: number): [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array] | null
 
 /** Worker `worker` died: settles the chunks it held as failed. */
 export declare function boardWorkerDied(pool: number, worker: number): WorkerLoss

@@ -8,7 +8,7 @@ import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, Co
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { isTask, type ModuleTask, shipFunction } from './task';
-import { encodeValue, type FnSpec, type Items } from './wire';
+import { encodeValue, isNumeric, type FnSpec, type Items } from './wire';
 import { WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
 import {
@@ -87,7 +87,6 @@ function nextCallId(): number {
   lastCallId = lastCallId >= 0xffff_fffe ? 1 : lastCallId + 1;
   return lastCallId;
 }
-
 
 /**
  * A pool of workers: Python's `multiprocessing.Pool`, with Promises. Built-in
@@ -351,13 +350,19 @@ export class Pool {
         const results = runInline(fn as (...args: unknown[]) => unknown, star, items);
         return results instanceof Promise ? results.then((r) => assemble([r], input, items.length)) : assemble([results], input, items.length);
       }
-      const chunks = cut(items, o.chunksize ?? defaultChunksize(items.length, this.#processes));
-      if (items === input && isFloatArray(input)) {
-        // The caller's typed array: workers read it and write the results in place.
-        const output = newLike(input);
-        return runJob(this.#workers(), f, star, chunks, o, items.length, [input, output]).then((parts) => assembleShared(parts, chunks, output));
+      // A call predicted to take microseconds goes to one worker in one chunk (waking more
+      // would cost more than the work), and the caller waits for it briefly on this thread
+      // instead of an event-loop turn: a hot loop of small maps pays no thread wake-up.
+      const waitNs = o.chunksize === undefined ? this.#costs.smallJobWait(f, items.length) : undefined;
+      const chunks = cut(items, waitNs !== undefined ? items.length : (o.chunksize ?? defaultChunksize(items.length, this.#processes)));
+      if (!star && isNumeric(items)) {
+        // Numbers (the caller's typed array, or the one an array of numbers became): workers
+        // read them in place and write numeric results in place, nothing copied or encoded.
+        const output = newLike(items);
+        const asArray = items !== input;
+        return runJob(this.#workers(), f, star, chunks, o, items.length, [items, output], waitNs).then((parts) => assembleShared(parts, chunks, output, asArray));
       }
-      return runJob(this.#workers(), f, star, chunks, o, items.length).then((parts) => assemble(parts, input, items.length));
+      return runJob(this.#workers(), f, star, chunks, o, items.length, undefined, waitNs).then((parts) => assemble(parts, input, items.length));
     };
     if (!star && Array.isArray(input) && this.#runsInline(f, input.length, o)) {
       // On the caller, a plain array needs no conversion: map it as it is, and keep the
@@ -546,7 +551,8 @@ function mapKernelArg(fn: unknown, method: string, name = 'fn'): MapKernel {
  * A new array of `data`'s type and length for a map that writes every element: large ones
  * come from the addon's recycled, already-faulted memory (see crates/node/src/outputs.rs).
  */
-function newLike(data: FloatArray): FloatArray {
+/** A new output for a map of `data`: of its type for floats, a Float64Array for integers. */
+function newLike(data: FloatArray | Int32Array): FloatArray {
   const f32 = data instanceof Float32Array;
   const recycled = native.allocOutput(f32 ? 2 : 1, data.length);
   return recycled ?? (f32 ? new Float32Array(data.length) : new Float64Array(data.length));

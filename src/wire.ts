@@ -45,6 +45,27 @@ export const enum Note {
   Retiring = 4,
 }
 
+/**
+ * The pool's doorbell, an Int32Array over a SharedArrayBuffer, one word per 64-byte cache
+ * line (each is written by different threads). `Ring`: bumped (and notified) by the pool
+ * when it queues work; `Done`: bumped by a worker each time a job settles (a caller
+ * waiting for a small job polls it).
+ */
+export const enum Bell {
+  Ring = 0,
+  Done = 16,
+  Words = 32,
+}
+
+/**
+ * Each worker owns one 64-byte line of the pool's slot buffer (so its writes never contend
+ * with another's): a Float64 at `worker * SLOT_STRIDE`, the input position it runs (read if
+ * it dies), and an Int32 at `worker * SLOT_STRIDE * 2 + POLLING`, 1 while it polls the
+ * doorbell (such a worker needs no notify).
+ */
+export const SLOT_STRIDE = 8;
+export const POLLING = 2;
+
 /** A chunk's items: numbers travel as one typed array, anything else as an array. */
 /** Numbers travel in a typed array: Float64Array, Float32Array, or Int32Array when every
  * number of a plain array is a small integer (so the worker computes on integers, as the

@@ -9,7 +9,7 @@ import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from '
 import { currentProcess, setIdentity } from './identity';
 import { native } from './native';
 import type { ProcessInit } from './process';
-import { encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
+import { Bell, POLLING, SLOT_STRIDE, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -212,6 +212,8 @@ async function runShared(spec: JobSpec, [input, output]: SharedViews, start: num
       }
     }
   } catch (thrown) {
+    // The item that threw: the fast loop records it in the slot only.
+    position = Math.max(position, slot.at[slot.worker]!);
     const { err, serialization } = explain(thrown, spec.f);
     const partial = spill ?? Array.from(output.subarray(start, position));
     return [false, encodeError(err, position, partial.slice(0, position - start), serialization)];
@@ -257,7 +259,7 @@ function mapNumbers(fn: (x: unknown) => unknown, input: SharedViews[0], output: 
   return stopped;
 }
 
-type SharedViews = [Float64Array | Float32Array, Float64Array | Float32Array];
+type SharedViews = [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array];
 
 /** Folds a chunk left to right with `fn(acc, item)` (a parallel reduce's first level). */
 async function foldChunk(fn: (...args: unknown[]) => unknown, f: FnSpec, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
@@ -325,6 +327,8 @@ function uncloneable(cause: unknown, position: number): Error {
 
 async function main(init: WorkerInit): Promise<void> {
   const bell = new Int32Array(init.doorbell);
+  const polling = new Int32Array(init.current);
+  const pollingAt = init.worker * SLOT_STRIDE * 2 + POLLING;
   const current = new Float64Array(init.current);
   const port = parentPort!;
   setIdentity(`PoolWorker-${init.worker}`, init.worker);
@@ -347,16 +351,18 @@ async function main(init: WorkerInit): Promise<void> {
   const views = new Map<number, SharedViews | undefined>();
   let chunksRun = 0;
   for (;;) {
-    const seen = Atomics.load(bell, 0);
+    const seen = Atomics.load(bell, Bell.Ring);
     const claim = native.boardClaim(init.pool, init.worker);
     if (claim === null || claim === undefined) {
+      Atomics.store(polling, pollingAt, 1);
       const until = performance.now() + SPIN_MS;
-      while (Atomics.load(bell, 0) === seen && performance.now() < until) {
+      while (Atomics.load(bell, Bell.Ring) === seen && performance.now() < until) {
         /* spin */
       }
-      if (Atomics.load(bell, 0) === seen) {
+      Atomics.store(polling, pollingAt, 0);
+      if (Atomics.load(bell, Bell.Ring) === seen) {
         buffers.drain(); // idle: forget the shared buffers the pool no longer refers to
-        Atomics.wait(bell, 0, seen);
+        Atomics.wait(bell, Bell.Ring, seen);
       }
       continue;
     }
@@ -374,7 +380,7 @@ async function main(init: WorkerInit): Promise<void> {
     }
     if (spec === null) continue; // the job was dropped while we claimed
     if (spec.start && index === 0) port.postMessage([job, index, Note.Started]);
-    const slot: Slot = { at: current, worker: init.worker };
+    const slot: Slot = { at: current, worker: init.worker * SLOT_STRIDE };
     const began = performance.now();
     let ok: boolean;
     let bytes: Buffer;
@@ -394,13 +400,14 @@ async function main(init: WorkerInit): Promise<void> {
     }
     // What an item cost here: the pool uses it to run small calls on the caller's thread.
     const nsPerItem = ((performance.now() - began) * 1e6) / Math.max(1, count);
-    current[init.worker] = -1;
+    current[init.worker * SLOT_STRIDE] = -1;
     const settled = native.boardComplete(init.pool, job, index, ok, bytes);
     if (settled !== 0) {
       specs.delete(job);
       views.delete(job);
     }
     if (settled === 1) {
+      Atomics.add(bell, Bell.Done, 1);
       port.postMessage([job, index, Note.JobDone, nsPerItem]);
     } else if (settled === 2) {
       port.postMessage([job, index, Note.Released]);

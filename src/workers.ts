@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { native } from './native';
-import { encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
+import { Bell, POLLING, SLOT_STRIDE, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
 import type { WorkerInit } from './worker';
 
 /** What a job's submitter is told. */
@@ -60,8 +60,10 @@ export interface GroupOptions {
 export class WorkerGroup {
   readonly #options: GroupOptions;
   readonly #pool = native.boardOpen();
-  readonly #doorbell = new Int32Array(new SharedArrayBuffer(4));
+  readonly #doorbell = new Int32Array(new SharedArrayBuffer(4 * Bell.Words));
   readonly #current: Float64Array;
+  /** The same memory as `#current`, for the workers' polling flags. */
+  readonly #polling: Int32Array;
   readonly #members = new Map<number, Member>();
   readonly #jobs = new Map<number, Job>();
   /** The caller's arrays of shared jobs, held until no worker can touch them. */
@@ -87,7 +89,8 @@ export class WorkerGroup {
   constructor(options: GroupOptions) {
     this.#options = options;
     this.#initargs = encodeValue(options.initargs, this.#pinned);
-    this.#current = new Float64Array(new SharedArrayBuffer(8 * 1024));
+    this.#current = new Float64Array(new SharedArrayBuffer(8 * 1024 * SLOT_STRIDE));
+    this.#polling = new Int32Array(this.#current.buffer);
   }
 
   /** Starts the workers that are missing. */
@@ -176,7 +179,7 @@ export class WorkerGroup {
     member.port.close();
     const { lost, released } = native.boardWorkerDied(this.#pool, member.id);
     for (const jobId of released) this.#retained.delete(jobId);
-    const position = this.#current[member.id]!;
+    const position = this.#current[member.id * SLOT_STRIDE]!;
     for (const [jobId, index] of lost as Array<[number, number]>) {
       const job = this.#jobs.get(jobId);
       if (job && !member.stopping) job.handlers.crashed(index, code, position, member.error);
@@ -190,7 +193,7 @@ export class WorkerGroup {
    * read the items from `input` and write numeric results to `output` in place, and the
    * group holds both arrays until no worker can touch them any more.
    */
-  submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array, Float64Array | Float32Array]): number {
+  submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array]): number {
     const id = this.#nextJob;
     this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
     const refs: SharedRefs = new Map();
@@ -208,9 +211,39 @@ export class WorkerGroup {
     if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.ref();
     this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length), refs: refs.size > 0 ? refs : undefined });
     this.#fill();
-    Atomics.add(this.#doorbell, 0, 1);
-    Atomics.notify(this.#doorbell, 0, chunks.length);
+    // Wake as many parked workers as there are chunks, less those polling already. (A worker
+    // clears its flag, then re-reads Ring before it parks; Ring is bumped here before the
+    // flags are read: sequentially consistent atomics, so no wake-up is lost.)
+    Atomics.add(this.#doorbell, Bell.Ring, 1);
+    let wake = chunks.length;
+    for (const m of this.#members.values()) wake -= Atomics.load(this.#polling, m.id * SLOT_STRIDE * 2 + POLLING);
+    if (wake > 0) Atomics.notify(this.#doorbell, Bell.Ring, wake);
     return id;
+  }
+
+  /**
+   * Waits on this thread, polling, up to `budgetNs` for job `id` to settle, and if it does,
+   * hands its results to its handlers now (a small job's result is then no event-loop
+   * turn away: the worker's note, when it comes, finds the job gone). Used for jobs
+   * predicted to take microseconds, when the caller waits for them anyway.
+   */
+  settleNow(id: number, budgetNs: number): void {
+    const job = this.#jobs.get(id);
+    if (!job) return;
+    const deadline = performance.now() + budgetNs / 1e6;
+    const bell = this.#doorbell;
+    for (;;) {
+      const seen = Atomics.load(bell, Bell.Done);
+      let pending = 0;
+      for (let i = 0; i < job.chunks && this.#jobs.has(id); i++) if (!this.#deliver(job, i)) pending++;
+      if (!this.#jobs.has(id)) return; // a chunk failed: the handlers settled the call
+      if (pending === 0) {
+        this.#forget(id);
+        job.handlers.done();
+        return;
+      }
+      while (Atomics.load(bell, Bell.Done) === seen) if (performance.now() > deadline) return;
+    }
   }
 
   /**

@@ -4,18 +4,20 @@ use std::ptr;
 
 use napi::{sys, Env, Error, JsValue, Result, Status, Unknown};
 
-/// The element type of a typed array the kernels accept.
+/// The element type of a typed array the addon reads: the kernels accept `F64` and `F32`;
+/// JS-function pools also map `I32` inputs (arrays of small integers) into their workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ElementType {
     F64,
     F32,
+    I32,
 }
 
 impl ElementType {
     fn size(self) -> usize {
         match self {
             ElementType::F64 => 8,
-            ElementType::F32 => 4,
+            ElementType::F32 | ElementType::I32 => 4,
         }
     }
 }
@@ -33,6 +35,16 @@ impl TypedView {
     /// Reads `value` as a `Float64Array` or `Float32Array`; `name` is the argument's name
     /// for error messages.
     pub(crate) fn read(env: &Env, value: &Unknown<'_>, name: &str) -> Result<TypedView> {
+        Self::read_as(env, value, name, false)
+    }
+
+    /// As [`TypedView::read`], also accepting an `Int32Array` when `int32` is set.
+    pub(crate) fn read_as(
+        env: &Env,
+        value: &Unknown<'_>,
+        name: &str,
+        int32: bool,
+    ) -> Result<TypedView> {
         let env = env.raw();
         let raw = value.raw();
         let mut is_typed = false;
@@ -63,6 +75,7 @@ impl TypedView {
         let element = match kind {
             sys::TypedarrayType::float64_array => ElementType::F64,
             sys::TypedarrayType::float32_array => ElementType::F32,
+            sys::TypedarrayType::int32_array if int32 => ElementType::I32,
             _ => {
                 return Err(invalid(format!(
                     "{name} must be a Float64Array or Float32Array"
@@ -91,9 +104,11 @@ impl TypedView {
         start..start + self.len * self.element.size()
     }
 
-    /// Checks that `out` can receive an element-wise map of `self`.
+    /// Checks that `out` can receive an element-wise map of `self`: the same element type,
+    /// or a `Float64Array` for an `Int32Array` (integers in, numbers out).
     pub(crate) fn check_output(&self, out: &TypedView) -> Result<()> {
-        if out.element != self.element {
+        let widened = self.element == ElementType::I32 && out.element == ElementType::F64;
+        if out.element != self.element && !widened {
             return Err(invalid(
                 "opts.out must have the input's element type".to_string(),
             ));

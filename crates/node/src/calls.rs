@@ -28,6 +28,12 @@ macro_rules! by_element {
                 type $T = f32;
                 $body
             }
+            // TypedView::read never yields it: kernels take floats only.
+            ElementType::I32 => {
+                return Err(invalid(
+                    "kernels take a Float64Array or Float32Array".to_string(),
+                ))
+            }
         }
     };
 }

@@ -44,13 +44,15 @@ fn region(view: &TypedView) -> SharedRegion {
         kind: match view.element {
             ElementType::F64 => 1,
             ElementType::F32 => 2,
+            ElementType::I32 => 3,
         },
     }
 }
 
 /// Queues job `job` of pool `pool`: one chunk per payload, `spec` telling workers what
-/// to run. With `input` and `output` (typed arrays of one type and length), workers read
-/// and write those in place; the caller must keep both alive and attached until the job
+/// to run. With `input` and `output` (typed arrays of one length: both Float64Array, both
+/// Float32Array, or an Int32Array in and a Float64Array out), workers read and write those
+/// in place; the caller must keep both alive and attached until the job
 /// is released (its JobDone, or the Released settle after a drop).
 #[napi(catch_unwind)]
 pub fn board_submit<'env>(
@@ -67,7 +69,7 @@ pub fn board_submit<'env>(
     }
     let shared = match (input, output) {
         (Some(input), Some(output)) => {
-            let src = TypedView::read(env, &input, "input")?;
+            let src = TypedView::read_as(env, &input, "input", true)?;
             let dst = TypedView::read(env, &output, "output")?;
             src.check_output(&dst)?;
             Some([region(&src), region(&dst)])
@@ -84,10 +86,10 @@ pub fn board_submit<'env>(
 /// # Safety
 /// `region` must stay valid for as long as the returned view may be used.
 unsafe fn view_of(env: &Env, region: SharedRegion) -> Result<sys::napi_value> {
-    let (kind, size) = if region.kind == 1 {
-        (sys::TypedarrayType::float64_array, 8)
-    } else {
-        (sys::TypedarrayType::float32_array, 4)
+    let (kind, size) = match region.kind {
+        1 => (sys::TypedarrayType::float64_array, 8),
+        2 => (sys::TypedarrayType::float32_array, 4),
+        _ => (sys::TypedarrayType::int32_array, 4),
     };
     let mut buffer = std::ptr::null_mut();
     let mut view = std::ptr::null_mut();
@@ -182,7 +184,7 @@ unsafe fn cached_view(env: &Env, region: SharedRegion) -> Result<sys::napi_value
 /// `job`, or null when the job has none or is gone.
 #[napi(
     catch_unwind,
-    ts_return_type = "[Float64Array | Float32Array, Float64Array | Float32Array] | null"
+    ts_return_type = "[Float64Array | Float32Array | Int32Array, Float64Array | Float32Array] | null"
 )]
 pub fn board_views<'env>(
     env: &'env Env,
