@@ -54,3 +54,20 @@ test('a hot loop of small calls settles every call with its own result, errors i
   t.is(big[99_999], 100_000);
   t.is(small, want);
 });
+
+test('map with opts.out writes a JS function\'s results into the caller\'s typed array', async (t) => {
+  const input = Float64Array.from({ length: 50_000 }, (_, i) => i);
+  const out = new Float64Array(input.length);
+  const r = await pool.map((x) => x * x, input, { out });
+  t.is(r, out);
+  t.is(out[49_999], 49_999 ** 2);
+  const f32 = Float32Array.from([1, 2, 3]);
+  t.is(await pool.map((x) => -x, f32, { out: f32 }), f32);
+  t.deepEqual([...f32], [-1, -2, -3]);
+  await t.throwsAsync(pool.map((x) => x, input, { out: new Float32Array(input.length) }), { instanceOf: TypeError, message: /opts.out must be a Float64Array/ });
+  await t.throwsAsync(pool.map((x) => x, input, { out: new Float64Array(3) }), { instanceOf: RangeError, message: /length 3/ });
+  await t.throwsAsync(pool.map((x) => x, [1, 2], { out: new Float64Array(2) }), { instanceOf: TypeError, message: /needs a Float64Array or Float32Array input/ });
+  await t.throwsAsync(pool.map((x) => (x === 7 ? 'seven' : x), input, { out }), { instanceOf: TypeError, message: /result for input\[7\] is a string/ });
+  t.throws(() => pool.imap((x) => x, input, { out }), { instanceOf: TypeError, message: /opts.out is not an option/ });
+  t.deepEqual(await pool.map((x) => x + 1, [1, 2]), [2, 3]);
+});

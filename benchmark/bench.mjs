@@ -178,6 +178,8 @@ if (wanted('W3a') || wanted('W3b')) {
     'ferropool kernel (fresh output)': () => pool.map(kernels.square, input),
     'ferropool kernel (into out)': () => pool.map(kernels.square, input, { out }),
     'ferropool JS fn': () => pool.map((x) => x * x, input),
+    // The peers write into a preallocated output too: the like-for-like comparison.
+    'ferropool JS fn (into out)': () => pool.map((x) => x * x, input, { out }),
     'serial JS loop (fresh output)': async () => {
       const o = new Float64Array(n);
       for (let i = 0; i < n; i++) o[i] = input[i] * input[i];
@@ -203,9 +205,11 @@ if (wanted('W3a') || wanted('W3b')) {
     ratios['W3a kernel / native (fresh)'] = m['ferropool kernel (fresh output)'] / m['native C/OpenMP (fresh output)'];
     ratios['W3a kernel / native (into out)'] = m['ferropool kernel (into out)'] / m['native C/OpenMP (into out)'];
     ratios['W3b JS fn / native (fresh)'] = m['ferropool JS fn'] / m['native C/OpenMP (fresh output)'];
+    ratios['W3b JS fn into out / native (into out)'] = m['ferropool JS fn (into out)'] / m['native C/OpenMP (into out)'];
   }
   const bestPeer = Math.min(...Object.keys(peerPools).map((p) => m[`${p} SAB slices`]));
   ratios['W3b JS fn / best peer'] = m['ferropool JS fn'] / bestPeer;
+  ratios['W3b JS fn into out / best peer (both into a preallocated output)'] = m['ferropool JS fn (into out)'] / bestPeer;
   ratios['serial / W3a kernel (fresh)'] = m['serial JS loop (fresh output)'] / m['ferropool kernel (fresh output)'];
   results.workloads.W3.ratios = ratios;
 }

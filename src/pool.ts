@@ -180,8 +180,8 @@ export class Pool {
   map(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array>): Promise<Float32Array>;
   map<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out }): Promise<Out>;
   map(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array>): Promise<number[]>;
-  map(fn: TaskFn<[number], number | Promise<number>>, input: Float64Array, opts?: CallOptions): Promise<Float64Array>;
-  map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions): Promise<Float32Array>;
+  map(fn: TaskFn<[number], number | Promise<number>>, input: Float64Array, opts?: CallOptions & { out?: Float64Array }): Promise<Float64Array>;
+  map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions & { out?: Float32Array }): Promise<Float32Array>;
   map<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions): Promise<R[]>;
   map(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions): Promise<unknown> {
     if (!isKernel(fn)) return promised(() => this.#mapJs(fn, input, opts, false, 'map'));
@@ -343,12 +343,27 @@ export class Pool {
   #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
     this.#assertRunning(method);
     const f = shipFunction(fn, `${method}: fn`);
-    const o = checkOptions<CallOptions>(opts, method);
+    const o = checkOptions<CallOptions & { out?: FloatArray }>(opts, method, method === 'map' ? ['out'] : []);
+    let out: FloatArray | undefined;
+    if (o.out !== undefined) {
+      if (!isFloatArray(input)) throw new TypeError(`map: opts.out needs a Float64Array or Float32Array input, got ${describe(input)}`);
+      out = checkOut(o.out, input);
+    }
+    /** With `out`, the results must all be numbers: they are written there. */
+    const intoOut = (results: unknown): unknown => {
+      if (out === undefined || results === out) return results;
+      const r = results as ArrayLike<unknown>;
+      for (let i = 0; i < r.length; i++) {
+        if (typeof r[i] !== 'number') throw new TypeError(`map: opts.out holds numbers, but the result for input[${i}] is ${describe(r[i])}`);
+      }
+      out.set(r as ArrayLike<number>);
+      return out;
+    };
     const run = (items: Items): Promise<unknown> | unknown => {
-      if (items.length === 0) return assemble([], input, 0);
+      if (items.length === 0) return intoOut(assemble([], input, 0));
       if (this.#runsInline(f, items.length, o)) {
         const results = runInline(fn as (...args: unknown[]) => unknown, star, items);
-        return results instanceof Promise ? results.then((r) => assemble([r], input, items.length)) : assemble([results], input, items.length);
+        return results instanceof Promise ? results.then((r) => intoOut(assemble([r], input, items.length))) : intoOut(assemble([results], input, items.length));
       }
       // A call predicted to take microseconds goes to one worker in one chunk (waking more
       // would cost more than the work), and the caller waits for it briefly on this thread
@@ -358,9 +373,9 @@ export class Pool {
       if (!star && isNumeric(items)) {
         // Numbers (the caller's typed array, or the one an array of numbers became): workers
         // read them in place and write numeric results in place, nothing copied or encoded.
-        const output = newLike(items);
+        const output = out ?? newLike(items);
         const asArray = items !== input;
-        return runJob(this.#workers(), f, star, chunks, o, items.length, [items, output], waitNs).then((parts) => assembleShared(parts, chunks, output, asArray));
+        return runJob(this.#workers(), f, star, chunks, o, items.length, [items, output], waitNs).then((parts) => intoOut(assembleShared(parts, chunks, output, asArray)));
       }
       return runJob(this.#workers(), f, star, chunks, o, items.length, undefined, waitNs).then((parts) => assemble(parts, input, items.length));
     };
