@@ -197,8 +197,10 @@ export const INLINE_MAX_NS = 2_000_000;
 /** A JS call predicted to take less than this on a worker is a small job (ns). */
 const SMALL_JOB_NS = 100_000;
 /** How much longer than predicted the caller of a small job polls before it lets the event
- * loop deliver the result instead (covers waking a parked worker: 40-90 µs here). */
-const SMALL_JOB_SLACK_NS = 100_000;
+ * loop deliver the result instead: enough to cover waking a parked worker (40-90 µs here)
+ * and a worker's young-generation GC pause (a few hundred µs), which would otherwise send
+ * about 2% of a hot loop's calls through the event loop at several times the cost. */
+const SMALL_JOB_SLACK_NS = 1_000_000;
 
 export class CostModel {
   readonly #ns = new Map<string, number>();

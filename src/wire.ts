@@ -48,20 +48,25 @@ export const enum Note {
 /**
  * The pool's doorbell, an Int32Array over a SharedArrayBuffer, one word per 64-byte cache
  * line (each is written by different threads). `Ring`: bumped (and notified) by the pool
- * when it queues work; `Done`: bumped by a worker each time a job settles (a caller
- * waiting for a small job polls it).
+ * when it queues work. `Waits`: the id (as an int32) of the small job whose caller is
+ * polling for it; the worker that completes that job swaps it to 0 and posts no note (the
+ * caller sees the swap and takes the results), while a caller that stops polling swaps it
+ * to 0 first and then gets the note: exactly one of them wins.
  */
 export const enum Bell {
   Ring = 0,
-  Done = 16,
-  Words = 32,
+  Waits = 16,
+  /** The id of the one worker polling the doorbell for new work (0: none). */
+  Spinner = 32,
+  Words = 48,
 }
 
 /**
  * Each worker owns one 64-byte line of the pool's slot buffer (so its writes never contend
  * with another's): a Float64 at `worker * SLOT_STRIDE`, the input position it runs (read if
- * it dies), and an Int32 at `worker * SLOT_STRIDE * 2 + POLLING`, 1 while it polls the
- * doorbell (such a worker needs no notify).
+ * it dies), and an Int32 at `worker * SLOT_STRIDE * 2 + POLLING`, 1 from the moment it
+ * finishes a chunk until it parks: such a worker looks at the board again before it sleeps
+ * (and re-reads `Ring` after clearing the flag), so it needs no notify.
  */
 export const SLOT_STRIDE = 8;
 export const POLLING = 2;
@@ -85,12 +90,14 @@ const TAG_F32 = 2;
 const TAG_I32 = 3;
 const TYPED: Record<number, Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor> = {
   [TAG_F64]: Float64Array,
+  7: Float64Array, // TAG_OUTCOMES: decoded by decodeResults, not as items
   [TAG_F32]: Float32Array,
   [TAG_I32]: Int32Array,
 };
 
 function encodeTyped(start: number, items: NumericItems): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(HEADER + items.byteLength);
+  // Pooled allocation is fine: the addon copies what it is given.
+  const bytes = Buffer.allocUnsafe(HEADER + items.byteLength);
   bytes[0] = items instanceof Float64Array ? TAG_F64 : items instanceof Float32Array ? TAG_F32 : TAG_I32;
   bytes.writeDoubleLE(start, 8);
   bytes.set(new Uint8Array(items.buffer, items.byteOffset, items.byteLength), HEADER);
@@ -141,14 +148,101 @@ export function encodeInOutput(): Buffer {
 /** Encodes a chunk: its first item's input position and its items (a view is fine).
  * Shared memory among the items (see {@link encodeValue}) is added to `refs`. */
 export function encodeChunk(start: number, items: Items, refs?: SharedRefs): Buffer {
-  return isNumeric(items) ? encodeTyped(start, items) : encodeValue([start, items], refs);
+  if (isNumeric(items)) return encodeTyped(start, items);
+  return encodeArgs(start, items) ?? encodeValue([start, items], refs);
 }
 
 export function decodeChunk(bytes: Uint8Array, resolve?: ResolveShared): [number, Items] {
   if (TYPED[bytes[0]!]) {
     return [new DataView(bytes.buffer, bytes.byteOffset, HEADER).getFloat64(8, true), decodeTyped(bytes)];
   }
+  if (bytes[0] === TAG_ARGS) return decodeArgs(bytes);
   return decodeValue(bytes, resolve) as [number, Items];
+}
+
+/*
+ * Argument lists of numbers and numeric typed arrays (`apply(fn, [row])` in a hot loop)
+ * travel as raw bytes too, 8-byte aligned: after the header, the number of lists; per list
+ * its length; per argument a kind and a length (two uint32) and its data (a float64, or the
+ * array's elements padded to 8 bytes). The worker's arrays are views of the payload.
+ */
+const TAG_ARGS = 6;
+const ARG_NUMBER = 0;
+const ARG_KINDS: Array<Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor> = [Float64Array, Float64Array, Float32Array, Int32Array];
+/** Raw encoding is for small argument lists; anything larger goes through V8's serialiser. */
+const MAX_RAW_ARGS = 16;
+
+function argKind(x: unknown): number {
+  if (typeof x === 'number') return ARG_NUMBER;
+  if (x instanceof Float64Array) return 1;
+  if (x instanceof Float32Array) return 2;
+  if (x instanceof Int32Array) return 3;
+  return -1;
+}
+
+function encodeArgs(start: number, lists: readonly unknown[]): Buffer | undefined {
+  let size = HEADER + 8;
+  for (const list of lists) {
+    if (!Array.isArray(list) || list.length > MAX_RAW_ARGS) return undefined;
+    size += 8;
+    for (const x of list) {
+      const kind = argKind(x);
+      if (kind < 0) return undefined;
+      if (kind !== ARG_NUMBER && (x as NumericItems).buffer instanceof SharedArrayBuffer) return undefined; // shared, not copied
+      size += 8 + (kind === ARG_NUMBER ? 8 : ((x as NumericItems).byteLength + 7) & ~7);
+    }
+  }
+  const bytes = Buffer.allocUnsafe(size);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
+  bytes.fill(0, 0, HEADER);
+  bytes[0] = TAG_ARGS;
+  view.setFloat64(8, start, true);
+  view.setUint32(HEADER, lists.length, true);
+  let at = HEADER + 8;
+  for (const list of lists as unknown[][]) {
+    view.setUint32(at, list.length, true);
+    at += 8;
+    for (const x of list) {
+      const kind = argKind(x);
+      view.setUint32(at, kind, true);
+      if (kind === ARG_NUMBER) {
+        view.setFloat64(at + 8, x as number, true);
+        at += 16;
+      } else {
+        const a = x as NumericItems;
+        view.setUint32(at + 4, a.length, true);
+        bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at + 8);
+        at += 8 + ((a.byteLength + 7) & ~7);
+      }
+    }
+  }
+  return bytes;
+}
+
+function decodeArgs(bytes: Uint8Array): [number, unknown[][]] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Views need aligned memory: a misaligned payload is copied once.
+  const base = bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes);
+  const lists: unknown[][] = new Array(view.getUint32(HEADER, true));
+  let at = HEADER + 8;
+  for (let l = 0; l < lists.length; l++) {
+    const list: unknown[] = new Array(view.getUint32(at, true));
+    at += 8;
+    for (let i = 0; i < list.length; i++) {
+      const kind = view.getUint32(at, true);
+      if (kind === ARG_NUMBER) {
+        list[i] = view.getFloat64(at + 8, true);
+        at += 16;
+      } else {
+        const Ctor = ARG_KINDS[kind]!;
+        const length = view.getUint32(at + 4, true);
+        list[i] = new Ctor(base.buffer as ArrayBuffer, base.byteOffset + at + 8, length);
+        at += 8 + ((length * Ctor.BYTES_PER_ELEMENT + 7) & ~7);
+      }
+    }
+    lists[l] = list;
+  }
+  return [view.getFloat64(8, true), lists];
 }
 
 /*
@@ -275,7 +369,19 @@ export function encodeResults(results: Items): Buffer {
 
 export function decodeResults(bytes: Uint8Array): Items {
   if (bytes[0] === TAG_SHARED) return IN_OUTPUT;
+  if (bytes[0] === TAG_OUTCOMES) return Array.from(decodeTyped(bytes), (v): ItemOutcome => [true, v]);
   return TYPED[bytes[0]!] ? decodeTyped(bytes) : deserialize(bytes);
+}
+
+/** The outcomes of an `isolate` chunk whose every call returned a number: raw float64s. */
+const TAG_OUTCOMES = 7;
+
+/** Encodes an `isolate` chunk's outcomes. */
+export function encodeOutcomes(outcomes: ItemOutcome[]): Buffer {
+  for (const o of outcomes) if (!o[0] || typeof o[1] !== 'number') return serialize(outcomes);
+  const bytes = encodeTyped(0, Float64Array.from(outcomes, (o) => o[1] as number));
+  bytes[0] = TAG_OUTCOMES;
+  return bytes;
 }
 
 /** An error as it crosses a thread: enough to rebuild it with its class, props and stack. */

@@ -9,7 +9,7 @@ import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from '
 import { currentProcess, setIdentity } from './identity';
 import { native } from './native';
 import type { ProcessInit } from './process';
-import { Bell, POLLING, SLOT_STRIDE, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
+import { Bell, POLLING, SLOT_STRIDE, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -65,14 +65,32 @@ class SharedBuffers {
 }
 
 /** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
- * loop is usually microseconds away, and waking a parked thread costs 40-90 µs. */
-const SPIN_MS = 0.05;
+ * loop is usually microseconds away, and waking a parked thread costs 40-90 µs. Only one
+ * worker of a pool polls at a time (the others park at once): polling threads must never
+ * outnumber the cores, and one is enough to catch a hot loop's next small call. */
+const SPIN_MS = 0.5;
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 const RESERVED = new Set(['await', 'yield', 'let', 'static', 'enum', 'implements', 'interface', 'package', 'private', 'protected', 'public', 'default', 'function', 'class', 'async']);
 
+/** Job specs by their text: a hot loop's jobs differ only in their id. */
+const parsedSpecs = new Map<string, JobSpec>();
+function parseSpec(text: string): JobSpec {
+  let spec = parsedSpecs.get(text);
+  if (spec === undefined) {
+    spec = JSON.parse(text) as JobSpec;
+    if (parsedSpecs.size >= 256) parsedSpecs.delete(parsedSpecs.keys().next().value!);
+    parsedSpecs.set(text, spec);
+  }
+  return spec;
+}
+
 /** Compiles a shipped function once per source; its own name is bound, so recursion works. */
 const compiled = new Map<string, (...args: unknown[]) => unknown>();
+/** The function of `spec` if it was compiled or imported already (no promise to await). */
+function compiledFn(spec: FnSpec): ((...args: unknown[]) => unknown) | undefined {
+  return compiled.get(spec.k === 'fn' ? spec.src : `${spec.url}#${spec.name}`);
+}
 async function resolveFn(spec: FnSpec): Promise<(...args: unknown[]) => unknown> {
   const key = spec.k === 'fn' ? spec.src : `${spec.url}#${spec.name}`;
   let fn = compiled.get(key);
@@ -146,7 +164,7 @@ async function runChunk(spec: JobSpec, items: Items, start: number, slot: Slot):
   let position = start;
   let results: unknown[] | Float64Array = isNumeric(items) ? new Float64Array(items.length) : new Array(items.length);
   try {
-    const fn = await resolveFn(spec.f);
+    const fn = compiledFn(spec.f) ?? (await resolveFn(spec.f));
     if (spec.fold) return await foldChunk(fn, spec.f, items, start, slot);
     for (let i = 0; i < items.length; i++) {
       // The fast path: a plain synchronous loop until a result needs more care (a promise,
@@ -191,7 +209,7 @@ async function runShared(spec: JobSpec, [input, output]: SharedViews, start: num
   let spill: unknown[] | undefined;
   let position = start;
   try {
-    const fn = await resolveFn(spec.f);
+    const fn = compiledFn(spec.f) ?? (await resolveFn(spec.f));
     while (position < end) {
       // The fast path: a plain loop while the results are numbers returned synchronously.
       const stop = mapNumbers(fn, input, output, position, end, slot);
@@ -290,7 +308,7 @@ async function runIsolated(spec: JobSpec, items: Items, start: number, slot: Slo
   for (let i = 0; i < items.length; i++) {
     slot.at[slot.worker] = start + i;
     try {
-      fn ??= await resolveFn(spec.f);
+      fn ??= compiledFn(spec.f) ?? (await resolveFn(spec.f));
       let r = spec.star ? fn(...(items[i] as unknown[])) : fn(items[i]);
       if (isThenable(r)) r = await r;
       outcomes[i] = clonable(r) ? [true, r] : [false, toWireError(uncloneable(undefined, start + i), start + i, [])];
@@ -300,7 +318,7 @@ async function runIsolated(spec: JobSpec, items: Items, start: number, slot: Slo
     }
   }
   try {
-    return [true, encodeResults(outcomes)];
+    return [true, encodeOutcomes(outcomes)];
   } catch {
     // A thrown value's own property defeated the clone: send the errors as text.
     return [true, encodeResults(outcomes.map((o) => (o[0] ? o : [false, { ...o[1], props: {} }])))];
@@ -354,10 +372,13 @@ async function main(init: WorkerInit): Promise<void> {
     const seen = Atomics.load(bell, Bell.Ring);
     const claim = native.boardClaim(init.pool, init.worker);
     if (claim === null || claim === undefined) {
-      Atomics.store(polling, pollingAt, 1);
-      const until = performance.now() + SPIN_MS;
-      while (Atomics.load(bell, Bell.Ring) === seen && performance.now() < until) {
-        /* spin */
+      if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
+        Atomics.store(polling, pollingAt, 1);
+        const until = performance.now() + SPIN_MS;
+        while (Atomics.load(bell, Bell.Ring) === seen && performance.now() < until) {
+          /* spin */
+        }
+        Atomics.store(bell, Bell.Spinner, 0);
       }
       Atomics.store(polling, pollingAt, 0);
       if (Atomics.load(bell, Bell.Ring) === seen) {
@@ -366,11 +387,12 @@ async function main(init: WorkerInit): Promise<void> {
       }
       continue;
     }
+    Atomics.store(polling, pollingAt, 0); // busy: a new job's chunks may need others woken
     const { job, index, payload } = claim;
     let spec = specs.get(job);
     if (spec === undefined) {
       const text = native.boardSpec(init.pool, job);
-      spec = text === null || text === undefined ? null : (JSON.parse(text) as JobSpec);
+      spec = text === null || text === undefined ? null : parseSpec(text);
       specs.set(job, spec);
       if (specs.size > 64) {
         const oldest = specs.keys().next().value!;
@@ -402,13 +424,15 @@ async function main(init: WorkerInit): Promise<void> {
     const nsPerItem = ((performance.now() - began) * 1e6) / Math.max(1, count);
     current[init.worker * SLOT_STRIDE] = -1;
     const settled = native.boardComplete(init.pool, job, index, ok, bytes);
+    // About to look at the board again: the pool need not wake anyone for its next job.
+    Atomics.store(polling, pollingAt, 1);
     if (settled !== 0) {
       specs.delete(job);
       views.delete(job);
     }
     if (settled === 1) {
-      Atomics.add(bell, Bell.Done, 1);
-      port.postMessage([job, index, Note.JobDone, nsPerItem]);
+      // A caller polling for this job takes the results itself (see Bell.Waits).
+      if (Atomics.compareExchange(bell, Bell.Waits, job | 0, 0) !== (job | 0)) port.postMessage([job, index, Note.JobDone, nsPerItem]);
     } else if (settled === 2) {
       port.postMessage([job, index, Note.Released]);
     } else if (settled === 3) {
@@ -419,6 +443,7 @@ async function main(init: WorkerInit): Promise<void> {
       port.postMessage([job, index, Note.ChunkDone, nsPerItem]);
     }
     if (++chunksRun >= init.maxTasksPerChild) {
+      Atomics.store(polling, pollingAt, 0);
       port.postMessage([0, 0, Note.Retiring]);
       process.exit(0);
     }

@@ -56,6 +56,17 @@ export interface GroupOptions {
   resourceLimits?: import('node:worker_threads').ResourceLimits;
 }
 
+/** Job specs as text, by function and flags: a hot loop's jobs share one. */
+const specTexts = new WeakMap<FnSpec, Map<string, string>>();
+function specText(spec: JobSpec): string {
+  const flags = `${+spec.star}${+!!spec.fold}${+spec.each}${+spec.start}${+!!spec.isolate}`;
+  let texts = specTexts.get(spec.f);
+  if (!texts) specTexts.set(spec.f, (texts = new Map()));
+  let text = texts.get(flags);
+  if (text === undefined) texts.set(flags, (text = JSON.stringify(spec)));
+  return text;
+}
+
 /** A pool's workers and the board they claim chunks from. */
 export class WorkerGroup {
   readonly #options: GroupOptions;
@@ -80,6 +91,9 @@ export class WorkerGroup {
   });
   /** `initargs`, encoded once. */
   readonly #initargs: Buffer;
+  /** Holds the event loop open while jobs are pending (and only then): one timer's ref,
+   * cheap to toggle on every call of a hot loop (a ref/unref of every worker was not). */
+  readonly #keepAlive = setInterval(() => {}, 0x7fffffff).unref();
   #nextWorker = 1;
   #nextJob = 1;
   #closed = false;
@@ -123,12 +137,15 @@ export class WorkerGroup {
     const member: Member = { id, worker, port: channel.port1, stopping: false, error: undefined };
     channel.port1.unref();
     this.#members.set(id, member);
-    if (this.#jobs.size === 0) worker.unref();
     worker.on('message', (msg: unknown) => this.#onMessage(member, msg));
     worker.on('error', (err) => {
       member.error = err;
     });
     worker.on('exit', (code) => this.#onExit(member, code));
+    // Workers never keep the program alive themselves (an idle pool must not); the group's
+    // keep-alive timer does while jobs are pending. (After the listeners: adding a
+    // 'message' listener refs the worker's port again.)
+    worker.unref();
   }
 
   #onMessage(member: Member, msg: unknown): void {
@@ -177,6 +194,8 @@ export class WorkerGroup {
   #onExit(member: Member, code: number): void {
     this.#members.delete(member.id);
     member.port.close();
+    // A worker stopped while it polled must not keep the others from polling.
+    Atomics.compareExchange(this.#doorbell, Bell.Spinner, member.id, 0);
     const { lost, released } = native.boardWorkerDied(this.#pool, member.id);
     for (const jobId of released) this.#retained.delete(jobId);
     const position = this.#current[member.id * SLOT_STRIDE]!;
@@ -206,9 +225,9 @@ export class WorkerGroup {
       this.#gone.register(sab, ref);
       for (const m of this.#members.values()) m.port.postMessage([ref, sab]);
     }
-    native.boardSubmit(this.#pool, id, JSON.stringify(spec), payloads, shared?.[0], shared?.[1]);
+    native.boardSubmit(this.#pool, id, specText(spec), payloads, shared?.[0], shared?.[1]);
     if (shared) this.#retained.set(id, shared);
-    if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.ref();
+    if (this.#jobs.size === 0) this.#keepAlive.ref();
     this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length), refs: refs.size > 0 ? refs : undefined });
     this.#fill();
     // Wake as many parked workers as there are chunks, less those polling already. (A worker
@@ -230,20 +249,36 @@ export class WorkerGroup {
   settleNow(id: number, budgetNs: number): void {
     const job = this.#jobs.get(id);
     if (!job) return;
-    const deadline = performance.now() + budgetNs / 1e6;
     const bell = this.#doorbell;
-    for (;;) {
-      const seen = Atomics.load(bell, Bell.Done);
-      let pending = 0;
-      for (let i = 0; i < job.chunks && this.#jobs.has(id); i++) if (!this.#deliver(job, i)) pending++;
-      if (!this.#jobs.has(id)) return; // a chunk failed: the handlers settled the call
-      if (pending === 0) {
-        this.#forget(id);
-        job.handlers.done();
-        return;
+    const me = id | 0;
+    Atomics.store(bell, Bell.Waits, me);
+    // The job may be done already (before the store): then no worker swapped the word.
+    let done = this.#takeAll(job);
+    if (!done) {
+      const deadline = performance.now() + budgetNs / 1e6;
+      while (Atomics.load(bell, Bell.Waits) === me) {
+        if (performance.now() > deadline) {
+          // Give up, unless the worker swapped the word in the meantime.
+          if (Atomics.compareExchange(bell, Bell.Waits, me, 0) === me) return;
+          break;
+        }
       }
-      while (Atomics.load(bell, Bell.Done) === seen) if (performance.now() > deadline) return;
+      done = this.#takeAll(job);
+    } else {
+      Atomics.compareExchange(bell, Bell.Waits, me, 0);
     }
+    if (!this.#jobs.has(id)) return; // a chunk failed: its handler settled the call
+    if (done) {
+      this.#forget(id);
+      job.handlers.done();
+    }
+  }
+
+  /** Delivers every chunk of `job` that has settled; whether all have. */
+  #takeAll(job: Job): boolean {
+    let pending = 0;
+    for (let i = 0; i < job.chunks && this.#jobs.has(job.id); i++) if (!this.#deliver(job, i)) pending++;
+    return pending === 0;
   }
 
   /**
@@ -268,7 +303,7 @@ export class WorkerGroup {
   #forget(id: number): void {
     this.#jobs.delete(id);
     if (native.boardRemove(this.#pool, id)) this.#retained.delete(id);
-    if (this.#jobs.size === 0) for (const m of this.#members.values()) m.worker.unref();
+    if (this.#jobs.size === 0) this.#keepAlive.unref();
   }
 
   /** The shared buffers posted so far that still exist. */
@@ -294,6 +329,7 @@ export class WorkerGroup {
     });
     await Promise.allSettled(exits);
     native.boardClose(this.#pool);
+    clearInterval(this.#keepAlive);
     this.#retained.clear();
     this.#sabs.clear();
     this.#pinned.clear();

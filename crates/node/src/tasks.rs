@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ferropool_core::tasks::{board, boards, ChunkOutcome, Settled, SharedRegion, TaskBoard};
 use ferropool_core::JobError;
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi::{sys, Env, Result, Unknown};
 use napi_derive::napi;
 
@@ -60,7 +60,7 @@ pub fn board_submit<'env>(
     pool: u32,
     job: u32,
     spec: String,
-    payloads: Vec<Buffer>,
+    payloads: Vec<BufferSlice<'env>>,
     input: Option<Unknown<'env>>,
     output: Option<Unknown<'env>>,
 ) -> Result<()> {
@@ -76,7 +76,8 @@ pub fn board_submit<'env>(
         }
         _ => None,
     };
-    let payloads = payloads.into_iter().map(|b| b.to_vec()).collect();
+    // Borrowed views (no napi reference per payload): copied here, while the call lasts.
+    let payloads = payloads.iter().map(|b| b.to_vec()).collect();
     find(pool)?.submit(u64::from(job), spec, payloads, shared);
     Ok(())
 }
@@ -241,7 +242,7 @@ pub fn board_spec(pool: u32, job: u32) -> Option<String> {
 /// open, 1 when the job is complete, 2 when a dropped job is now released, 3 when the job
 /// is gone.
 #[napi(catch_unwind)]
-pub fn board_complete(pool: u32, job: u32, index: u32, ok: bool, bytes: Buffer) -> u32 {
+pub fn board_complete(pool: u32, job: u32, index: u32, ok: bool, bytes: BufferSlice<'_>) -> u32 {
     let Some(board) = board(pool) else {
         return 3;
     };
