@@ -160,8 +160,23 @@ if (wanted('W2')) {
     contenders[`${name} per-item`] = () => Promise.all(data.map((n) => p.run('fib', n)));
   }
   const s = await interleave('W2', contenders, QUICK ? 2 : 3, (n, r) => check(r.reduce((a, x) => a + x, 0) === want, `W2 ${n}`));
+  if (native) {
+    // The machine's own ceiling for CPU-bound scaling: C fib on 1 thread and on all.
+    const one = native('fib', data.length, 1, QUICK ? 1 : 3);
+    const all = native('fib', data.length, THREADS, QUICK ? 1 : 3);
+    s[`native C fib (1 thread)`] = one.ms;
+    s[`native C fib (${THREADS} threads)`] = all.ms;
+  }
   const m = record('W2', `map(fib) over ${data.length} copies of 24`, s);
   results.workloads.W2.speedup = m.serial / m.ferropool;
+  if (native) {
+    const ceiling = m['native C fib (1 thread)'] / m[`native C fib (${THREADS} threads)`];
+    results.workloads.W2.ratios = {
+      [`speedup over serial (target ≥ 0.93 × ${THREADS} = ${(0.93 * THREADS).toFixed(2)})`]: m.serial / m.ferropool,
+      [`native C speedup on ${THREADS} threads (the machine's ceiling)`]: ceiling,
+      'ferropool speedup / native speedup': m.serial / m.ferropool / ceiling,
+    };
+  }
 }
 
 // W3a / W3b: square 10,000,000 doubles, built-in kernel and JS function.

@@ -8,6 +8,9 @@
 //   ref sqrtsum <len> <calls> <reps>  W4: <calls> successive sums of sqrt over <len> doubles,
 //                                     on one thread (1,000 elements are below any useful
 //                                     parallel grain); reports microseconds per call
+//   ref fib     <count> <threads> <reps>  W2: fib(24) <count> times, OpenMP dynamic schedule:
+//                                     its speedup from 1 thread to all is the machine's own
+//                                     ceiling for CPU-bound work (SMT siblings, turbo)
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -21,6 +24,8 @@ static double now_ms(void) {
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static long fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+
 static void print_list(const char *name, const double *xs, int n, int last) {
   printf("\"%s\":[", name);
   for (int i = 0; i < n; i++) printf("%s%.4f", i ? "," : "", xs[i]);
@@ -29,7 +34,7 @@ static void print_list(const char *name, const double *xs, int n, int last) {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: ref square|sqrtsum <n> <threads|calls> <reps>\n");
+    fprintf(stderr, "usage: ref square|sqrtsum|fib <n> <threads|calls> <reps>\n");
     return 2;
   }
   long n = atol(argv[2]);
@@ -38,7 +43,21 @@ int main(int argc, char **argv) {
   double *fresh = calloc(reps, sizeof(double)), *reused = calloc(reps, sizeof(double));
   double *in = malloc(n * sizeof(double));
   for (long i = 0; i < n; i++) in[i] = (double)(i % 1000);
-  if (strcmp(argv[1], "square") == 0) {
+  if (strcmp(argv[1], "fib") == 0) {
+    omp_set_num_threads(third);
+    long total = 0;
+    for (int r = 0; r < reps; r++) {
+      double t = now_ms();
+      long sum = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : sum)
+      for (long i = 0; i < n; i++) sum += fib(24 + (int)(in[i] * 0));
+      fresh[r] = now_ms() - t;
+      total += sum;
+    }
+    printf("{\"threads\":%d,\"check\":%ld,", third, total);
+    print_list("ms", fresh, reps, 1);
+    printf("}\n");
+  } else if (strcmp(argv[1], "square") == 0) {
     omp_set_num_threads(third);
     double *out = malloc(n * sizeof(double));
 #pragma omp parallel for schedule(static)
