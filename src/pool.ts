@@ -369,7 +369,7 @@ export class Pool {
       // would cost more than the work), and the caller waits for it briefly on this thread
       // instead of an event-loop turn: a hot loop of small maps pays no thread wake-up.
       const waitNs = o.chunksize === undefined ? this.#costs.smallJobWait(f, items.length) : undefined;
-      const chunks = cut(items, waitNs !== undefined ? items.length : (o.chunksize ?? defaultChunksize(items.length, this.#processes)));
+      const chunks = cut(items, waitNs !== undefined ? items.length : (o.chunksize ?? this.#costs.chunksize(f, items.length, this.#processes)));
       if (!star && isNumeric(items)) {
         // Numbers (the caller's typed array, or the one an array of numbers became): workers
         // read them in place and write numeric results in place, nothing copied or encoded.
