@@ -1,0 +1,27 @@
+// Thread scaling of a CPU-bound map (W2: fib(24) x 2,000) with 1..16 workers, beside serial JS
+// (the same function declaration) and the C reference on as many threads (FERROPOOL_NATIVE_REF
+// names a prebuilt ref binary; without it only the JS figures are printed).
+//   node benchmark/scaling.mjs
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { Pool } from '../dist/index.mjs';
+const ref = process.env.FERROPOOL_NATIVE_REF;
+const counts = [1, 2, 4, 8, 12, 16].filter((k) => k <= Math.max(2, availableParallelism()));
+function fibNamed(n) { return n < 2 ? n : fibNamed(n - 1) + fibNamed(n - 2); }
+const data = new Array(2000).fill(24);
+const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+const out = { serial: [], ferropool: {}, nativeC: {} };
+for (let r = 0; r < 3; r++) { const t = performance.now(); data.map(fibNamed); out.serial.push(performance.now() - t); }
+for (const k of counts) {
+  const pool = new Pool(k);
+  for (let w = 0; w < 2; w++) await pool.map(fibNamed, data);
+  const ts = [];
+  for (let r = 0; r < 3; r++) { const t = performance.now(); await pool.map(fibNamed, data); ts.push(performance.now() - t); }
+  // Per-item cost inside one worker: what a chunk of 31 items took there.
+  out.ferropool[k] = med(ts);
+  await pool.terminate();
+  if (ref) out.nativeC[k] = med(JSON.parse(execFileSync(ref, ['fib', '2000', String(k), '3'], { encoding: 'utf8' })).ms);
+}
+out.serial = med(out.serial);
+console.log(JSON.stringify(out));
+for (const k of Object.keys(out.ferropool)) console.log(k, 'ferropool speedup', (out.serial / out.ferropool[k]).toFixed(2), ...(ref ? ['native C speedup', (out.nativeC[1] / out.nativeC[k]).toFixed(2)] : []));
