@@ -52,7 +52,6 @@ class SharedBuffers {
       const [id, buffer] = msg.message as [number, SharedArrayBuffer | null];
       if (buffer) this.#known.set(id, buffer);
       else this.#known.delete(id);
-      if (process.env.FP_DEBUG) console.error("drained", id, !!buffer, this.#known.size);
     }
   }
 
