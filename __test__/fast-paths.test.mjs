@@ -71,3 +71,60 @@ test('map with opts.out writes a JS function\'s results into the caller\'s typed
   t.throws(() => pool.imap((x) => x, input, { out }), { instanceOf: TypeError, message: /opts.out is not an option/ });
   t.deepEqual(await pool.map((x) => x + 1, [1, 2]), [2, 3]);
 });
+
+/** Calls `fn` on `args` until the pool has measured it (the express lane needs a cost). */
+async function warm(p, fn, args) {
+  for (let i = 0; i < 20; i++) await p.apply(fn, args);
+}
+
+test('express lane: values, errors, unclonable and large results, async functions', async (t) => {
+  const p = new Pool(2);
+  t.teardown(() => p.terminate());
+  const echo = (x, a) => (x === 0 ? a.length : x === 1 ? { sum: a[0] + a[1] } : x === 2 ? 'big'.repeat(200_000) : x === 3 ? Symbol('s') : x === 4 ? Promise.resolve(a[2] * 2) : x === 5 ? Promise.reject(new RangeError('later')) : (() => { throw new TypeError(`bad ${x}`); })());
+  const arr = Float64Array.from([1, 2, 3]);
+  await warm(p, echo, [0, arr]);
+  for (let round = 0; round < 50; round++) {
+    t.is(await p.apply(echo, [0, arr]), 3);
+    t.deepEqual(await p.apply(echo, [1, arr]), { sum: 3 });
+    t.is(await p.apply(echo, [4, arr]), 6);
+    const e = await t.throwsAsync(p.apply(echo, [9, arr]), { instanceOf: TypeError, message: 'bad 9' });
+    t.is(e.index, 0);
+    await t.throwsAsync(p.apply(echo, [5, arr]), { instanceOf: RangeError, message: 'later' });
+  }
+  t.is((await p.apply(echo, [2, arr])).length, 600_000);
+  await t.throwsAsync(p.apply(echo, [3, arr]), { message: /cannot be sent back/ });
+  // The arguments are the caller's values, copied: the worker's changes do not show here.
+  const mut = Float64Array.from([5, 6]);
+  await warm(p, (a) => { a[0] = 99; return a[0]; }, [mut]);
+  t.is(await p.apply((a) => { a[0] = 99; return a[0]; }, [mut]), 99);
+  t.is(mut[0], 5);
+});
+
+test('express lane: a worker that dies mid-call fails it with WorkerCrashedError, and the pool goes on', async (t) => {
+  const p = new Pool(2);
+  t.teardown(() => p.terminate());
+  const maybeExit = (x) => {
+    if (x < 0) process.exit(9);
+    return x + 1;
+  };
+  await warm(p, maybeExit, [1]);
+  const err = await t.throwsAsync(p.apply(maybeExit, [-1]), { name: 'WorkerCrashedError' });
+  t.is(err.exitCode, 9);
+  for (let i = 0; i < 50; i++) t.is(await p.apply(maybeExit, [i]), i + 1);
+  t.deepEqual(await p.map((x) => x * 2, [1, 2]), [2, 4]);
+});
+
+test('express lane: a long call outlives the polling; terminate() rejects a pending one', async (t) => {
+  const p = new Pool(2);
+  const wait = (ms) => { const end = Date.now() + ms; while (Date.now() < end); return ms; };
+  await warm(p, wait, [0]);
+  // Predicted to take microseconds, it takes 30 ms: the caller stops polling, the note settles it.
+  t.is(await p.apply(wait, [30]), 30);
+  t.is(await p.apply(wait, [0]), 0);
+  const forever = p.apply((ms) => { const end = Date.now() + ms; while (Date.now() < end); return ms; }, [0]);
+  t.is(await forever, 0);
+  const stuck = p.apply(wait, [60_000]);
+  await new Promise((r) => setTimeout(r, 50));
+  await p.terminate();
+  await t.throwsAsync(stuck, { name: 'PoolStateError' });
+});

@@ -8,8 +8,8 @@ import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, Co
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { isTask, type ModuleTask, shipFunction } from './task';
-import { encodeValue, isNumeric, type FnSpec, type Items } from './wire';
-import { WorkerGroup } from './workers';
+import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
+import { type ExpressCall, type ExpressOutcome, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
 import {
   type CallOptions,
@@ -278,6 +278,10 @@ export class Pool {
           const r = runInline(fn as (...a: unknown[]) => unknown, true, [argv]);
           return (r instanceof Promise ? r.then((x) => x[0]) : (r as unknown[])[0]) as R | Promise<R>;
         }
+        // A small call, once the workers are up: the express lane, if it is free.
+        const waitNs = this.#group ? this.#costs.smallJobWait(f, 1) : undefined;
+        const express = waitNs === undefined ? undefined : this.#group!.express(f, argv, waitNs);
+        if (express !== undefined) return this.#expressResult(f, express) as Promise<R>;
         // Otherwise batched with the other applies of this turn (see ApplyBatcher).
         return this.#applies.add(f, argv) as Promise<R>;
       }
@@ -413,6 +417,35 @@ export class Pool {
     };
     const items = toItems(input, 'reduce', false);
     return items instanceof Promise ? items.then(run) : run(items);
+  }
+
+  /** The value (or error) of an express call, now or once its worker is done. */
+  #expressResult(f: FnSpec, call: ExpressCall): unknown {
+    const settle = (o: ExpressOutcome): unknown => {
+      this.#costs.record(f, o.ns);
+      if (o.ok) return o.value;
+      const err = rebuildError(o.value as WireError) as Error & { index?: number };
+      err.index = 0; // the position within the call's own arguments
+      throw err;
+    };
+    if (call.settled) return settle(call);
+    let drained!: () => void;
+    const pending: PendingCall = { cancel: (error) => call.cancel(error), drained: new Promise<void>((r) => (drained = r)) };
+    this.#calls.add(pending);
+    const done = () => {
+      this.#calls.delete(pending);
+      drained();
+    };
+    return call.promise.then(
+      (o) => {
+        done();
+        return settle(o);
+      },
+      (e: unknown) => {
+        done();
+        throw e;
+      },
+    );
   }
 
   /**

@@ -180,7 +180,7 @@ function argKind(x: unknown): number {
   return -1;
 }
 
-function encodeArgs(start: number, lists: readonly unknown[]): Buffer | undefined {
+export function encodeArgs(start: number, lists: readonly unknown[]): Buffer | undefined {
   let size = HEADER + 8;
   for (const list of lists) {
     if (!Array.isArray(list) || list.length > MAX_RAW_ARGS) return undefined;
@@ -219,7 +219,7 @@ function encodeArgs(start: number, lists: readonly unknown[]): Buffer | undefine
   return bytes;
 }
 
-function decodeArgs(bytes: Uint8Array): [number, unknown[][]] {
+export function decodeArgs(bytes: Uint8Array): [number, unknown[][]] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Views need aligned memory: a misaligned payload is copied once.
   const base = bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes);

@@ -7,9 +7,11 @@
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { currentProcess, setIdentity } from './identity';
+import { X, XResult, XState } from './express';
+import { serialize } from 'node:v8';
 import { native } from './native';
 import type { ProcessInit } from './process';
-import { Bell, POLLING, SLOT_STRIDE, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
+import { Bell, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -27,6 +29,10 @@ export interface WorkerInit {
   sabs: Array<[number, SharedArrayBuffer]>;
   /** Where the pool posts `[id, buffer]` for buffers referred to later. */
   port: MessagePort;
+  /** The express lane (see express.ts). */
+  express: SharedArrayBuffer;
+  /** The functions the express lane named so far, by id. */
+  fns: Array<[number, FnSpec]>;
 }
 
 /**
@@ -37,9 +43,30 @@ export interface WorkerInit {
 class SharedBuffers {
   readonly #known: Map<number, SharedArrayBuffer>;
   readonly #port: MessagePort | undefined;
+  /** Functions named by the express lane (posted as `['fn', id, spec]`). */
+  readonly fns = new Map<number, FnSpec>();
   constructor(initial: Array<[number, SharedArrayBuffer]>, port?: MessagePort) {
     this.#known = new Map(initial);
     this.#port = port;
+  }
+
+  /** The express lane's function `id` (posted before the call that names it). */
+  fn(id: number): FnSpec {
+    while (!this.fns.has(id) && this.#port) {
+      const msg = receiveMessageOnPort(this.#port);
+      if (msg === undefined) break;
+      this.#take(msg.message);
+    }
+    const spec = this.fns.get(id);
+    if (spec === undefined) throw new Error(`ferropool: express function ${id} is unknown to this worker`);
+    return spec;
+  }
+
+  #take(message: unknown): void {
+    const m = message as [number, SharedArrayBuffer | null] | ['fn', number, FnSpec];
+    if (m[0] === 'fn') this.fns.set(m[1], m[2]);
+    else if (m[1]) this.#known.set(m[0], m[1]);
+    else this.#known.delete(m[0]);
   }
 
   /** Reads what the pool has posted; stops early once `want` is known. */
@@ -49,9 +76,7 @@ class SharedBuffers {
       if (want !== undefined && this.#known.has(want)) return;
       const msg = receiveMessageOnPort(this.#port);
       if (msg === undefined) return;
-      const [id, buffer] = msg.message as [number, SharedArrayBuffer | null];
-      if (buffer) this.#known.set(id, buffer);
-      else this.#known.delete(id);
+      this.#take(msg.message);
     }
   }
 
@@ -402,7 +427,9 @@ async function main(init: WorkerInit): Promise<void> {
   const port = parentPort!;
   setIdentity(`PoolWorker-${init.worker}`, init.worker);
   const buffers = new SharedBuffers(init.sabs, init.port);
+  for (const [id, f] of init.fns) buffers.fns.set(id, f);
   const resolve = buffers.resolve;
+  const lane = new Int32Array(init.express);
   if (init.initializer) {
     try {
       const fn = await resolveFn(init.initializer);
@@ -426,10 +453,21 @@ async function main(init: WorkerInit): Promise<void> {
       if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
         Atomics.store(polling, pollingAt, 1);
         const until = performance.now() + SPIN_MS;
-        while (Atomics.load(bell, Bell.Ring) === seen && performance.now() < until) {
+        while (Atomics.load(bell, Bell.Ring) === seen && Atomics.load(lane, X.State) !== XState.Posted && performance.now() < until) {
           /* spin */
         }
         Atomics.store(bell, Bell.Spinner, 0);
+      }
+      if (Atomics.load(lane, X.State) === XState.Posted && Atomics.compareExchange(lane, X.State, XState.Posted, XState.Taken) === XState.Posted) {
+        Atomics.store(lane, X.Owner, init.worker);
+        await runExpress(lane, buffers, port, { at: current, worker: init.worker * SLOT_STRIDE });
+        current[init.worker * SLOT_STRIDE] = -1;
+        if (++chunksRun >= init.maxTasksPerChild) {
+          Atomics.store(polling, pollingAt, 0);
+          port.postMessage([0, 0, Note.Retiring]);
+          process.exit(0);
+        }
+        continue;
       }
       Atomics.store(polling, pollingAt, 0);
       if (Atomics.load(bell, Bell.Ring) === seen) {
@@ -498,6 +536,61 @@ async function main(init: WorkerInit): Promise<void> {
       port.postMessage([0, 0, Note.Retiring]);
       process.exit(0);
     }
+  }
+}
+
+/**
+ * Runs the express lane's call (see express.ts): the function named by id, on the
+ * arguments in the lane; writes the result (or the error) back, then hands it over: to the
+ * polling caller, or, if it stopped polling, with a note.
+ */
+async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNullable<typeof parentPort>, slot: Slot): Promise<void> {
+  const began = performance.now();
+  const f64 = new Float64Array(lane.buffer, 0, 16);
+  let kind: XResult;
+  let bytes: Buffer | undefined;
+  slot.at[slot.worker] = 0;
+  let spec: FnSpec | undefined;
+  try {
+    spec = buffers.fn(lane[X.FnId]!);
+    const fn = compiledFn(spec) ?? (await resolveFn(spec));
+    // A copy: the lane is the caller's again once the result is handed over.
+    const args = new Uint8Array(lane[X.ArgLen]!);
+    args.set(new Uint8Array(lane.buffer, X.Data, args.length));
+    let r = fn(...decodeArgs(args)[1][0]!);
+    if (isThenable(r)) r = await r;
+    if (typeof r === 'number') {
+      kind = XResult.Number;
+      f64[X.NumberF64] = r;
+    } else {
+      try {
+        bytes = serialize(r);
+        kind = XResult.Value;
+      } catch (err) {
+        kind = XResult.Error;
+        bytes = encodeError(uncloneable(err, 0), 0, []);
+      }
+    }
+  } catch (thrown) {
+    const { err, serialization } = spec ? explain(thrown, spec) : { err: thrown, serialization: false };
+    kind = XResult.Error;
+    bytes = encodeError(err, 0, [], serialization);
+  }
+  f64[X.NsF64] = (performance.now() - began) * 1e6;
+  let posted: Buffer | undefined;
+  if (bytes !== undefined && bytes.length > lane.byteLength - X.Data) {
+    posted = bytes;
+    lane[X.ResultLen] = kind === XResult.Error ? -1 : 0;
+    kind = XResult.Posted;
+  } else if (bytes !== undefined) {
+    new Uint8Array(lane.buffer, X.Data, bytes.length).set(bytes);
+    lane[X.ResultLen] = bytes.length;
+  }
+  lane[X.ResultKind] = kind;
+  if (posted !== undefined || Atomics.compareExchange(lane, X.State, XState.Taken, XState.Done) !== XState.Taken) {
+    // The caller stopped polling (or the result is too large for the lane): a note.
+    Atomics.store(lane, X.State, XState.Done);
+    port.postMessage(['express', posted]);
   }
 }
 

@@ -3,10 +3,13 @@
  * routing their messages, and turning a worker's death into the right call's error.
  * @internal
  */
+import { deserialize } from 'node:v8';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { WorkerCrashedError } from './errors';
+import { EXPRESS_BYTES, X, XResult, XState } from './express';
 import * as path from 'node:path';
 import { native } from './native';
-import { Bell, POLLING, SLOT_STRIDE, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
+import { Bell, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
 import type { WorkerInit } from './worker';
 
 /** What a job's submitter is told. */
@@ -46,6 +49,17 @@ interface Member {
 }
 
 const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
+
+/** What an express call gave: a value, or an error from the function (`ok` false). */
+export interface ExpressOutcome {
+  ok: boolean;
+  value: unknown;
+  /** What the call took on the worker. */
+  ns: number;
+}
+
+/** An express call: settled already, or pending (the caller stopped polling for it). */
+export type ExpressCall = ({ settled: true } & ExpressOutcome) | { settled: false; promise: Promise<ExpressOutcome>; cancel(error: Error): void };
 
 /** Options the pool hands to its workers. */
 export interface GroupOptions {
@@ -94,6 +108,14 @@ export class WorkerGroup {
   /** Holds the event loop open while jobs are pending (and only then): one timer's ref,
    * cheap to toggle on every call of a hot loop (a ref/unref of every worker was not). */
   readonly #keepAlive = setInterval(() => {}, 0x7fffffff).unref();
+  /** The express lane (see express.ts). */
+  readonly #express = new Int32Array(new SharedArrayBuffer(EXPRESS_BYTES));
+  readonly #expressF64 = new Float64Array(this.#express.buffer, 0, 16);
+  /** The caller of an express call it stopped polling for. */
+  #expressWaiter: { resolve(o: ExpressOutcome): void; reject(e: Error): void } | undefined;
+  /** Functions the express lane has named, by id (every worker is told each once). */
+  readonly #fnIds = new Map<FnSpec, number>();
+  readonly #fns: Array<[number, FnSpec]> = [];
   #nextWorker = 1;
   #nextJob = 1;
   #closed = false;
@@ -125,6 +147,8 @@ export class WorkerGroup {
       initargs: this.#initargs,
       maxTasksPerChild: this.#options.maxTasksPerChild ?? Infinity,
       sabs: [...this.#pinned, ...this.#alive()],
+      express: this.#express.buffer as SharedArrayBuffer,
+      fns: [...this.#fns],
       port: channel.port2,
     };
     const worker = new Worker(WORKER_SCRIPT, {
@@ -150,6 +174,10 @@ export class WorkerGroup {
 
   #onMessage(member: Member, msg: unknown): void {
     if (!Array.isArray(msg)) return;
+    if (msg[0] === 'express') {
+      this.#expressNote(msg[1] as Uint8Array | undefined);
+      return;
+    }
     if (msg[0] === 'init-error') {
       member.stopping = true;
       this.onInitError(decodeError(msg[1] as Uint8Array));
@@ -196,6 +224,14 @@ export class WorkerGroup {
     member.port.close();
     // A worker stopped while it polled must not keep the others from polling.
     Atomics.compareExchange(this.#doorbell, Bell.Spinner, member.id, 0);
+    const state = Atomics.load(this.#express, X.State);
+    if ((state === XState.Taken || state === XState.Async) && Atomics.load(this.#express, X.Owner) === member.id) {
+      const waiter = this.#expressWaiter;
+      this.#expressWaiter = undefined;
+      Atomics.store(this.#express, X.State, XState.Idle);
+      const why = member.error ? `: ${member.error.message}` : '';
+      waiter?.reject(new WorkerCrashedError(`a pool worker exited with code ${code} while running it${why}`, code, 0));
+    }
     const { lost, released } = native.boardWorkerDied(this.#pool, member.id);
     for (const jobId of released) this.#retained.delete(jobId);
     const position = this.#current[member.id * SLOT_STRIDE]!;
@@ -303,7 +339,94 @@ export class WorkerGroup {
   #forget(id: number): void {
     this.#jobs.delete(id);
     if (native.boardRemove(this.#pool, id)) this.#retained.delete(id);
-    if (this.#jobs.size === 0) this.#keepAlive.unref();
+    if (this.#jobs.size === 0 && this.#expressWaiter === undefined) this.#keepAlive.unref();
+  }
+
+  /**
+   * Runs `args` through the express lane if it is free, a worker is there, and the
+   * arguments are numbers and typed arrays that fit; undefined otherwise (send the call the
+   * ordinary way). Polls up to `budgetNs` for the result on this thread.
+   */
+  express(f: FnSpec, args: unknown[], budgetNs: number): ExpressCall | undefined {
+    const x = this.#express;
+    if (this.#closed || this.#members.size === 0 || Atomics.load(x, X.State) !== XState.Idle) return undefined;
+    const bytes = encodeArgs(0, [args]);
+    if (bytes === undefined || bytes.length > EXPRESS_BYTES - X.Data) return undefined;
+    let id = this.#fnIds.get(f);
+    if (id === undefined) {
+      id = this.#fns.length + 1;
+      this.#fnIds.set(f, id);
+      this.#fns.push([id, f]);
+      for (const m of this.#members.values()) m.port.postMessage(['fn', id, f]);
+    }
+    x[X.FnId] = id;
+    x[X.ArgLen] = bytes.length;
+    new Uint8Array(x.buffer, X.Data, bytes.length).set(bytes);
+    Atomics.store(x, X.State, XState.Posted);
+    const bell = this.#doorbell;
+    if (Atomics.load(bell, Bell.Spinner) === 0) {
+      Atomics.add(bell, Bell.Ring, 1);
+      Atomics.notify(bell, Bell.Ring, 1);
+    }
+    const deadline = performance.now() + budgetNs / 1e6;
+    while (Atomics.load(x, X.State) !== XState.Done) {
+      if (performance.now() < deadline) continue;
+      if (Atomics.compareExchange(x, X.State, XState.Posted, XState.Idle) === XState.Posted) return undefined; // withdrawn
+      if (Atomics.compareExchange(x, X.State, XState.Taken, XState.Async) === XState.Taken) {
+        // The worker has it: it will post a note when it is done.
+        return this.#expressWait();
+      }
+    }
+    // Done; a result too large for the lane is in the worker's note: wait for it.
+    if (x[X.ResultKind] === XResult.Posted) return this.#expressWait();
+    return { settled: true, ...this.#expressResult(undefined) };
+  }
+
+  /** A pending express call: settled by the worker's note (or its death), holding the event
+   * loop open meanwhile as a pending job does. */
+  #expressWait(): ExpressCall {
+    let cancel!: (e: Error) => void;
+    const promise = new Promise<ExpressOutcome>((resolve, reject) => {
+      const release = () => {
+        if (this.#expressWaiter === waiter) this.#expressWaiter = undefined;
+        if (this.#jobs.size === 0) this.#keepAlive.unref();
+      };
+      const waiter = {
+        resolve: (o: ExpressOutcome) => {
+          release();
+          resolve(o);
+        },
+        reject: (e: Error) => {
+          release();
+          reject(e);
+        },
+      };
+      this.#expressWaiter = waiter;
+      cancel = waiter.reject;
+    });
+    this.#keepAlive.ref();
+    return { settled: false, promise, cancel };
+  }
+
+  /** Reads an express call's result (from the lane, or from the worker's note) and frees
+   * the lane. */
+  #expressResult(posted: Uint8Array | undefined): ExpressOutcome {
+    const x = this.#express;
+    const kind = x[X.ResultKind];
+    const ns = this.#expressF64[X.NsF64]!;
+    const bytes = posted ?? (kind === XResult.Number ? undefined : new Uint8Array(x.buffer, X.Data, x[X.ResultLen]).slice());
+    Atomics.store(x, X.State, XState.Idle);
+    if (kind === XResult.Number) return { ok: true, value: this.#expressF64[X.NumberF64], ns };
+    const error = kind === XResult.Error || (kind === XResult.Posted && x[X.ResultLen] < 0);
+    return error ? { ok: false, value: decodeError(bytes!), ns } : { ok: true, value: deserialize(bytes!), ns };
+  }
+
+  /** A worker finished an express call its caller stopped polling for. */
+  #expressNote(posted: Uint8Array | undefined): void {
+    const waiter = this.#expressWaiter;
+    this.#expressWaiter = undefined;
+    const outcome = this.#expressResult(posted);
+    waiter?.resolve(outcome);
   }
 
   /** The shared buffers posted so far that still exist. */
@@ -330,6 +453,7 @@ export class WorkerGroup {
     await Promise.allSettled(exits);
     native.boardClose(this.#pool);
     clearInterval(this.#keepAlive);
+    Atomics.store(this.#express, X.State, XState.Idle);
     this.#retained.clear();
     this.#sabs.clear();
     this.#pinned.clear();
