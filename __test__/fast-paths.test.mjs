@@ -1,7 +1,7 @@
 // The fast paths of JS-function calls: numbers read and written in place by the workers
 // (arrays of numbers included), and small jobs the caller waits for on its own thread.
 import test from 'ava';
-import { Pool } from '../dist/index.mjs';
+import { Pool, PoolStateError } from '../dist/index.mjs';
 
 const pool = new Pool(2);
 test.after.always(() => pool.terminate());
@@ -127,4 +127,16 @@ test('express lane: a long call outlives the polling; terminate() rejects a pend
   await new Promise((r) => setTimeout(r, 50));
   await p.terminate();
   await t.throwsAsync(stuck, { name: 'PoolStateError' });
+});
+
+test('an imap still reading its input when the pool is terminated rejects with PoolStateError', async (t) => {
+  const p = new Pool(2);
+  const xs = Array.from({ length: 299 }, (_, i) => i);
+  const consumed = (async () => {
+    const out = [];
+    for await (const r of p.imapUnordered((x) => x * 2, xs, { chunksize: 5 })) out.push(r);
+    return out;
+  })();
+  await p.terminate();
+  await t.throwsAsync(consumed, { instanceOf: PoolStateError });
 });

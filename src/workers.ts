@@ -5,7 +5,7 @@
  */
 import { deserialize } from 'node:v8';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { WorkerCrashedError } from './errors';
+import { PoolStateError, WorkerCrashedError } from './errors';
 import { EXPRESS_BYTES, X, XResult, XState } from './express';
 import * as path from 'node:path';
 import { native } from './native';
@@ -249,6 +249,9 @@ export class WorkerGroup {
    * group holds both arrays until no worker can touch them any more.
    */
   submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array]): number {
+    // An imap still reading its input after terminate(): its next chunks are refused as the
+    // rest of the call was (found by the model-based fault sequences).
+    if (this.#closed) throw new PoolStateError('Pool was terminated before the call finished');
     const id = this.#nextJob;
     this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
     const refs: SharedRefs = new Map();
