@@ -140,3 +140,18 @@ test('an imap still reading its input when the pool is terminated rejects with P
   await p.terminate();
   await t.throwsAsync(consumed, { instanceOf: PoolStateError });
 });
+
+test('applies batched into one job whose workers die: each rejects alone, the others run, none hangs', async (t) => {
+  // One worker: the batch's chunks run one after another, so the first death comes while
+  // the other calls are still unclaimed (they used to be skipped, and never settled).
+  const p = new Pool(1);
+  t.teardown(() => p.terminate());
+  const calls = [p.apply((c) => process.exit(c), [3]), p.apply((x) => x * 2, [21]), p.apply((c) => process.exit(c), [6]), p.apply((x) => x + 1, [1])];
+  const settled = await Promise.allSettled(calls);
+  t.deepEqual(settled.map((s) => s.status), ['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+  t.is(settled[0].reason.name, 'WorkerCrashedError');
+  t.is(settled[1].value, 42);
+  t.is(settled[2].reason.exitCode, 6);
+  t.is(settled[3].value, 2);
+  t.deepEqual(await p.map((x) => x + 1, [1, 2]), [2, 3]);
+});

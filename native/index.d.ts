@@ -55,7 +55,7 @@ export declare function boardSpec(pool: number, job: number): string | null
  * in place; the caller must keep both alive and attached until the job
  * is released (its JobDone, or the Released settle after a drop).
  */
-export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>, input?: unknown | undefined | null, output?: unknown | undefined | null): void
+export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>, input?: unknown | undefined | null, output?: unknown | undefined | null, independent?: boolean | undefined | null): void
 
 /** Takes chunk `index` of job `job`'s outcome, or null when it has none (yet). */
 export declare function boardTake(pool: number, job: number, index: number): ChunkResult | null
@@ -125,4 +125,6 @@ export interface WorkerLoss {
   lost: Array<Array<number>>
   /** Dropped jobs that this released. */
   released: Array<number>
+  /** Jobs whose last open chunk was one it held (their callers settle them now). */
+  completed: Array<number>
 }

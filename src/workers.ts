@@ -232,12 +232,18 @@ export class WorkerGroup {
       const why = member.error ? `: ${member.error.message}` : '';
       waiter?.reject(new WorkerCrashedError(`a pool worker exited with code ${code} while running it${why}`, code, 0));
     }
-    const { lost, released } = native.boardWorkerDied(this.#pool, member.id);
+    const { lost, released, completed } = native.boardWorkerDied(this.#pool, member.id);
     for (const jobId of released) this.#retained.delete(jobId);
     const position = this.#current[member.id * SLOT_STRIDE]!;
     for (const [jobId, index] of lost as Array<[number, number]>) {
       const job = this.#jobs.get(jobId);
       if (job && !member.stopping) job.handlers.crashed(index, code, position, member.error);
+    }
+    // Jobs this death completed (a batch of applies whose last open call it was): no worker
+    // will post their note, so settle them here.
+    for (const jobId of completed) {
+      const job = this.#jobs.get(jobId);
+      if (job) this.#finish(job);
     }
     if (this.#jobs.size > 0) this.#fill();
   }
@@ -264,7 +270,7 @@ export class WorkerGroup {
       this.#gone.register(sab, ref);
       for (const m of this.#members.values()) m.port.postMessage([ref, sab]);
     }
-    native.boardSubmit(this.#pool, id, specText(spec), payloads, shared?.[0], shared?.[1]);
+    native.boardSubmit(this.#pool, id, specText(spec), payloads, shared?.[0], shared?.[1], spec.isolate === true);
     if (shared) this.#retained.set(id, shared);
     if (this.#jobs.size === 0) this.#keepAlive.ref();
     this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length), refs: refs.size > 0 ? refs : undefined });

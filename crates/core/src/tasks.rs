@@ -67,6 +67,20 @@ pub struct TaskJob {
     /// The caller dropped the job while chunks were running; it leaves the board when they
     /// have settled.
     dropped: AtomicBool,
+    /// Its chunks are separate calls (batched applies): a dead worker fails only its own
+    /// chunk, and the others still run.
+    independent: AtomicBool,
+}
+
+/// What a worker's death did to the board.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WorkerLoss {
+    /// `(job, chunk)`: the chunks it held, now settled as failed.
+    pub lost: Vec<(u64, usize)>,
+    /// Jobs their callers had dropped that nothing runs any more.
+    pub released: Vec<u64>,
+    /// Jobs whose last open chunk was one of those: complete, with no worker left to say so.
+    pub completed: Vec<u64>,
 }
 
 /// A chunk a worker has claimed.
@@ -118,6 +132,11 @@ impl TaskJob {
         })
     }
 
+    /// Marks the chunks as separate calls (see [`TaskBoard::worker_died`]).
+    pub fn set_independent(&self) {
+        self.independent.store(true, Ordering::Release);
+    }
+
     /// Takes chunk `index`'s outcome, if it has one.
     pub fn take_outcome(&self, index: usize) -> Option<ChunkOutcome> {
         lock(&self.outcomes[index]).take()
@@ -151,6 +170,7 @@ impl TaskBoard {
             holders: (0..chunks).map(|_| AtomicU32::new(NO_HOLDER)).collect(),
             shared,
             dropped: AtomicBool::new(false),
+            independent: AtomicBool::new(false),
         });
         lock(&self.jobs).insert(id, job.clone());
         lock(&self.queue).push_back(job.clone());
@@ -243,28 +263,36 @@ impl TaskBoard {
 
     /// The chunks `worker` was holding when it died, as `(job id, chunk index)`, and the
     /// dropped jobs that this released; the chunks are settled as failed.
-    pub fn worker_died(&self, worker: u32) -> (Vec<(u64, usize)>, Vec<u64>) {
+    pub fn worker_died(&self, worker: u32) -> WorkerLoss {
         let jobs: Vec<Arc<TaskJob>> = lock(&self.jobs).values().cloned().collect();
-        let mut lost = Vec::new();
-        let mut released = Vec::new();
+        let mut loss = WorkerLoss::default();
         for job in jobs {
             for (index, holder) in job.holders.iter().enumerate() {
                 if holder
                     .compare_exchange(worker, NO_HOLDER, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
-                    lost.push((job.id, index));
-                    let last = job
-                        .job
-                        .finish_chunk(Err(JobError::Failed(format!("worker {worker} died"))));
-                    if last && job.dropped.load(Ordering::Acquire) {
-                        lock(&self.jobs).remove(&job.id);
-                        released.push(job.id);
+                    loss.lost.push((job.id, index));
+                    // A job of separate calls goes on without this one (its caller fails
+                    // just that call); any other job fails, and its unclaimed chunks are
+                    // skipped.
+                    let result = if job.independent.load(Ordering::Acquire) {
+                        Ok(())
+                    } else {
+                        Err(JobError::Failed(format!("worker {worker} died")))
+                    };
+                    if job.job.finish_chunk(result) {
+                        if job.dropped.load(Ordering::Acquire) {
+                            lock(&self.jobs).remove(&job.id);
+                            loss.released.push(job.id);
+                        } else {
+                            loss.completed.push(job.id);
+                        }
                     }
                 }
             }
         }
-        (lost, released)
+        loss
     }
 }
 
@@ -311,13 +339,41 @@ mod tests {
         board.submit(1, String::new(), vec![vec![], vec![]], None);
         let a = board.claim(10).unwrap();
         let b = board.claim(11).unwrap();
-        assert_eq!(board.worker_died(10), (vec![(1, a.index)], vec![]));
-        assert!(board.worker_died(10).0.is_empty());
+        assert_eq!(board.worker_died(10).lost, vec![(1, a.index)]);
+        assert!(board.worker_died(10).lost.is_empty());
         assert_eq!(
             board.complete(1, b.index, ChunkOutcome::Done(vec![])),
             Settled::JobDone
         );
         assert!(b.job.job().error().is_some());
+    }
+
+    #[test]
+    fn a_dead_worker_fails_one_call_of_an_independent_job_and_the_rest_still_run() {
+        let board = TaskBoard::default();
+        let job = board.submit(6, String::new(), vec![vec![], vec![], vec![]], None);
+        job.set_independent();
+        let a = board.claim(1).unwrap();
+        let loss = board.worker_died(1);
+        assert_eq!(loss.lost, vec![(6, a.index)]);
+        assert!(loss.completed.is_empty());
+        assert!(
+            job.job().error().is_none(),
+            "the other calls are not cancelled"
+        );
+        let b = board.claim(2).unwrap();
+        assert_eq!(
+            board.complete(6, b.index, ChunkOutcome::Done(vec![])),
+            Settled::Pending
+        );
+        let c = board.claim(3).unwrap();
+        let loss = board.worker_died(3);
+        assert_eq!(loss.lost, vec![(6, c.index)]);
+        assert_eq!(
+            loss.completed,
+            vec![6],
+            "the last chunk died: complete, nobody to say so"
+        );
     }
 
     #[test]
@@ -349,7 +405,8 @@ mod tests {
         board.submit(4, String::new(), vec![vec![]], None);
         let held = board.claim(9).unwrap();
         assert!(!board.remove(4));
-        assert_eq!(board.worker_died(9), (vec![(4, held.index)], vec![4]));
+        let loss = board.worker_died(9);
+        assert_eq!((loss.lost, loss.released), (vec![(4, held.index)], vec![4]));
         board.submit(5, String::new(), vec![vec![]], None);
         assert!(board.remove(5), "nothing ran: released at once");
     }

@@ -63,6 +63,7 @@ pub fn board_submit<'env>(
     payloads: Vec<BufferSlice<'env>>,
     input: Option<Unknown<'env>>,
     output: Option<Unknown<'env>>,
+    independent: Option<bool>,
 ) -> Result<()> {
     if payloads.is_empty() {
         return Err(invalid("a job needs at least one chunk".into()));
@@ -78,7 +79,10 @@ pub fn board_submit<'env>(
     };
     // Borrowed views (no napi reference per payload): copied here, while the call lasts.
     let payloads = payloads.iter().map(|b| b.to_vec()).collect();
-    find(pool)?.submit(u64::from(job), spec, payloads, shared);
+    let task = find(pool)?.submit(u64::from(job), spec, payloads, shared);
+    if independent.unwrap_or(false) {
+        task.set_independent();
+    }
     Ok(())
 }
 
@@ -308,17 +312,21 @@ pub struct WorkerLoss {
     pub lost: Vec<Vec<u32>>,
     /// Dropped jobs that this released.
     pub released: Vec<u32>,
+    /// Jobs whose last open chunk was one it held (their callers settle them now).
+    pub completed: Vec<u32>,
 }
 
 /// Worker `worker` died: settles the chunks it held as failed.
 #[napi(catch_unwind)]
 pub fn board_worker_died(pool: u32, worker: u32) -> WorkerLoss {
-    let (lost, released) = board(pool).map_or_else(Default::default, |b| b.worker_died(worker));
+    let loss = board(pool).map_or_else(Default::default, |b| b.worker_died(worker));
     WorkerLoss {
-        lost: lost
+        lost: loss
+            .lost
             .into_iter()
             .map(|(job, index)| vec![job as u32, index as u32])
             .collect(),
-        released: released.into_iter().map(|j| j as u32).collect(),
+        released: loss.released.into_iter().map(|j| j as u32).collect(),
+        completed: loss.completed.into_iter().map(|j| j as u32).collect(),
     }
 }
