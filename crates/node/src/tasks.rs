@@ -55,10 +55,8 @@ fn region(view: &TypedView) -> SharedRegion {
 /// in place; the caller must keep both alive and attached until the job
 /// is released (its JobDone, or the Released settle after a drop).
 #[napi(catch_unwind)]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a JS function's positional arguments, called from one place (workers.ts)"
-)]
+// A JS function's positional arguments, called from one place (workers.ts).
+#[allow(clippy::too_many_arguments)]
 pub fn board_submit<'env>(
     env: &'env Env,
     pool: u32,
