@@ -1,6 +1,11 @@
-// npm run soak [-- --runs 1000] [--seed N]: model-based fault sequences against one pool each
+// npm run soak [-- --runs 1000] [--seed N] (or -- --leaks): model-based fault sequences against one pool each
 // (see __test__/support/soak-model.mjs). Prints the seed first: a failure reproduces with it.
 import fc from 'fast-check';
+
+// npm run soak -- --leaks: the leak soak instead (scripts/leaks.mjs).
+if (process.argv.includes('--leaks')) {
+  await import('./leaks.mjs');
+}
 import { runSequence, sequenceArb } from '../__test__/support/soak-model.mjs';
 
 const args = process.argv.slice(2);
