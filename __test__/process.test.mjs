@@ -62,3 +62,36 @@ test('shared buffers passed to tasks are released by the workers once the caller
   // 50 x 8 MiB were touched; with the workers still holding them, nothing comes back.
   t.true(peak - after > 250, `RSS peak ${peak} MiB, after ${after} MiB`);
 });
+
+test('Ctrl-C (SIGINT) during long JS and kernel maps ends the process promptly', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const file = fileURLToPath(new URL('fixtures/sigint.mjs', import.meta.url));
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => String(d).includes('started') && resolve());
+    child.once('exit', () => reject(new Error('the fixture ended before it started')));
+  });
+  const sent = Date.now();
+  child.kill('SIGINT');
+  const [code, signal] = await Promise.race([
+    new Promise((r) => child.once('exit', (c, s) => r([c, s]))),
+    new Promise((r) => setTimeout(() => r(['still running', null]), 10_000)),
+  ]);
+  if (code === 'still running') child.kill('SIGKILL');
+  t.is(signal, 'SIGINT', `exit ${code}`);
+  t.true(Date.now() - sent < 10_000);
+});
+
+test('an unhandled rejection inside an async task fails that call, naming the error', async (t) => {
+  const { Pool } = await import('../dist/index.mjs');
+  const pool = new Pool(1);
+  t.teardown(() => pool.terminate());
+  const err = await t.throwsAsync(pool.apply(async () => {
+    Promise.reject(new RangeError('nobody caught me'));
+    await new Promise((r) => setTimeout(r, 20));
+    return 1;
+  }));
+  t.is(err.name, 'WorkerCrashedError');
+  t.regex(err.message, /nobody caught me/);
+  t.deepEqual(await pool.map((x) => x + 1, [1]), [2]);
+});
