@@ -44,3 +44,29 @@ for await (const f of Executor.asCompleted([fut], { timeout: 10 })) { const v: n
 const { done, notDone } = await Executor.wait([fut], { returnWhen: 'FIRST_COMPLETED' });
 await ex.shutdown({ wait: true, cancelFutures: false });
 void [fromFuture, flags, done, notDone];
+
+// Shared state, Process, worker identity, map into `out`.
+import { Lock, Value, Queue, Process, currentProcess, QueueEmptyError, type ProcessInfo } from 'ferropool';
+const lock = new Lock();
+const gotIt: boolean = lock.acquire({ timeout: 5 });
+const gotAsync: Promise<boolean> = lock.acquireAsync();
+const inLock: number = lock.withLock(() => 1);
+const counter = new Value('i32', 0);
+const c1: number = counter.value;
+const c2: number = counter.add(1);
+const wide = new Value('i64', 1n);
+const w1: bigint = wide.value;
+const pyCode = new Value('d', 0.5);
+const d1: number = pyCode.add(0.25);
+// @ts-expect-error a 64-bit Value holds a bigint
+const badWide: number = wide.value;
+const q = new Queue<{ id: number }>({ maxsize: 4 });
+q.put({ id: 1 });
+const item: { id: number } = await q.getAsync({ timeout: 10 });
+const qe: Error = new QueueEmptyError('x');
+const proc = new Process({ target: (a: number, b: string) => void [a, b], args: [1, 'x'] as [number, string], name: 'p', daemon: true });
+proc.start();
+const code: number | null = await proc.join(100);
+const info: ProcessInfo = currentProcess();
+const into64: Float64Array = await pool.map((x: number) => x * 2, new Float64Array(2), { out: new Float64Array(2) });
+void [gotIt, gotAsync, inLock, c1, c2, w1, d1, badWide, item, qe, code, info.workerId, into64];
