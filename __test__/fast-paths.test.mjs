@@ -155,3 +155,15 @@ test('applies batched into one job whose workers die: each rejects alone, the ot
   t.is(settled[3].value, 2);
   t.deepEqual(await p.map((x) => x + 1, [1, 2]), [2, 3]);
 });
+
+test('express lane: module tasks named afresh on every call, and calls while a long map occupies the workers', async (t) => {
+  const p = new Pool(2);
+  t.teardown(() => p.terminate());
+  const url = new URL('./fixtures/tasks/esm.mjs', import.meta.url);
+  const { task } = await import('../dist/index.mjs');
+  for (let i = 0; i < 300; i++) t.is(await p.apply(task(url, 'default'), [i]), i * 2);
+  const long = p.map((ms) => { const end = Date.now() + ms; while (Date.now() < end); return ms; }, [300, 300], { chunksize: 1 });
+  const add = (a, b) => a + b;
+  for (let i = 0; i < 20; i++) t.is(await p.apply(add, [i, 1]), i + 1);
+  t.deepEqual(await long, [300, 300]);
+});

@@ -114,7 +114,7 @@ export class WorkerGroup {
   /** The caller of an express call it stopped polling for. */
   #expressWaiter: { resolve(o: ExpressOutcome): void; reject(e: Error): void } | undefined;
   /** Functions the express lane has named, by id (every worker is told each once). */
-  readonly #fnIds = new Map<FnSpec, number>();
+  readonly #fnIds = new Map<string, number>();
   readonly #fns: Array<[number, FnSpec]> = [];
   #nextWorker = 1;
   #nextJob = 1;
@@ -359,12 +359,17 @@ export class WorkerGroup {
   express(f: FnSpec, args: unknown[], budgetNs: number): ExpressCall | undefined {
     const x = this.#express;
     if (this.#closed || this.#members.size === 0 || Atomics.load(x, X.State) !== XState.Idle) return undefined;
+    // With jobs in flight and no worker polling, every worker may be busy: the caller would
+    // poll in vain until its budget ran out. Send the call the ordinary way.
+    if (this.#jobs.size > 0 && Atomics.load(this.#doorbell, Bell.Spinner) === 0) return undefined;
     const bytes = encodeArgs(0, [args]);
     if (bytes === undefined || bytes.length > EXPRESS_BYTES - X.Data) return undefined;
-    let id = this.#fnIds.get(f);
+    // By source (or module and export): task() makes a new spec object on every call.
+    const key = f.k === 'fn' ? f.src : `${f.url}#${f.name}`;
+    let id = this.#fnIds.get(key);
     if (id === undefined) {
       id = this.#fns.length + 1;
-      this.#fnIds.set(f, id);
+      this.#fnIds.set(key, id);
       this.#fns.push([id, f]);
       for (const m of this.#members.values()) m.port.postMessage(['fn', id, f]);
     }
