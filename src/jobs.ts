@@ -74,7 +74,13 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
     // One pass: numbers go into a typed array (one bulk copy to the workers, no
     // serialiser): an Int32Array while they are all small integers, else a Float64Array.
     // The first non-number falls back to the array itself.
-    let ints: Int32Array | undefined = new Int32Array(items.length);
+    if (items.length > 0 && typeof items[0] !== 'number') return items;
+    let ints: Int32Array | undefined;
+    try {
+      ints = new Int32Array(items.length);
+    } catch (err) {
+      throw new RangeError(`${method}: input has ${items.length} items, too many to convert to numbers in memory (${(err as Error).message})`);
+    }
     let doubles: Float64Array | undefined;
     for (let i = 0; i < items.length; i++) {
       const x = items[i];

@@ -91,6 +91,15 @@ export function checkFixedBuffer(view: FloatArray, name: string): void {
  * The numbers of `input` as a Float64Array or Float32Array, reading (and checking) arrays
  * and iterables of numbers into a new Float64Array.
  */
+/** A Float64Array of `length` for `method`'s input, or a RangeError that says why not. */
+export function allocFloats(length: number, method: string): Float64Array {
+  try {
+    return new Float64Array(length);
+  } catch (err) {
+    throw new RangeError(`${method}: input has ${length} items, too many to convert to numbers in memory (${(err as Error).message}); pass a Float64Array, or use imap`);
+  }
+}
+
 export function numericInput(input: unknown, method: string): FloatArray | Promise<FloatArray> {
   if (isFloatArray(input)) {
     checkFixedBuffer(input, 'input');
@@ -101,7 +110,7 @@ export function numericInput(input: unknown, method: string): FloatArray | Promi
     throw new TypeError(`${hint}, got ${describe(input)}; convert it with Float64Array.from(input)`);
   }
   if (Array.isArray(input)) {
-    const data = new Float64Array(input.length);
+    const data = allocFloats(input.length, method);
     for (let i = 0; i < input.length; i++) {
       const x = input[i];
       if (typeof x !== 'number') throw new TypeError(`${method}: input[${i}] must be a number, got ${describe(x)}`);
