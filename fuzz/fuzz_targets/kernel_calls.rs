@@ -103,7 +103,12 @@ fuzz_target!(|c: Call| {
         );
         if len > 0 && chunk_len.is_some_and(|c| c >= len) {
             // One chunk: the fold is the plain sequential one.
-            let seq = reduce_slice(rop, pre, &data);
+            // One chunk: the pool's answer is that chunk's partial folded into the identity,
+            // then finished (a mean divides), exactly as reduce_kernel does.
+            let seq = rop.finish(
+                rop.combine(rop.identity(), reduce_slice(rop, pre, &data)),
+                len,
+            );
             assert!(same(got, seq), "{rop:?} in one chunk: {got} vs {seq}");
         }
         return;
