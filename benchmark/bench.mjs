@@ -9,7 +9,7 @@
 //
 //   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a] [--threads N]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Pool, kernels } from '../dist/index.mjs';

@@ -27,6 +27,6 @@ export function chart(results) {
   const m = results.machine;
   const head = `<text x="10" y="22" font-weight="bold" font-size="15">ferropool vs serial JS, native C/OpenMP and the JS pools</text>` +
     `<text x="10" y="40">${esc(`${m.cpu} · ${m.cores} cores (${m.threads} threads) · Node ${m.node} · ${m.date.slice(0, 10)}`)}</text>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 90}" height="${y}" font-family="sans-serif" font-size="12">` +
-    `<rect width="100%" height="100%" fill="white"/>${head}${parts.join('')}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 90}" height="${y}" font-family="sans-serif" font-size="12" role="img">` +
+    `<title>ferropool benchmark medians, ${esc(m.cores)} cores</title><rect width="100%" height="100%" fill="white"/>${head}${parts.join('')}</svg>\n`;
 }

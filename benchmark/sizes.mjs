@@ -120,7 +120,7 @@ function svg(res) {
     y0 += H + 60;
   }
   const m = res.machine;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${60 + W + 260}" height="${y0}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/>` +
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${60 + W + 260}" height="${y0}" font-family="sans-serif" font-size="12" role="img"><title>ferropool throughput by input size, ${m.cores} cores</title><rect width="100%" height="100%" fill="white"/>` +
     `<text x="10" y="20" font-weight="bold" font-size="14">${m.cpu} · ${m.cores} cores · Node ${m.node} · ${m.date.slice(0, 10)}</text>${parts.join('')}</svg>\n`;
 }
 

@@ -618,7 +618,9 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
         for (let i = 0; i < n; i++) settle(base + i, false, asCallError(value as WireError));
         return;
       }
-      (value as ItemOutcome[]).forEach(([good, v], i) => settle(base + i, good, good ? v : asCallError(v)));
+      (value as ItemOutcome[]).forEach(([good, v], i) => {
+        settle(base + i, good, good ? v : asCallError(v));
+      });
     },
     done: () => {},
     crashed: (index, exitCode, position, cause) => {
