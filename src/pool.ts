@@ -431,8 +431,8 @@ export class Pool {
    * Like {@link imap}, but yields results in the order they complete.
    * @example
    * ```ts
-   * const sleep = async (ms) => { await new Promise((r) => setTimeout(r, ms)); return ms; };
-   * for await (const ms of pool.imapUnordered(sleep, [300, 100, 200])) console.log(ms); // the quickest first
+   * function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+   * for await (const r of pool.imapUnordered(fib, [32, 20, 25])) console.log(r); // e.g. 6765, 75025, 2178309
    * ```
    */
   imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {

@@ -115,8 +115,8 @@ async function waitAsync(word: Int32Array, at: number, value: number, timeout: n
  * @example
  * ```ts
  * const lock = new Lock();
- * await pool.starmap((lock, x) => lock.withLock(() => console.log('one at a time', x)), [[lock, 1], [lock, 2]]);
- * // or: pool.starmap((lock, x) => lock.withLock(() => x * x), xs.map((x) => [lock, x]))
+ * const xs = [1, 2, 3];
+ * await pool.starmap((lock, x) => lock.withLock(() => x * x), xs.map((x) => [lock, x])); // [1, 4, 9], one at a time
  * await lock.withLockAsync(() => console.log('the main thread, without blocking it'));
  * ```
  */
@@ -750,7 +750,8 @@ export class Queue<T = unknown> {
    * @example
    * ```ts
    * // in a task: take jobs until a null arrives
-   * await pool.apply((q) => { for (let job; (job = q.get()) !== null; ) console.log(job); }, [q]);
+   * q.putNowait('a'); q.putNowait('b'); q.putNowait(null);
+   * await pool.apply((q) => { const jobs = []; for (let job; (job = q.get()) !== null; ) jobs.push(job); return jobs; }, [q]); // ['a', 'b']
    * ```
    */
   get(options?: WaitOptions): T {
