@@ -6,7 +6,17 @@
 import { PoolStateError, TimeoutError } from './errors';
 import { describe } from './kernels';
 
-/** Callbacks of the `…Async` methods; each is called once, before `get()` resolves. */
+/**
+ * Callbacks of the `…Async` methods; each is called once, before `get()` resolves.
+ * @typeParam R - The result's type.
+ * @example
+ * ```ts
+ * pool.mapAsync((x) => 10 / x, [1, 2, 5], {
+ *   callback: (values) => console.log(values),  // [10, 5, 2]
+ *   errorCallback: (error) => console.error(error),
+ * });
+ * ```
+ */
 export interface AsyncCallbacks<R> {
   /** Called with the value when the work succeeds. */
   callback?: (value: R) => void;
@@ -16,10 +26,13 @@ export interface AsyncCallbacks<R> {
 
 /**
  * The pending result of an `…Async` call.
+ * @typeParam R - The result's type.
  * @example
+ * ```ts
  * const r = pool.applyAsync((a, b) => a + b, [1, 2], { callback: (v) => console.log(v) });
  * await r.wait();
  * if (r.ready() && r.successful()) console.log(await r.get()); // 3
+ * ```
  */
 export class AsyncResult<R> implements PromiseLike<R> {
   readonly #promise: Promise<R>;
@@ -47,6 +60,15 @@ export class AsyncResult<R> implements PromiseLike<R> {
   /**
    * The value, once ready. With `timeoutMs`, rejects with `TimeoutError` if it is not ready
    * in time (the work goes on; ask again later).
+   * @example
+   * ```ts
+   * const r = pool.applyAsync(fib, [35]);
+   * try {
+   *   console.log(await r.get(100));
+   * } catch (err) {
+   *   if (err instanceof TimeoutError) console.log('still running:', await r.get());
+   * }
+   * ```
    */
   get(timeoutMs?: number): Promise<R> {
     if (timeoutMs === undefined || this.#state !== 'pending') return this.#promise;
@@ -66,7 +88,15 @@ export class AsyncResult<R> implements PromiseLike<R> {
     });
   }
 
-  /** Resolves when the result is ready, or after `timeoutMs`; never rejects. */
+  /**
+   * Resolves when the result is ready, or after `timeoutMs`; never rejects.
+   * @example
+   * ```ts
+   * const r = pool.applyAsync(fib, [35]);
+   * await r.wait(1000);
+   * console.log(r.ready() ? 'done' : 'not within 1 s');
+   * ```
+   */
   wait(timeoutMs?: number): Promise<void> {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'wait');
     const settled = this.#promise.then(
@@ -83,17 +113,42 @@ export class AsyncResult<R> implements PromiseLike<R> {
     });
   }
 
-  /** Whether the work has finished. */
+  /**
+   * Whether the work has finished.
+   * @example
+   * ```ts
+   * const r = pool.applyAsync((a, b) => a + b, [1, 2]);
+   * r.ready(); // false: it has just been submitted
+   * await r.wait();
+   * r.ready(); // true
+   * ```
+   */
   ready(): boolean {
     return this.#state !== 'pending';
   }
 
-  /** Whether the work finished without error; throws `PoolStateError` when not ready. */
+  /**
+   * Whether the work finished without error; throws `PoolStateError` when not ready.
+   * @example
+   * ```ts
+   * const r = pool.applyAsync(() => { throw new Error('no'); });
+   * await r.wait();
+   * r.successful(); // false
+   * ```
+   */
   successful(): boolean {
     if (this.#state === 'pending') throw new PoolStateError('the result is not ready: successful() needs a finished call');
     return this.#state === 'fulfilled';
   }
 
+  /**
+   * Makes the handle awaitable: `await r` is `await r.get()`.
+   * @example
+   * ```ts
+   * const sum = await pool.applyAsync((a, b) => a + b, [1, 2]); // 3
+   * pool.applyAsync(() => 'hi').then((v) => console.log(v));
+   * ```
+   */
   then<A = R, B = never>(onFulfilled?: ((value: R) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
     return this.#promise.then(onFulfilled, onRejected);
   }

@@ -4,34 +4,87 @@
  * @module
  */
 
-/** A call was made on a pool in the wrong state (closed, terminated, still running). */
+/**
+ * A call was made on a pool in the wrong state (closed, terminated, still running).
+ * @example
+ * ```ts
+ * const pool = new Pool();
+ * pool.close();
+ * await pool.apply(() => 1);  // rejects: PoolStateError: Pool not running (it is closed); apply() needs a running pool
+ * await new Pool().join();    // rejects: PoolStateError: Pool is still running: call close() or terminate() before join()
+ * ```
+ */
 export class PoolStateError extends Error {
+  /** Always `'PoolStateError'`. */
   override name = 'PoolStateError';
 }
 
 /**
  * The call's `signal` was aborted. `cause` is the signal's reason.
  * @example
+ * ```ts
  * const ac = new AbortController();
  * const p = pool.map(kernels.sqrt, big, { signal: ac.signal });
  * ac.abort();
  * await p; // rejects with AbortError
+ * ```
  */
 export class AbortError extends Error {
+  /** Always `'AbortError'`. */
   override name = 'AbortError';
+  /**
+   * @param message - The error's message.
+   * @param options - `cause`: why it was aborted (the signal's `reason`).
+   * @example
+   * ```ts
+   * const err = new AbortError('stopped by the user', { cause: 'user' });
+   * err.cause; // 'user'
+   * ```
+   */
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super(message, options);
   }
 }
 
-/** The call's `timeout` (or `AsyncResult.get(timeout)`) ran out. */
+/**
+ * The call's `timeout` (or `AsyncResult.get(timeout)`) ran out.
+ * @example
+ * ```ts
+ * try {
+ *   await pool.apply(() => { for (;;); }, [], { timeout: 1000 }); // stuck: its worker is replaced
+ * } catch (err) {
+ *   if (err instanceof TimeoutError) console.log('gave up after 1 s');
+ * }
+ * ```
+ */
 export class TimeoutError extends Error {
+  /** Always `'TimeoutError'`. */
   override name = 'TimeoutError';
 }
 
-/** A worker died while running a task; `index` is the input position it was running. */
+/**
+ * A worker died while running a task; `index` is the input position it was running.
+ * @example
+ * ```ts
+ * try {
+ *   await pool.map((x) => (x === 3 ? process.exit(7) : x), [1, 2, 3]);
+ * } catch (err) {
+ *   if (err instanceof WorkerCrashedError) console.log(err.exitCode, err.index); // 7 2
+ * }
+ * // the worker was replaced: the pool still works
+ * ```
+ */
 export class WorkerCrashedError extends Error {
+  /** Always `'WorkerCrashedError'`. */
   override name = 'WorkerCrashedError';
+  /**
+   * @param message - The error's message.
+   * @example
+   * ```ts
+   * const err = new WorkerCrashedError('the worker exited', 1, 0);
+   * err.exitCode; // 1
+   * ```
+   */
   constructor(
     message: string,
     /** The worker's exit code. */
@@ -43,12 +96,37 @@ export class WorkerCrashedError extends Error {
   }
 }
 
-/** A function cannot be shipped to the workers (a closure, a bound or a native function). */
+/**
+ * A function cannot be shipped to the workers (a closure, a bound or a native function).
+ * @example
+ * ```ts
+ * await pool.map(Math.sqrt, [1, 4]);           // rejects: a native function cannot be shipped
+ * await pool.map((x) => Math.sqrt(x), [1, 4]); // [1, 2]: wrap it in a self-contained function
+ * const k = 2;
+ * await pool.map((x) => x * k, [1, 4]);        // rejects: the function uses k, which does not exist in the worker
+ * ```
+ */
 export class TaskSerializationError extends TypeError {
+  /** Always `'TaskSerializationError'`. */
   override name = 'TaskSerializationError';
 }
 
-/** An error thrown inside a worker whose class could not be recreated on this side. */
+/**
+ * An error thrown inside a worker whose class could not be recreated on this side.
+ * The pending calls of a pool whose `initializer` throws in a worker reject with one too;
+ * its `cause` is the initializer's error.
+ * @example
+ * ```ts
+ * const pool = new Pool({ initializer: () => { throw new Error('no config'); } });
+ * try {
+ *   await pool.apply(() => 1);
+ * } catch (err) {
+ *   if (err instanceof RemoteError) console.log(err.message); // the pool's initializer threw in a worker: no config
+ * }
+ * await pool.terminate();
+ * ```
+ */
 export class RemoteError extends Error {
+  /** Always `'RemoteError'`. */
   override name = 'RemoteError';
 }

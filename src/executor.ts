@@ -8,7 +8,19 @@ import { describe } from './kernels';
 import { Pool, STARMAP_LAZY, type TaskFn } from './pool';
 import { positiveInteger } from './validate';
 
-/** Options of {@link Executor}. */
+/**
+ * Options of {@link Executor}.
+ * @example
+ * ```ts
+ * const ex = new Executor({
+ *   maxWorkers: 2,
+ *   initializer: (seed) => { globalThis.seed = seed; },
+ *   initargs: [42],
+ *   maxTasksPerChild: 100,
+ * });
+ * await ex.submit((x) => x + globalThis.seed, 1); // 43
+ * ```
+ */
 export interface ExecutorOptions {
   /** The number of workers; defaults to `cpuCount()`. */
   maxWorkers?: number;
@@ -23,6 +35,15 @@ export interface ExecutorOptions {
 /**
  * The pending result of {@link Executor.submit}: a real Promise, with Python's Future
  * methods. `cancel()` succeeds only while the call has not started.
+ * @typeParam R - The result's type.
+ * @example
+ * ```ts
+ * const f = ex.submit((x) => x * 2, 21);
+ * f.running();             // true: handed to a worker at once (the executor's queue was empty)
+ * console.log(await f);    // 42
+ * f.done();                // true
+ * f.cancel();              // false: too late
+ * ```
  */
 export interface Future<R> extends Promise<R> {
   /** Cancels the call if it has not started; the promise then rejects with `AbortError`. */
@@ -54,10 +75,12 @@ interface FutureInternals {
  * `Future` can be cancelled until then, as in Python.
  *
  * @example
+ * ```ts
  * const ex = new Executor({ maxWorkers: 4 });
  * const futures = urls.map((u) => ex.submit(download, u));
  * for await (const f of Executor.asCompleted(futures)) console.log(await f);
  * await ex.shutdown();
+ * ```
  */
 export class Executor {
   readonly #pool: Pool;
@@ -67,6 +90,13 @@ export class Executor {
   #shutdown = false;
   readonly #all = new Set<Promise<unknown>>();
 
+  /**
+   * An executor of `options.maxWorkers` workers (default {@link cpuCount}()).
+   * @example
+   * ```ts
+   * const ex = new Executor({ maxWorkers: 4 });
+   * ```
+   */
   constructor(options: ExecutorOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError(`Executor options must be an object, got ${describe(options)}`);
     const known = ['maxWorkers', 'initializer', 'initargs', 'maxTasksPerChild'];
@@ -78,7 +108,13 @@ export class Executor {
     this.#window = 2 * this.#pool.processes;
   }
 
-  /** The number of workers. */
+  /**
+   * The number of workers.
+   * @example
+   * ```ts
+   * new Executor({ maxWorkers: 4 }).maxWorkers; // 4
+   * ```
+   */
   get maxWorkers(): number {
     return this.#pool.processes;
   }
@@ -86,8 +122,10 @@ export class Executor {
   /**
    * Schedules `fn(...args)` and returns its {@link Future}.
    * @example
+   * ```ts
    * const f = ex.submit((a, b) => a + b, 1, 2);
    * console.log(await f); // 3
+   * ```
    */
   submit<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, ...args: A): Future<R> {
     if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
@@ -155,7 +193,9 @@ export class Executor {
    * (ms) counts from this call; when it runs out, the iterator throws `TimeoutError` and
    * what is left is cancelled.
    * @example
+   * ```ts
    * for await (const r of ex.map((a, b) => a * b, [1, 2, 3], [4, 5, 6])) console.log(r); // 4 10 18
+   * ```
    */
   map<R>(fn: TaskFn<any[], R | Promise<R>>, ...rest: Array<Iterable<unknown> | { timeout?: number; chunksize?: number }>): AsyncIterableIterator<R> {
     if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
@@ -191,6 +231,11 @@ export class Executor {
    * Stops accepting work. With `wait` (default), resolves when every scheduled future has
    * settled and the workers have exited; with `cancelFutures`, futures not yet started
    * are cancelled first.
+   * @example
+   * ```ts
+   * await ex.shutdown(); // waits for every future, then for the workers to exit
+   * // or: await ex.shutdown({ cancelFutures: true }); // the queued futures reject with AbortError
+   * ```
    */
   async shutdown({ wait = true, cancelFutures = false }: { wait?: boolean; cancelFutures?: boolean } = {}): Promise<void> {
     this.#shutdown = true;
@@ -204,7 +249,16 @@ export class Executor {
     await this.#pool.join();
   }
 
-  /** `await using ex = new Executor()`: `shutdown({ wait: true })`. */
+  /**
+   * `await using ex = new Executor()`: `shutdown({ wait: true })`.
+   * @example
+   * ```ts
+   * {
+   *   await using ex = new Executor();
+   *   console.log(await ex.submit((a, b) => a + b, 1, 2));
+   * } // await ex.shutdown() here
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
@@ -214,7 +268,9 @@ export class Executor {
    * first, each once. With `timeout` (ms), throws `TimeoutError` saying how many are left.
    * (A hand-written iterator: an async generator would await the futures it yields.)
    * @example
+   * ```ts
    * for await (const f of Executor.asCompleted(futures, { timeout: 5000 })) console.log(await f);
+   * ```
    */
   static asCompleted<R>(futures: Iterable<Promise<R>>, { timeout }: { timeout?: number } = {}): AsyncIterableIterator<Promise<R>> {
     const all = [...new Set(futures)];
@@ -247,11 +303,21 @@ export class Executor {
   /**
    * Python's `wait`: resolves with `{ done, notDone }` when `returnWhen` is met or after
    * `timeout` ms (never rejects).
+   * @example
+   * ```ts
+   * const { done, notDone } = await Executor.wait(futures, { timeout: 5000, returnWhen: 'FIRST_EXCEPTION' });
+   * for (const f of notDone) f.cancel();
+   * ```
    */
   static async wait<R>(
     futures: Iterable<Promise<R>>,
     { timeout, returnWhen = 'ALL_COMPLETED' }: { timeout?: number; returnWhen?: 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED' } = {},
-  ): Promise<{ done: Set<Promise<R>>; notDone: Set<Promise<R>> }> {
+  ): Promise<{
+    /** The futures that have settled (fulfilled, rejected or cancelled). */
+    done: Set<Promise<R>>;
+    /** The others. */
+    notDone: Set<Promise<R>>;
+  }> {
     if (!['FIRST_COMPLETED', 'FIRST_EXCEPTION', 'ALL_COMPLETED'].includes(returnWhen)) {
       throw new TypeError(`Executor.wait: returnWhen must be 'FIRST_COMPLETED', 'FIRST_EXCEPTION' or 'ALL_COMPLETED', got ${describe(returnWhen)}`);
     }

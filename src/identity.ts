@@ -5,7 +5,14 @@
  */
 import { isMainThread, threadId } from 'node:worker_threads';
 
-/** What {@link currentProcess} says about the thread it is called on. */
+/**
+ * What {@link currentProcess} says about the thread it is called on.
+ * @example
+ * ```ts
+ * const { name, pid, threadId, workerId } = currentProcess(); // on the main thread:
+ * // name 'MainProcess', pid process.pid, threadId 0, workerId 0
+ * ```
+ */
 export interface ProcessInfo {
   /** `'MainProcess'`, `'PoolWorker-<n>'` in a pool's worker, or a {@link Process}'s name. */
   readonly name: string;
@@ -30,8 +37,10 @@ export function setIdentity(name: string, workerId: number): void {
  * import it from ferropool.
  *
  * @example
+ * ```ts
  * const who = await pool.map((x) => `${currentProcess().name} squared ${x}`, [1, 2, 3]);
- * // [ 'PoolWorker-1 squared 1', 'PoolWorker-2 squared 2', … ]
+ * // e.g. [ 'PoolWorker-1 squared 1', 'PoolWorker-2 squared 2', … ]
+ * ```
  */
 export function currentProcess(): ProcessInfo {
   const own = (globalThis as { [IDENTITY]?: ProcessInfo })[IDENTITY];

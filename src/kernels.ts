@@ -6,8 +6,16 @@
 
 const KERNEL = Symbol.for('ferropool.kernel');
 
-/** An element-wise kernel, for {@link Pool.map} (and `opts.map` of {@link Pool.reduce}). */
+/**
+ * An element-wise kernel, for {@link Pool.map} (and `opts.map` of {@link Pool.reduce}).
+ * @example
+ * ```ts
+ * const unit: MapKernel = kernels.clamp(0, 1);
+ * await pool.map(unit, new Float64Array([-1, 0.5, 2])); // Float64Array [0, 0.5, 1]
+ * ```
+ */
 export interface MapKernel {
+  /** Always `'map'`. */
   readonly kind: 'map';
   /** The kernel's name, e.g. `'square'` or `'affine'`. */
   readonly name: string;
@@ -17,8 +25,16 @@ export interface MapKernel {
   readonly params: readonly [number, number];
 }
 
-/** A reduction kernel, for {@link Pool.reduce}. */
+/**
+ * A reduction kernel, for {@link Pool.reduce}.
+ * @example
+ * ```ts
+ * const r: ReduceKernel = kernels.mean;
+ * await pool.reduce(r, [1, 2, 3]); // 2
+ * ```
+ */
 export interface ReduceKernel {
+  /** Always `'reduce'`. */
   readonly kind: 'reduce';
   /** `'sum'`, `'min'`, `'max'` or `'mean'`. */
   readonly name: 'sum' | 'min' | 'max' | 'mean';
@@ -26,7 +42,15 @@ export interface ReduceKernel {
   readonly code: number;
 }
 
-/** Either kind of built-in kernel. */
+/**
+ * Either kind of built-in kernel.
+ * @example
+ * ```ts
+ * function apply(k: Kernel, data: Float64Array) {
+ *   return k.kind === 'map' ? pool.map(k, data) : pool.reduce(k, data);
+ * }
+ * ```
+ */
 export type Kernel = MapKernel | ReduceKernel;
 
 function mapKernel(name: string, code: number, p0 = 0, p1 = 0): MapKernel {
@@ -77,12 +101,14 @@ export function isKernel(value: unknown): value is Kernel {
  * `Float32Array` each result is rounded once to float32, like `Math.fround(f(x))`.
  *
  * @example
+ * ```ts
  * import { Pool, kernels } from 'ferropool';
  * const pool = new Pool();
  * const squares = await pool.map(kernels.square, new Float64Array([1, 2, 3])); // Float64Array [1, 4, 9]
  * const scaled = await pool.map(kernels.affine(2, 1), [1, 2, 3]);             // [3, 5, 7]
  * const total = await pool.reduce(kernels.sum, squares);                        // 14
  * const norm = Math.sqrt(await pool.reduce(kernels.sum, squares, { map: kernels.square }));
+ * ```
  */
 export const kernels = Object.freeze({
   /** `x * x` */

@@ -21,10 +21,32 @@ import {
   positiveInteger,
 } from './validate';
 
-/** `'running'`, then `'closed'` after {@link Pool.close} or `'terminated'` after {@link Pool.terminate}. */
+/**
+ * `'running'`, then `'closed'` after {@link Pool.close} or `'terminated'` after {@link Pool.terminate}.
+ * @example
+ * ```ts
+ * const pool = new Pool();
+ * pool.state; // 'running'
+ * pool.close();
+ * pool.state; // 'closed'
+ * ```
+ */
 export type PoolState = 'running' | 'closed' | 'terminated';
 
-/** Options of {@link Pool}'s constructor. */
+/**
+ * Options of {@link Pool}'s constructor.
+ * @example
+ * ```ts
+ * const pool = new Pool({
+ *   processes: 4,
+ *   initializer: (base) => { globalThis.base = base; }, // runs once in every worker
+ *   initargs: [100],
+ *   maxTasksPerChild: 1000,
+ *   resourceLimits: { maxOldGenerationSizeMb: 512 },
+ * });
+ * await pool.map((x) => globalThis.base + x, [1, 2]); // [101, 102]
+ * ```
+ */
 export interface PoolOptions {
   /** The number of workers; defaults to {@link cpuCount}(). Kernel calls use at most this many threads. */
   processes?: number;
@@ -51,16 +73,43 @@ export interface PoolOptions {
 /** @internal The key of Pool's lazy starmap, for Executor.map. */
 export const STARMAP_LAZY = Symbol('ferropool.starmapLazy');
 
-/** A function a pool can run: a self-contained JS function or a {@link task}. */
+/**
+ * A function a pool can run: a self-contained JS function or a {@link task}.
+ * @typeParam A - Its arguments.
+ * @typeParam R - What it returns.
+ * @example
+ * ```ts
+ * const double: TaskFn<[number], number> = (x) => x * 2;
+ * const sha: TaskFn<[string], string> = task('./tasks.mjs', 'sha');
+ * await pool.map(double, [1, 2, 3]); // [2, 4, 6]
+ * await pool.map(sha, ['a', 'b']);
+ * ```
+ */
 export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleTask;
 
-/** Options of {@link Pool.map} with a kernel. */
+/**
+ * Options of {@link Pool.map} with a kernel.
+ * @typeParam Out - The type of `out`: `Float64Array` or `Float32Array`.
+ * @example
+ * ```ts
+ * const data = new Float64Array([1, -2, 3]);
+ * await pool.map(kernels.affine(2, 1), data, { out: data, chunksize: 65_536 });
+ * data; // Float64Array [3, -3, 7]
+ * ```
+ */
 export interface KernelMapOptions<Out extends FloatArray = FloatArray> extends CallOptions {
   /** Write the results here (same type and length as the input; may be the input itself). */
   out?: Out;
 }
 
-/** Options of {@link Pool.reduce} with a kernel. */
+/**
+ * Options of {@link Pool.reduce} with a kernel.
+ * @example
+ * ```ts
+ * await pool.reduce(kernels.sum, [-1, 2], { map: kernels.abs }); // 3: the L1 norm, no temporary array
+ * await pool.reduce(kernels.max, data, { initial: 0, timeout: 5000 });
+ * ```
+ */
 export interface KernelReduceOptions extends CallOptions {
   /** The value the reduction starts from (not with `kernels.mean`). */
   initial?: number;
@@ -72,7 +121,10 @@ export interface KernelReduceOptions extends CallOptions {
  * The number of CPUs this process may use: `os.availableParallelism()`, or the
  * `FERROPOOL_THREADS` environment variable when it is set.
  * @example
- * const pool = new Pool(cpuCount());
+ * ```ts
+ * import { Pool, cpuCount } from 'ferropool';
+ * const pool = new Pool(cpuCount()); // what new Pool() does
+ * ```
  */
 export function cpuCount(): number {
   return native.cpuCount();
@@ -93,10 +145,12 @@ function nextCallId(): number {
  * {@link kernels} run on a process-wide native thread pool sized to the CPU count.
  *
  * @example
+ * ```ts
  * import { Pool, kernels } from 'ferropool';
  * const pool = new Pool();                        // or new Pool(4), new Pool({ processes: 4 })
  * const out = await pool.map(kernels.square, new Float64Array(10_000_000));
  * await pool.close(); await pool.join();
+ * ```
  */
 export class Pool {
   readonly #processes: number;
@@ -111,6 +165,16 @@ export class Pool {
   readonly #costs = new CostModel();
   readonly #inline: boolean;
 
+  /**
+   * A pool of `options.processes` workers (or `options` of them, when it is a number), by
+   * default {@link cpuCount}(). JS workers start on the first call that needs them.
+   * @example
+   * ```ts
+   * const pool = new Pool();                               // cpuCount() workers
+   * const four = new Pool(4);                              // Python's Pool(4)
+   * const fresh = new Pool({ processes: 2, maxTasksPerChild: 100 });
+   * ```
+   */
   constructor(options?: PoolOptions | number) {
     const opts: PoolOptions = typeof options === 'number' ? { processes: options } : checkPoolOptions(options);
     this.#processes = opts.processes === undefined ? cpuCount() : positiveInteger(opts.processes, 'processes');
@@ -154,12 +218,24 @@ export class Pool {
     return { group: this.#group, calls: this.#calls, costs: this.#costs };
   }
 
-  /** The number of workers. */
+  /**
+   * The number of workers.
+   * @example
+   * ```ts
+   * new Pool(4).processes; // 4
+   * ```
+   */
   get processes(): number {
     return this.#processes;
   }
 
-  /** `'running'`, `'closed'` or `'terminated'`. */
+  /**
+   * `'running'`, `'closed'` or `'terminated'`.
+   * @example
+   * ```ts
+   * if (pool.state === 'running') await pool.map((x) => x + 1, [1, 2]);
+   * ```
+   */
   get state(): PoolState {
     return this.#state;
   }
@@ -173,8 +249,10 @@ export class Pool {
    * resize its buffer (or `opts.out`'s) until the returned promise settles.
    *
    * @example
+   * ```ts
    * const roots = await pool.map(kernels.sqrt, new Float32Array([1, 4, 9])); // Float32Array [1, 2, 3]
    * await pool.map(kernels.neg, data, { out: data });                        // in place
+   * ```
    */
   map(fn: MapKernel, input: Float64Array, opts?: KernelMapOptions<Float64Array>): Promise<Float64Array>;
   map(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array>): Promise<Float32Array>;
@@ -210,9 +288,11 @@ export class Pool {
    * given input and `chunksize`. `opts.map` applies an element-wise kernel first.
    *
    * @example
+   * ```ts
    * const total = await pool.reduce(kernels.sum, data);
    * const sumOfSquares = await pool.reduce(kernels.sum, data, { map: kernels.square });
    * const lowest = await pool.reduce(kernels.min, data, { initial: 0 });
+   * ```
    */
   reduce(fn: ReduceKernel, input: FloatArray | Iterable<number> | AsyncIterable<number>, opts?: KernelReduceOptions): Promise<number>;
   /**
@@ -221,8 +301,10 @@ export class Pool {
    * `opts.initial` when given. `fn` must be associative (`(a+b)+c === a+(b+c)`), or the
    * answer depends on the chunking. An empty input gives `initial`, or a `TypeError`.
    * @example
+   * ```ts
    * await pool.reduce((a, b) => a + b, [1, 2, 3, 4]);                  // 10
    * await pool.reduce((a, b) => (a > b ? a : b), words, { initial: '' }); // the last word in order
+   * ```
    */
   reduce<T>(fn: TaskFn<[T, T], T | Promise<T>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & { initial?: T }): Promise<T>;
   reduce(fn: ReduceKernel | TaskFn, input: unknown, opts?: KernelReduceOptions | (CallOptions & { initial?: unknown })): Promise<unknown> {
@@ -256,7 +338,9 @@ export class Pool {
   /**
    * Like {@link map}, but each element of `argTuples` is spread as the arguments.
    * @example
+   * ```ts
    * await pool.starmap((a, b) => a * b, [[1, 2], [3, 4]]); // [2, 12]
+   * ```
    */
   starmap<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions): Promise<R[]> {
     return promised(() => this.#mapJs(fn, argTuples, opts, true, 'starmap')) as Promise<R[]>;
@@ -265,7 +349,9 @@ export class Pool {
   /**
    * Calls `fn(...args)` on a worker.
    * @example
+   * ```ts
    * await pool.apply((a, b) => a + b, [1, 2]); // 3
+   * ```
    */
   apply<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, args?: A, opts?: CallOptions): Promise<R> {
     return promised(() => {
@@ -292,20 +378,36 @@ export class Pool {
   /**
    * {@link apply} with Python's `AsyncResult` handle (also awaitable).
    * @example
+   * ```ts
    * const r = pool.applyAsync(fib, [30], { callback: console.log });
    * await r.get(5000);
+   * ```
    */
   applyAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, args?: A, callbacks?: AsyncCallbacks<R>): AsyncResult<R> {
     return new AsyncResult(this.apply(fn, args), callbacks);
   }
 
-  /** {@link map} with an `AsyncResult` handle; `opts` also take `callback` and `errorCallback`. */
+  /**
+   * {@link map} with an `AsyncResult` handle; `opts` also take `callback` and `errorCallback`.
+   * @example
+   * ```ts
+   * const r = pool.mapAsync((x) => x * 2, [1, 2, 3], { callback: (out) => console.log(out) });
+   * await r.get(); // [2, 4, 6]
+   * ```
+   */
   mapAsync<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]> {
     const { callback, errorCallback, ...rest } = opts ?? {};
     return new AsyncResult(this.map(fn, input, rest), { callback, errorCallback });
   }
 
-  /** {@link starmap} with an `AsyncResult` handle; `opts` also take `callback` and `errorCallback`. */
+  /**
+   * {@link starmap} with an `AsyncResult` handle; `opts` also take `callback` and `errorCallback`.
+   * @example
+   * ```ts
+   * const r = pool.starmapAsync((a, b) => a * b, [[1, 2], [3, 4]], { errorCallback: console.error });
+   * await r; // [2, 12]
+   * ```
+   */
   starmapAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]> {
     const { callback, errorCallback, ...rest } = opts ?? {};
     return new AsyncResult(this.starmap(fn, argTuples, rest), { callback, errorCallback });
@@ -316,13 +418,23 @@ export class Pool {
    * The input is read lazily with bounded read-ahead, so it may be endless. If a task throws,
    * every result before it is yielded, then the error is thrown.
    * @example
+   * ```ts
+   * function* naturals() { for (let i = 1; ; i++) yield i; }          // endless
    * for await (const r of pool.imap((x) => x * 2, naturals())) if (r > 100) break;
+   * ```
    */
   imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
     return this.#imap(fn, input, opts, true, 'imap') as AsyncIterableIterator<R>;
   }
 
-  /** Like {@link imap}, but yields results in the order they complete. */
+  /**
+   * Like {@link imap}, but yields results in the order they complete.
+   * @example
+   * ```ts
+   * function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+   * for await (const r of pool.imapUnordered(fib, [32, 20, 25])) console.log(r); // e.g. 6765, 75025, 2178309
+   * ```
+   */
   imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
     return this.#imap(fn, input, opts, false, 'imapUnordered') as AsyncIterableIterator<R>;
   }
@@ -458,7 +570,16 @@ export class Pool {
     return this.#inline && f.k === 'fn' && this.#initializer === undefined && o.signal === undefined && o.timeout === undefined && this.#costs.cheap(f, items);
   }
 
-  /** No new work is accepted; work already submitted finishes. */
+  /**
+   * No new work is accepted; work already submitted finishes.
+   * @example
+   * ```ts
+   * const results = pool.map((x) => x * 2, [1, 2, 3]);
+   * pool.close();
+   * await results; // [2, 4, 6]: submitted before close()
+   * await pool.join();
+   * ```
+   */
   close(): void {
     this.#applies.flush();
     if (this.#state === 'running') this.#state = 'closed';
@@ -467,6 +588,12 @@ export class Pool {
   /**
    * Stops now: every unfinished call rejects with `PoolStateError`. Resolves once no native
    * thread touches the calls' buffers any more.
+   * @example
+   * ```ts
+   * const pending = pool.apply(() => { for (;;); });
+   * await pool.terminate(); // pending rejects with PoolStateError
+   * pool.state;             // 'terminated'
+   * ```
    */
   async terminate(): Promise<void> {
     this.#applies.flush();
@@ -479,6 +606,11 @@ export class Pool {
   /**
    * Waits for all submitted work to finish and the workers to exit; only after
    * {@link close} or {@link terminate}.
+   * @example
+   * ```ts
+   * pool.close();
+   * await pool.join(); // every call made before close() has settled
+   * ```
    */
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()');
@@ -486,7 +618,16 @@ export class Pool {
     await this.#group?.close();
   }
 
-  /** `await using pool = new Pool()`: closes the pool, then joins it (no result is lost). */
+  /**
+   * `await using pool = new Pool()`: closes the pool, then joins it (no result is lost).
+   * @example
+   * ```ts
+   * {
+   *   await using pool = new Pool();
+   *   console.log(await pool.map((x) => x * x, [1, 2, 3]));
+   * } // pool.close() and await pool.join() here
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     await this.join();

@@ -10,7 +10,20 @@ import { describe } from './kernels';
 import { type ModuleTask, shipFunction } from './task';
 import { decodeError, encodeValue, type FnSpec, type SharedRefs } from './wire';
 
-/** Options of {@link Process}. */
+/**
+ * Options of {@link Process}.
+ * @typeParam A - The arguments of `target`.
+ * @example
+ * ```ts
+ * const p = new Process({
+ *   target: (q, n) => { for (let i = 0; i < n; i++) q.put(i); },
+ *   args: [queue, 3],
+ *   name: 'producer',
+ *   daemon: true,
+ *   resourceLimits: { maxOldGenerationSizeMb: 256 },
+ * });
+ * ```
+ */
 export interface ProcessOptions<A extends readonly unknown[] = unknown[]> {
   /** The function to run: self-contained (shipped by source, like a pool's tasks) or a {@link task}. */
   target: ((...args: A) => unknown) | ModuleTask;
@@ -45,9 +58,12 @@ let started = 0;
  * `process.exit()`. Its thread ends when `target` is done.
  *
  * @example
+ * ```ts
  * const p = new Process({ target: (name) => console.log(`hello ${name}`), args: ['world'] });
  * p.start();
  * await p.join(); // 0
+ * ```
+ * @typeParam A - The arguments of `target`.
  */
 export class Process<A extends readonly unknown[] = unknown[]> {
   /** Its name: `'Process-<n>'` unless given. */
@@ -65,6 +81,13 @@ export class Process<A extends readonly unknown[] = unknown[]> {
   #error: Error | undefined;
   #terminating = false;
 
+  /**
+   * A process that will run `options.target(...options.args)`; {@link Process.start} starts it.
+   * @example
+   * ```ts
+   * const p = new Process({ target: (a, b) => console.log(a + b), args: [1, 2], name: 'adder' });
+   * ```
+   */
   constructor(options: ProcessOptions<A>) {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`Process: options must be an object { target, args? }, got ${describe(options)}`);
@@ -92,7 +115,14 @@ export class Process<A extends readonly unknown[] = unknown[]> {
     this.#limits = options.resourceLimits;
   }
 
-  /** Starts the thread. A process starts once (Python raises the same way). */
+  /**
+   * Starts the thread. A process starts once (Python raises the same way).
+   * @example
+   * ```ts
+   * p.start();
+   * p.start(); // throws PoolStateError: a process can be started only once
+   * ```
+   */
   start(): void {
     if (this.#worker) throw new PoolStateError(`${this.name}: a process can be started only once`);
     const init: ProcessInit = { f: this.#spec, args: this.#args, sabs: [...this.#refs], name: this.name };
@@ -126,6 +156,12 @@ export class Process<A extends readonly unknown[] = unknown[]> {
   /**
    * Waits for the thread to end and gives its exit code; with `timeout` (ms), gives `null`
    * if it is still running then (Python's `join(timeout)`; check `exitCode`).
+   * @example
+   * ```ts
+   * p.start();
+   * const code = await p.join(1000); // null if it is still running after 1 s
+   * if (code === null) await p.terminate();
+   * ```
    */
   async join(timeout?: number): Promise<number | null> {
     if (timeout !== undefined && (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)) {
@@ -142,7 +178,16 @@ export class Process<A extends readonly unknown[] = unknown[]> {
     return this.#exitCode;
   }
 
-  /** Stops the thread now (its `exitCode` becomes -15, as Python's SIGTERM). */
+  /**
+   * Stops the thread now (its `exitCode` becomes -15, as Python's SIGTERM).
+   * @example
+   * ```ts
+   * const p = new Process({ target: () => { for (;;); } });
+   * p.start();
+   * await p.terminate();
+   * p.exitCode; // -15
+   * ```
+   */
   async terminate(): Promise<void> {
     if (!this.#worker || this.#exitCode !== null) return;
     this.#terminating = true;
@@ -150,27 +195,66 @@ export class Process<A extends readonly unknown[] = unknown[]> {
     await this.#exited;
   }
 
-  /** Whether it was started and has not ended. */
+  /**
+   * Whether it was started and has not ended.
+   * @example
+   * ```ts
+   * p.start();
+   * p.isAlive(); // true
+   * await p.join();
+   * p.isAlive(); // false
+   * ```
+   */
   isAlive(): boolean {
     return this.#worker !== undefined && this.#exitCode === null;
   }
 
-  /** The exit code: `null` until it ends; 0 when `target` finished, 1 when it threw. */
+  /**
+   * The exit code: `null` until it ends; 0 when `target` finished, 1 when it threw.
+   * @example
+   * ```ts
+   * await p.join();
+   * if (p.exitCode !== 0) console.error(`${p.name} failed with ${p.exitCode}`);
+   * ```
+   */
   get exitCode(): number | null {
     return this.#exitCode;
   }
 
-  /** What `target` threw (or rejected with), once it has ended; undefined otherwise. */
+  /**
+   * What `target` threw (or rejected with), once it has ended; undefined otherwise.
+   * @example
+   * ```ts
+   * const p = new Process({ target: () => { throw new Error('boom'); } });
+   * p.start();
+   * await p.join(); // 1
+   * p.error?.message; // 'boom'
+   * ```
+   */
   get error(): Error | undefined {
     return this.#exitCode === null ? undefined : this.#error;
   }
 
-  /** Its thread's id (`worker_threads.threadId`), once started. */
+  /**
+   * Its thread's id (`worker_threads.threadId`), once started.
+   * @example
+   * ```ts
+   * p.start();
+   * console.log(p.threadId); // what currentProcess().threadId says inside it
+   * ```
+   */
   get threadId(): number | undefined {
     return this.#threadId;
   }
 
-  /** The OS process id once started (every thread shares the program's). */
+  /**
+   * The OS process id once started (every thread shares the program's).
+   * @example
+   * ```ts
+   * p.start();
+   * p.pid === process.pid; // true
+   * ```
+   */
   get pid(): number | undefined {
     return this.#worker ? process.pid : undefined;
   }

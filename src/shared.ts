@@ -18,7 +18,14 @@ interface SharedState {
   type?: ValueType;
 }
 
-/** Options of the blocking calls. */
+/**
+ * Options of the blocking calls.
+ * @example
+ * ```ts
+ * const got = lock.acquire({ timeout: 100 });            // in a task: false after 100 ms
+ * const item = await queue.getAsync({ timeout: 1000 });  // throws QueueEmptyError after 1 s
+ * ```
+ */
 export interface WaitOptions {
   /** Milliseconds to wait at most; by default, without limit. */
   timeout?: number;
@@ -106,9 +113,12 @@ async function waitAsync(word: Int32Array, at: number, value: number, timeout: n
  * `withLockAsync()`, which never block the event loop.
  *
  * @example
+ * ```ts
  * const lock = new Lock();
- * await pool.map((lock, x) => lock.withLock(() => console.log('one at a time', x)), ...);
- * // or: pool.starmap((lock, x) => lock.withLock(() => x * x), xs.map((x) => [lock, x]))
+ * const xs = [1, 2, 3];
+ * await pool.starmap((lock, x) => lock.withLock(() => x * x), xs.map((x) => [lock, x])); // [1, 4, 9], one at a time
+ * await lock.withLockAsync(() => console.log('the main thread, without blocking it'));
+ * ```
  */
 export class Lock {
   /** @internal */
@@ -117,7 +127,14 @@ export class Lock {
   readonly buffer: SharedArrayBuffer;
   readonly #word: Int32Array;
 
-  /** A new lock, free. (`buffer`/`byteOffset` are for ferropool's own objects.) */
+  /**
+   * A new lock, free. (`buffer`/`byteOffset` are for ferropool's own objects.)
+   * @example
+   * ```ts
+   * const lock = new Lock();
+   * lock.locked(); // false
+   * ```
+   */
   constructor(buffer?: SharedArrayBuffer, byteOffset = 0) {
     if (buffer !== undefined && !(buffer instanceof SharedArrayBuffer)) {
       throw new TypeError(`Lock: buffer must be a SharedArrayBuffer or omitted, got ${describe(buffer)}`);
@@ -129,12 +146,27 @@ export class Lock {
   /**
    * Takes the lock, waiting for it (this blocks the thread: use it in tasks, and
    * {@link Lock.acquireAsync} on the main thread). Returns false when `timeout` ran out.
+   * @example
+   * ```ts
+   * // in a task:
+   * if (lock.acquire({ timeout: 100 })) {
+   *   try { work(); } finally { lock.release(); }
+   * }
+   * ```
    */
   acquire(options?: WaitOptions): boolean {
     return lockSync(this.#word, 0, deadlineOf(options, 'Lock.acquire'));
   }
 
-  /** Takes the lock without blocking the event loop; false when `timeout` ran out. */
+  /**
+   * Takes the lock without blocking the event loop; false when `timeout` ran out.
+   * @example
+   * ```ts
+   * if (await lock.acquireAsync({ timeout: 1000 })) {
+   *   try { work(); } finally { lock.release(); }
+   * }
+   * ```
+   */
   acquireAsync(options?: WaitOptions): Promise<boolean> {
     try {
       return lockAsync(this.#word, 0, deadlineOf(options, 'Lock.acquireAsync'));
@@ -143,17 +175,42 @@ export class Lock {
     }
   }
 
-  /** Takes the lock only if it is free now. */
+  /**
+   * Takes the lock only if it is free now.
+   * @example
+   * ```ts
+   * if (lock.tryAcquire()) {
+   *   try { work(); } finally { lock.release(); }
+   * } else {
+   *   console.log('busy');
+   * }
+   * ```
+   */
   tryAcquire(): boolean {
     return Atomics.compareExchange(this.#word, 0, 0, 1) === 0;
   }
 
-  /** Frees the lock. Releasing a lock that is not held throws (as in Python). */
+  /**
+   * Frees the lock. Releasing a lock that is not held throws (as in Python).
+   * @example
+   * ```ts
+   * lock.tryAcquire();
+   * lock.release();
+   * lock.release(); // throws: the lock is not held
+   * ```
+   */
   release(): void {
     if (!unlock(this.#word, 0)) throw new Error('Lock.release: the lock is not held');
   }
 
-  /** Whether some thread holds the lock now. */
+  /**
+   * Whether some thread holds the lock now.
+   * @example
+   * ```ts
+   * lock.tryAcquire();
+   * lock.locked(); // true
+   * ```
+   */
   locked(): boolean {
     return Atomics.load(this.#word, 0) !== 0;
   }
@@ -161,6 +218,10 @@ export class Lock {
   /**
    * Runs `fn` holding the lock (blocking while it waits): Python's `with lock:`. When `fn`
    * returns a promise, the lock is released when it settles.
+   * @example
+   * ```ts
+   * await pool.starmap((lock, c) => lock.withLock(() => { c.value += 1; }), [[lock, counter], [lock, counter]]);
+   * ```
    */
   withLock<T>(fn: () => T): T {
     if (typeof fn !== 'function') throw new TypeError(`Lock.withLock: fn must be a function, got ${describe(fn)}`);
@@ -168,7 +229,13 @@ export class Lock {
     return holding(this, fn);
   }
 
-  /** {@link Lock.withLock} for the main thread: waits without blocking the event loop. */
+  /**
+   * {@link Lock.withLock} for the main thread: waits without blocking the event loop.
+   * @example
+   * ```ts
+   * const snapshot = await lock.withLockAsync(() => counter.value);
+   * ```
+   */
   async withLockAsync<T>(fn: () => T | Promise<T>): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError(`Lock.withLockAsync: fn must be a function, got ${describe(fn)}`);
     await this.acquireAsync();
@@ -191,9 +258,25 @@ function holding<T>(lock: Lock, fn: () => T): T {
   return r;
 }
 
-/** The element types of {@link Value}: ferropool's names, or Python's type codes. */
+/**
+ * The element types of {@link Value}: ferropool's names, or Python's type codes.
+ * @example
+ * ```ts
+ * const hits = new Value('u32', 0);
+ * const total = new Value('f64', 0.5);
+ * const bytes = new Value('u64', 0n); // 64-bit integers are bigints
+ * ```
+ */
 export type ValueType = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64' | 'f32' | 'f64';
-/** Python's `array`/`ctypes` type codes, accepted by {@link Value} (`'i'` is `i32`, `'d'` is `f64`). */
+/**
+ * Python's `array`/`ctypes` type codes, accepted by {@link Value} (`'i'` is `i32`, `'d'` is `f64`).
+ * @example
+ * ```ts
+ * const counter = new Value('i', 0); // Python's Value('i', 0)
+ * counter.type;                      // 'i32'
+ * new Value('d', 1.5).type;          // 'f64'
+ * ```
+ */
 export type PythonTypeCode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
 
 const PYTHON_CODES: Record<PythonTypeCode, ValueType> = {
@@ -227,7 +310,15 @@ const CELLS: Record<ValueType, new (b: SharedArrayBuffer, o: number, n: number) 
   f64: Float64Array,
 };
 
-/** The JS type of a {@link Value}'s `.value`: bigint for 64-bit integers, number otherwise. */
+/**
+ * The JS type of a {@link Value}'s `.value`: bigint for 64-bit integers, number otherwise.
+ * @typeParam T - The Value's type.
+ * @example
+ * ```ts
+ * const big: ValueOf<'i64'> = 1n; // also for 'u64', 'l', 'L', 'q', 'Q'
+ * const small: ValueOf<'i'> = 1;
+ * ```
+ */
 export type ValueOf<T extends ValueType | PythonTypeCode> = T extends 'i64' | 'u64' | 'l' | 'L' | 'q' | 'Q' ? bigint : number;
 
 /** Where a Value keeps its number (its lock is at 0). */
@@ -262,9 +353,12 @@ const INT_RANGE: Partial<Record<ValueType, [number, number]>> = {
  * Python's `value.get_lock()`.
  *
  * @example
+ * ```ts
  * const counter = new Value('i32', 0);
  * await pool.starmap((c, n) => { for (let i = 0; i < n; i++) c.add(1); }, [[counter, 1000], [counter, 1000]]);
  * counter.value; // 2000
+ * ```
+ * @typeParam T - Its type: a {@link ValueType} or a {@link PythonTypeCode}.
  */
 export class Value<T extends ValueType | PythonTypeCode = 'f64'> {
   /** @internal */
@@ -277,7 +371,15 @@ export class Value<T extends ValueType | PythonTypeCode = 'f64'> {
   readonly #bits: Int32Array | BigInt64Array | undefined;
   readonly #lock: Lock;
 
-  /** A new shared number of `type` (default `'f64'`), set to `initial` (default 0). */
+  /**
+   * A new shared number of `type` (default `'f64'`), set to `initial` (default 0).
+   * @example
+   * ```ts
+   * const x = new Value();              // f64, 0
+   * const n = new Value('i32', 10);
+   * const big = new Value('u64', 2n ** 40n);
+   * ```
+   */
   constructor(type?: T, initial?: ValueOf<T>);
   /** @internal */
   constructor(type: T, initial: ValueOf<T> | undefined, buffer: SharedArrayBuffer);
@@ -295,13 +397,22 @@ export class Value<T extends ValueType | PythonTypeCode = 'f64'> {
     if (fresh && initial !== undefined) this.value = checkValue(t, initial, 'Value: initial') as ValueOf<T>;
   }
 
-  /** The number now. */
+  /**
+   * The number now.
+   * @example
+   * ```ts
+   * const v = new Value('i32', 1);
+   * v.value = v.value + 1; // not atomic: use add(), or getLock() for compound updates
+   * v.value;               // 2
+   * ```
+   */
   get value(): ValueOf<T> {
     const cell = this.#cell;
     if (this.#bits) return cell[0] as ValueOf<T>;
     return Atomics.load(cell as IntArray, 0) as ValueOf<T>;
   }
 
+  /** Stores `v`: an integer type takes an integer within its range (else a `RangeError`). */
   set value(v: ValueOf<T>) {
     const x = checkValue(this.type, v, 'Value.value');
     if (this.#bits) (this.#cell as Float64Array)[0] = x as number;
@@ -311,6 +422,12 @@ export class Value<T extends ValueType | PythonTypeCode = 'f64'> {
   /**
    * Adds `delta` atomically and returns the new value. Integers wrap around at their
    * type's bounds (as C's do); floats are rounded to the type.
+   * @example
+   * ```ts
+   * new Value('i32', 1).add(2);  // 3
+   * new Value('i8', 127).add(1); // -128: wrapped
+   * new Value('u64', 0n).add(5n); // 5n
+   * ```
    */
   add(delta: ValueOf<T>): ValueOf<T> {
     const d = checkNumber(this.type, delta, 'Value.add: delta');
@@ -323,13 +440,29 @@ export class Value<T extends ValueType | PythonTypeCode = 'f64'> {
     return wrap[0] as ValueOf<T>;
   }
 
-  /** Subtracts `delta` atomically and returns the new value. */
+  /**
+   * Subtracts `delta` atomically and returns the new value.
+   * @example
+   * ```ts
+   * const left = new Value('i32', 10);
+   * await pool.starmap((left) => left.sub(1), [[left], [left]]);
+   * left.value; // 8
+   * ```
+   */
   sub(delta: ValueOf<T>): ValueOf<T> {
     const d = checkNumber(this.type, delta, 'Value.sub: delta');
     return this.add(-(d as number) as ValueOf<T>);
   }
 
-  /** The value's own lock, for compound updates: Python's `value.get_lock()`. */
+  /**
+   * The value's own lock, for compound updates: Python's `value.get_lock()`.
+   * @example
+   * ```ts
+   * const v = new Value('i32', 0);
+   * await pool.starmap((v) => v.getLock().withLock(() => { v.value = v.value * 2 + 1; }), [[v], [v]]);
+   * v.value; // 3
+   * ```
+   */
   getLock(): Lock {
     return this.#lock;
   }
@@ -400,7 +533,13 @@ const enum Q {
 }
 const Q_HEADER = 64;
 
-/** Options of {@link Queue}. */
+/**
+ * Options of {@link Queue}.
+ * @example
+ * ```ts
+ * const q = new Queue({ maxsize: 100, bytes: 4 << 20 }); // at most 100 items, in 4 MiB
+ * ```
+ */
 export interface QueueOptions {
   /** The most items it holds (`put` waits when it is full); 0 (default): no limit but `bytes`. */
   maxsize?: number;
@@ -408,13 +547,33 @@ export interface QueueOptions {
   bytes?: number;
 }
 
-/** `get` found the queue empty (Python's `queue.Empty`). */
+/**
+ * `get` found the queue empty (Python's `queue.Empty`).
+ * @example
+ * ```ts
+ * try {
+ *   new Queue().getNowait();
+ * } catch (err) {
+ *   if (err instanceof QueueEmptyError) console.log('nothing yet');
+ * }
+ * ```
+ */
 export class QueueEmptyError extends Error {
+  /** Always `'QueueEmptyError'`. */
   override name = 'QueueEmptyError';
 }
 
-/** `put` found the queue full (Python's `queue.Full`). */
+/**
+ * `put` found the queue full (Python's `queue.Full`).
+ * @example
+ * ```ts
+ * const q = new Queue(1);
+ * q.putNowait('a');
+ * q.putNowait('b'); // throws QueueFullError
+ * ```
+ */
 export class QueueFullError extends Error {
+  /** Always `'QueueFullError'`. */
   override name = 'QueueFullError';
 }
 
@@ -426,9 +585,12 @@ export class QueueFullError extends Error {
  * loop.
  *
  * @example
+ * ```ts
  * const q = new Queue();
  * await pool.starmap((q, x) => q.put({ x, square: x * x }), [[q, 1], [q, 2], [q, 3]]);
  * while (!q.empty()) console.log(await q.getAsync());
+ * ```
+ * @typeParam T - The items' type.
  */
 export class Queue<T = unknown> {
   /** @internal */
@@ -439,7 +601,14 @@ export class Queue<T = unknown> {
   readonly #data: Uint8Array;
   readonly #cap: number;
 
-  /** A new queue; `new Queue(maxsize)` as in Python, or with {@link QueueOptions}. */
+  /**
+   * A new queue; `new Queue(maxsize)` as in Python, or with {@link QueueOptions}.
+   * @example
+   * ```ts
+   * const unbounded = new Queue();     // limited only by its 1 MiB
+   * const ten = new Queue<number>(10); // Python's Queue(10)
+   * ```
+   */
   constructor(options?: number | QueueOptions);
   /** @internal */
   constructor(options: undefined, buffer: SharedArrayBuffer);
@@ -466,23 +635,51 @@ export class Queue<T = unknown> {
     this.#data = new Uint8Array(buffer, Q_HEADER, this.#cap);
   }
 
-  /** The number of items in the queue now (Python's `qsize()`). */
+  /**
+   * The number of items in the queue now (Python's `qsize()`).
+   * @example
+   * ```ts
+   * q.putNowait(1);
+   * q.size(); // 1
+   * ```
+   */
   size(): number {
     return Atomics.load(this.#h, Q.Count);
   }
 
-  /** Whether the queue is empty now. */
+  /**
+   * Whether the queue is empty now.
+   * @example
+   * ```ts
+   * while (!q.empty()) console.log(q.getNowait());
+   * ```
+   */
   empty(): boolean {
     return this.size() === 0;
   }
 
-  /** Whether the queue holds `maxsize` items now. */
+  /**
+   * Whether the queue holds `maxsize` items now.
+   * @example
+   * ```ts
+   * const q = new Queue(1);
+   * q.putNowait('a');
+   * q.full(); // true
+   * ```
+   */
   full(): boolean {
     const max = this.#h[Q.MaxSize]!;
     return max > 0 && this.size() >= max;
   }
 
-  /** The most items it holds (0: bounded only by its bytes). */
+  /**
+   * The most items it holds (0: bounded only by its bytes).
+   * @example
+   * ```ts
+   * new Queue(10).maxsize; // 10
+   * new Queue().maxsize;   // 0
+   * ```
+   */
   get maxsize(): number {
     return this.#h[Q.MaxSize]!;
   }
@@ -490,6 +687,11 @@ export class Queue<T = unknown> {
   /**
    * Adds `item` at the end, waiting (blocking the thread) while the queue is full;
    * throws {@link QueueFullError} when `timeout` runs out.
+   * @example
+   * ```ts
+   * // in a task, or in a Process's target:
+   * const p = new Process({ target: (q) => q.put({ done: true }, { timeout: 1000 }), args: [q] });
+   * ```
    */
   put(item: T, options?: WaitOptions): void {
     const bytes = this.#encode(item, 'Queue.put');
@@ -505,12 +707,28 @@ export class Queue<T = unknown> {
     throw new QueueFullError('Queue.put: the queue stayed full until the timeout');
   }
 
-  /** Adds `item` now, or throws {@link QueueFullError}. */
+  /**
+   * Adds `item` now, or throws {@link QueueFullError}.
+   * @example
+   * ```ts
+   * try {
+   *   q.putNowait(job);
+   * } catch (err) {
+   *   if (err instanceof QueueFullError) console.log('dropped: the consumers are behind');
+   * }
+   * ```
+   */
   putNowait(item: T): void {
     this.put(item, { timeout: 0 });
   }
 
-  /** {@link Queue.put} for the main thread: waits for room without blocking the event loop. */
+  /**
+   * {@link Queue.put} for the main thread: waits for room without blocking the event loop.
+   * @example
+   * ```ts
+   * for (const job of jobs) await q.putAsync(job); // waits while the queue is full
+   * ```
+   */
   async putAsync(item: T, options?: WaitOptions): Promise<void> {
     const bytes = this.#encode(item, 'Queue.putAsync');
     const deadline = deadlineOf(options, 'Queue.putAsync');
@@ -529,6 +747,12 @@ export class Queue<T = unknown> {
    * Removes and returns the first item, waiting (blocking the thread) while the queue is
    * empty; throws {@link QueueEmptyError} when `timeout` runs out. On the main thread use
    * {@link Queue.getAsync}.
+   * @example
+   * ```ts
+   * // in a task: take jobs until a null arrives
+   * q.putNowait('a'); q.putNowait('b'); q.putNowait(null);
+   * await pool.apply((q) => { const jobs = []; for (let job; (job = q.get()) !== null; ) jobs.push(job); return jobs; }, [q]); // ['a', 'b']
+   * ```
    */
   get(options?: WaitOptions): T {
     const deadline = deadlineOf(options, 'Queue.get');
@@ -543,12 +767,28 @@ export class Queue<T = unknown> {
     throw new QueueEmptyError('Queue.get: the queue stayed empty until the timeout');
   }
 
-  /** Removes and returns the first item now, or throws {@link QueueEmptyError}. */
+  /**
+   * Removes and returns the first item now, or throws {@link QueueEmptyError}.
+   * @example
+   * ```ts
+   * const q = new Queue();
+   * q.putNowait('a');
+   * q.getNowait(); // 'a'
+   * ```
+   */
   getNowait(): T {
     return this.get({ timeout: 0 });
   }
 
-  /** Removes and returns the first item, waiting without blocking the event loop. */
+  /**
+   * Removes and returns the first item, waiting without blocking the event loop.
+   * @example
+   * ```ts
+   * const p = new Process({ target: (q) => q.put('hello'), args: [q] });
+   * p.start();
+   * console.log(await q.getAsync({ timeout: 5000 })); // 'hello'
+   * ```
+   */
   async getAsync(options?: WaitOptions): Promise<T> {
     const deadline = deadlineOf(options, 'Queue.getAsync');
     for (;;) {

@@ -11,7 +11,15 @@ import type { FnSpec } from './wire';
 
 const TASK = Symbol.for('ferropool.task');
 
-/** A module export for workers to import and call; made by {@link task}. */
+/**
+ * A module export for workers to import and call; made by {@link task}.
+ * @example
+ * ```ts
+ * const sha: ModuleTask = task('./tasks.mjs', 'sha');
+ * sha.url;        // 'file:///…/tasks.mjs' (the path resolved from the current directory)
+ * sha.exportName; // 'sha'
+ * ```
+ */
 export interface ModuleTask {
   /** The module's URL (a `file:` URL for a path). */
   readonly url: string;
@@ -24,9 +32,11 @@ export interface ModuleTask {
  * once, so the function may use imports, closures and module state.
  *
  * @example
+ * ```ts
  * // tasks.mjs: import { createHash } from 'node:crypto';
  * //            export function sha(s) { return createHash('sha256').update(s).digest('hex') }
  * const hashes = await pool.map(task(new URL('./tasks.mjs', import.meta.url), 'sha'), strings);
+ * ```
  */
 export function task(moduleUrlOrPath: string | URL, exportName = 'default'): ModuleTask {
   let url: string;

@@ -4,7 +4,19 @@
  */
 import { describe } from './kernels';
 
-/** The options every work method takes. */
+/**
+ * The options every work method takes.
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const results = await pool.map((x) => x * x, items, {
+ *   chunksize: 100,
+ *   signal: ac.signal,  // ac.abort() rejects the call with AbortError
+ *   timeout: 60_000,    // TimeoutError after a minute of work
+ *   onProgress: (done, total) => console.log(`${done}/${total}`),
+ * });
+ * ```
+ */
 export interface CallOptions {
   /** Elements per chunk (a positive integer); the pool chooses when omitted. */
   chunksize?: number;

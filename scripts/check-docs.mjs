@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// The API reference's completeness check, run by `npm run docs` after `typedoc`: every
+// symbol src/index.ts exports, and every public method of the exported classes, must carry
+// an `@example` block with a fenced code block in it. It converts the project with
+// TypeDoc's own API, with the options of typedoc.json (so @internal and private members are
+// left out exactly as in the generated pages), and exits 1 naming each offender. TypeDoc's
+// warnings (undocumented symbols, broken links) also fail it, so it holds on its own.
+//
+//   node scripts/check-docs.mjs
+import { Application, ReflectionKind } from 'typedoc';
+
+const app = await Application.bootstrapWithPlugins({});
+const project = await app.convert();
+if (!project) {
+  console.error('check-docs: TypeDoc could not convert the project (see the errors above)');
+  process.exit(1);
+}
+app.validate(project);
+
+/** Whether `comment` has an `@example` block whose text holds a fenced code block. */
+function exampleIn(comment) {
+  return (comment?.blockTags ?? []).some(
+    (tag) => tag.tag === '@example' && tag.content.some((part) => part.kind === 'code' && part.text.startsWith('```')),
+  );
+}
+
+/** A reflection's comments: its own, its signatures' (functions, methods), its accessors'. */
+function comments(reflection) {
+  return [
+    reflection.comment,
+    ...(reflection.signatures ?? []).map((s) => s.comment),
+    reflection.getSignature?.comment,
+    reflection.setSignature?.comment,
+  ];
+}
+
+const hasExample = (reflection) => comments(reflection).some(exampleIn);
+
+const offenders = [];
+let checked = 0;
+for (const symbol of project.children ?? []) {
+  checked++;
+  if (!hasExample(symbol)) offenders.push(`${symbol.name} (${ReflectionKind.singularString(symbol.kind)})`);
+  if (!symbol.kindOf(ReflectionKind.Class)) continue;
+  for (const member of symbol.children ?? []) {
+    if (!member.kindOf(ReflectionKind.Method)) continue;
+    if (member.flags.isPrivate || member.flags.isProtected || member.flags.isExternal || member.inheritedFrom) continue;
+    checked++;
+    if (!hasExample(member)) offenders.push(`${symbol.name}${member.flags.isStatic ? '.' : '#'}${member.name} (method)`);
+  }
+}
+
+if (checked === 0) {
+  console.error('check-docs: found no exported symbols: is typedoc.json\'s entry point right?');
+  process.exit(1);
+}
+if (offenders.length > 0) {
+  console.error(`check-docs: ${offenders.length} of ${checked} public symbols and methods have no @example with a code block:`);
+  for (const name of offenders) console.error(`  - ${name}`);
+}
+const warnings = app.logger.warningCount + app.logger.errorCount;
+if (warnings > 0) console.error(`check-docs: TypeDoc reported ${warnings} warning(s) or error(s) (above)`);
+if (offenders.length > 0 || warnings > 0) process.exit(1);
+console.log(`check-docs: all ${checked} public symbols and methods have an @example`);
