@@ -92,3 +92,19 @@ test('the addon loads in several worker threads at once and each computes correc
   const after = await pool.map(kernels.square, new Float64Array(2_000_000).fill(3));
   t.true(after.every((v) => v === 9), 'the main thread still works after the workers are gone');
 });
+
+test('every line a pool task prints reaches the parent, before terminate() and across retirements', async (t) => {
+  t.timeout(2 * CHILD_TIMEOUT_MS);
+  const r = await runFixture('worker-output.mjs');
+  t.is(r.status, 0, describeRun(r));
+  const out = new Set(r.stdout.split('\n').filter(Boolean));
+  const expected = [
+    'apply 1', 'apply 2', 'apply 3',
+    ...Array.from({ length: 20 }, (_, i) => `map ${i}`),
+    ...Array.from({ length: 300 }, (_, i) => `many ${i}`),
+    'retiring 1', 'retiring 2', 'retiring 3',
+  ];
+  t.deepEqual(expected.filter((line) => !out.has(line)), [], 'lines missing from stdout');
+  t.is(r.stdout.split('\n').filter(Boolean).length, expected.length, 'no line twice');
+  t.is(r.stderr.trim(), 'apply err');
+});

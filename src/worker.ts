@@ -419,6 +419,29 @@ function uncloneable(cause: unknown, position: number): Error {
   return e;
 }
 
+/**
+ * Whether console output of this worker is still on its way. A worker's stdout and stderr
+ * reach the main thread through a port one write at a time: each further write waits in the
+ * stream until the main thread acknowledges the last one, and this thread reads that
+ * acknowledgement only when its event loop turns, which a worker running chunks or parked in
+ * `Atomics.wait` does not do. Without the turns below, only a task's first line printed.
+ */
+function outputPending(): boolean {
+  return process.stdout.writableLength > 0 || process.stderr.writableLength > 0;
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
+
+/** Turns the event loop until the output has gone to the main thread, while `wait()` holds
+ * (the caller stops when new work comes: the rest goes at the next idle moment), for at most
+ * `ms` (the main thread may be busy). */
+async function flushOutput(wait: () => boolean, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  await turn();
+  while (outputPending() && wait() && performance.now() < until) await tick();
+}
+
 async function main(init: WorkerInit): Promise<void> {
   const bell = new Int32Array(init.doorbell);
   const polling = new Int32Array(init.current);
@@ -465,11 +488,16 @@ async function main(init: WorkerInit): Promise<void> {
         if (++chunksRun >= init.maxTasksPerChild) {
           Atomics.store(polling, pollingAt, 0);
           port.postMessage([0, 0, Note.Retiring]);
+          await flushOutput(() => true, 2000);
           process.exit(0);
         }
         continue;
       }
       Atomics.store(polling, pollingAt, 0);
+      if (outputPending()) {
+        await flushOutput(() => Atomics.load(bell, Bell.Ring) === seen, 60_000);
+        continue;
+      }
       if (Atomics.load(bell, Bell.Ring) === seen) {
         buffers.drain(); // idle: forget the shared buffers the pool no longer refers to
         Atomics.wait(bell, Bell.Ring, seen);
@@ -531,9 +559,12 @@ async function main(init: WorkerInit): Promise<void> {
     } else if (spec.each) {
       port.postMessage([job, index, Note.ChunkDone, nsPerItem]);
     }
+    // Output printed by the chunk: let what the main thread acknowledged go on its way.
+    if (outputPending()) await turn();
     if (++chunksRun >= init.maxTasksPerChild) {
       Atomics.store(polling, pollingAt, 0);
       port.postMessage([0, 0, Note.Retiring]);
+      await flushOutput(() => true, 2000);
       process.exit(0);
     }
   }
