@@ -108,3 +108,10 @@ test('every line a pool task prints reaches the parent, before terminate() and a
   t.is(r.stdout.split('\n').filter(Boolean).length, expected.length, 'no line twice');
   t.is(r.stderr.trim(), 'apply err');
 });
+
+test('acquireAsync, getAsync and putAsync that time out settle even when nothing else keeps Node alive', async (t) => {
+  t.timeout(2 * CHILD_TIMEOUT_MS);
+  const r = await runFixture('shared-waits.mjs');
+  t.is(r.status, 0, describeRun(r));
+  t.is(r.stdout, 'lock false\nget QueueEmptyError\nput QueueFullError\n', describeRun(r));
+});

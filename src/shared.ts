@@ -98,10 +98,21 @@ function unlock(word: Int32Array, at: number): boolean {
 
 type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
 
-/** `Atomics.waitAsync`, awaited. */
+/**
+ * `Atomics.waitAsync`, awaited. A pending `waitAsync` does not keep Node's event loop alive
+ * (not even with a timeout): a program whose only work left was `await lock.acquireAsync(...)`
+ * ended with exit code 13, the await unsettled. A timer holds the loop open while it waits,
+ * as a blocking acquire or get holds a Python process.
+ */
 async function waitAsync(word: Int32Array, at: number, value: number, timeout: number): Promise<void> {
   const r = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(word, at, value, timeout);
-  if (r.async) await r.value;
+  if (!r.async) return;
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  try {
+    await r.value;
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 /**
