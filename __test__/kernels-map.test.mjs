@@ -179,3 +179,21 @@ test('views with an offset into a larger buffer are mapped, not the whole buffer
   const view32 = f32.subarray(5, 300_005);
   t.is(firstMismatch(await pool.map(kernels.square, view32), reference((x) => x * x, view32)), undefined, `f32 view, seed ${SEED}`);
 });
+
+test('mapAsync takes kernels too: an AsyncResult of the same array type, with its callback', async (t) => {
+  let called;
+  const r = pool.mapAsync(kernels.neg, new Float64Array([1, -2, 3]), { callback: (v) => { called = v; } });
+  const out = await r.get(5000);
+  t.true(out instanceof Float64Array);
+  t.deepEqual([...out], [-1, 2, -3]);
+  t.is(called, out);
+  t.true(r.successful());
+  const f32 = await pool.mapAsync(kernels.square, new Float32Array([2, 3])).get();
+  t.true(f32 instanceof Float32Array);
+  t.deepEqual([...f32], [4, 9]);
+  t.deepEqual(await pool.mapAsync(kernels.abs, [-1, 2]), [1, 2]);
+  let failed;
+  const bad = pool.mapAsync(kernels.sqrt, new Float64Array(2), { out: new Float64Array(1), errorCallback: (e) => { failed = e; } });
+  const err = await t.throwsAsync(() => bad.get());
+  t.is(failed, err);
+});

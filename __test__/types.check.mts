@@ -28,6 +28,10 @@ const prods: number[] = await pool.starmap((a: number, b: number) => a * b, [[1,
 const one: number = await pool.apply((a: number, b: number) => a + b, [1, 2]);
 const ar: AsyncResult<number> = pool.applyAsync((a: number) => a, [1], { callback: (v: number) => void v });
 const many: AsyncResult<number[]> = pool.mapAsync((x: number) => x, [1], { chunksize: 1 });
+const kAsync: AsyncResult<Float64Array> = pool.mapAsync(kernels.neg, new Float64Array(2), { callback: (a: Float64Array) => void a });
+const kAsync32: AsyncResult<Float32Array> = pool.mapAsync(kernels.abs, new Float32Array(2));
+const kAsyncNums: AsyncResult<number[]> = pool.mapAsync(kernels.square, [1, 2]);
+void [kAsync, kAsync32, kAsyncNums];
 for await (const r of pool.imap((x: number) => x + 1, [1, 2])) { const n: number = r; void n; }
 for await (const r of pool.imapUnordered((x: number) => x + 1, new Set([1]))) { const n: number = r; void n; }
 const mod: TaskFn = task('./tasks.mjs', 'sha');

@@ -393,11 +393,17 @@ export class Pool {
    * ```ts
    * const r = pool.mapAsync((x) => x * 2, [1, 2, 3], { callback: (out) => console.log(out) });
    * await r.get(); // [2, 4, 6]
+   * const k = pool.mapAsync(kernels.neg, new Float64Array([1, 2])); // AsyncResult<Float64Array>
    * ```
    */
-  mapAsync<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]> {
+  mapAsync(fn: MapKernel, input: Float64Array, opts?: KernelMapOptions<Float64Array> & AsyncCallbacks<Float64Array>): AsyncResult<Float64Array>;
+  mapAsync(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array> & AsyncCallbacks<Float32Array>): AsyncResult<Float32Array>;
+  mapAsync<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out } & AsyncCallbacks<Out>): AsyncResult<Out>;
+  mapAsync(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array> & AsyncCallbacks<number[]>): AsyncResult<number[]>;
+  mapAsync<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]>;
+  mapAsync(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions & AsyncCallbacks<never>): AsyncResult<unknown> {
     const { callback, errorCallback, ...rest } = opts ?? {};
-    return new AsyncResult(this.map(fn, input, rest), { callback, errorCallback });
+    return new AsyncResult(this.map(fn as MapKernel, input as Float64Array, rest as KernelMapOptions<Float64Array>), { callback, errorCallback } as AsyncCallbacks<unknown>);
   }
 
   /**
