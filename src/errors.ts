@@ -112,9 +112,11 @@ export class TaskSerializationError extends TypeError {
 }
 
 /**
- * An error thrown inside a worker whose class could not be recreated on this side.
- * The pending calls of a pool whose `initializer` throws in a worker reject with one too;
- * its `cause` is the initializer's error.
+ * What the pending calls of a pool reject with when its `initializer` throws in a worker
+ * (the pool stops instead of respawning workers that fail the same way); its `cause` is the
+ * initializer's error. Errors that tasks throw arrive as themselves instead: the same class
+ * when it is a standard one (`TypeError`, `RangeError`…), otherwise an `Error` with the
+ * original `name`, `message`, own properties and the worker's stack.
  * @example
  * ```ts
  * const pool = new Pool({ initializer: () => { throw new Error('no config'); } });
