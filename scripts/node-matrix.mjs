@@ -99,8 +99,10 @@ function summarize(output) {
     for (const m of text.matchAll(re)) n = Number(m[1]);
     return n;
   };
+  // With failures ava's summary has no passed count: count the ✔ lines then.
+  const ticks = (text.match(/^\s*✔ (?!\[expected fail\])/gm) ?? []).length;
   return {
-    passed: count(/^\s*(\d+) tests? passed/gm),
+    passed: Math.max(count(/^\s*(\d+) tests? passed/gm), ticks),
     failed: count(/^\s*(\d+) tests? failed/gm) + count(/^\s*(\d+) (?:uncaught exceptions?|unhandled rejections?)/gm),
     skipped: count(/^\s*(\d+) tests? skipped/gm),
     todo: count(/^\s*(\d+) tests? todo/gm),
