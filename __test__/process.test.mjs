@@ -43,7 +43,7 @@ test('terminate() and join() settle when the workers are idle', (t) => {
   }
 });
 
-test('recycled output memory is fully overwritten', (t) => {
+test('output memory that is not zero-filled is fully overwritten', (t) => {
   const r = run('recycled-outputs.mjs', '--expose-gc');
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout.trim(), 'bad 0');

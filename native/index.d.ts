@@ -11,9 +11,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * A new `Float64Array` (`kind` 1) or `Float32Array` (`kind` 2) of `len` elements for a
- * map to fill entirely, or null when it is small enough for V8's own allocator. Its
- * memory may hold an earlier output's numbers until the map overwrites them, so only a
- * call that writes every element before returning the array may use it.
+ * map to fill entirely, or null when it is small enough for V8's own allocator (or could
+ * not be had this way). Its memory is not initialized (it may hold numbers freed earlier
+ * in this process) until the map overwrites it, so only a call that writes every element
+ * before returning the array may use it. It is an ordinary, transferable `ArrayBuffer`.
  */
 export declare function allocOutput(kind: number, len: number): Float64Array | Float32Array | null
 

@@ -743,14 +743,14 @@ function mapKernelArg(fn: unknown, method: string, name = 'fn'): MapKernel {
 }
 
 /**
- * A new array of `data`'s type and length for a map that writes every element: large ones
- * come from the addon's recycled, already-faulted memory (see crates/node/src/outputs.rs).
+ * A new output for a map of `data` that writes every element: of its type for floats, a
+ * Float64Array for integers. Large ones come from the addon without zero-filling (see
+ * crates/node/src/outputs.rs); all are ordinary, transferable ArrayBuffers.
  */
-/** A new output for a map of `data`: of its type for floats, a Float64Array for integers. */
 function newLike(data: FloatArray | Int32Array): FloatArray {
   const f32 = data instanceof Float32Array;
-  const recycled = native.allocOutput(f32 ? 2 : 1, data.length);
-  return recycled ?? (f32 ? new Float32Array(data.length) : new Float64Array(data.length));
+  const unfilled = native.allocOutput(f32 ? 2 : 1, data.length);
+  return unfilled ?? (f32 ? new Float32Array(data.length) : new Float64Array(data.length));
 }
 
 function checkOut(out: unknown, data: FloatArray): FloatArray {

@@ -5,10 +5,10 @@
 //! alive, the deferred promises) lives in thread-locals: each isolate runs on its own thread,
 //! while the core's thread pool is process-wide.
 
-/// The addon's own allocations (chunk payloads and results on the task boards, kernel
-/// outputs) use mimalloc: with the system allocator, a job's freed payloads at the top of
-/// the heap were trimmed back to the OS and faulted in again by the next job (a 16 KiB
-/// submit cost 59 µs instead of 1; measured with the board micro-benchmark).
+/// The addon's own allocations (chunk payloads and results on the task boards) use
+/// mimalloc: with the system allocator, a job's freed payloads at the top of the heap were
+/// trimmed back to the OS and faulted in again by the next job (a 16 KiB submit cost 59 µs
+/// instead of 1; measured with the board micro-benchmark).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
