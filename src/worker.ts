@@ -433,6 +433,10 @@ function outputPending(): boolean {
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
 
+/** How long a worker waits for the main thread to take its output before it goes on (the
+ * main thread may be busy, or polling for this very result). */
+const FLUSH_MS = 2000;
+
 /** Turns the event loop until the output has gone to the main thread, while `wait()` holds
  * (the caller stops when new work comes: the rest goes at the next idle moment), for at most
  * `ms` (the main thread may be busy). */
@@ -488,7 +492,7 @@ async function main(init: WorkerInit): Promise<void> {
         if (++chunksRun >= init.maxTasksPerChild) {
           Atomics.store(polling, pollingAt, 0);
           port.postMessage([0, 0, Note.Retiring]);
-          await flushOutput(() => true, 2000);
+          await flushOutput(() => true, FLUSH_MS);
           process.exit(0);
         }
         continue;
@@ -540,6 +544,10 @@ async function main(init: WorkerInit): Promise<void> {
     // What an item cost here: the pool uses it to run small calls on the caller's thread.
     const nsPerItem = ((performance.now() - began) * 1e6) / Math.max(1, count);
     current[init.worker * SLOT_STRIDE] = -1;
+    // What the chunk printed reaches the main thread before its results do (as a Python
+    // worker's writes reach the terminal before its result): a caller that terminates the
+    // pool once the call settles must not lose the lines.
+    if (outputPending()) await flushOutput(() => true, FLUSH_MS);
     const settled = native.boardComplete(init.pool, job, index, ok, bytes);
     // About to look at the board again: the pool need not wake anyone for its next job.
     Atomics.store(polling, pollingAt, 1);
@@ -559,12 +567,10 @@ async function main(init: WorkerInit): Promise<void> {
     } else if (spec.each) {
       port.postMessage([job, index, Note.ChunkDone, nsPerItem]);
     }
-    // Output printed by the chunk: let what the main thread acknowledged go on its way.
-    if (outputPending()) await turn();
     if (++chunksRun >= init.maxTasksPerChild) {
       Atomics.store(polling, pollingAt, 0);
       port.postMessage([0, 0, Note.Retiring]);
-      await flushOutput(() => true, 2000);
+      await flushOutput(() => true, FLUSH_MS);
       process.exit(0);
     }
   }
@@ -608,6 +614,9 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
     bytes = encodeError(err, 0, [], serialization);
   }
   f64[X.NsF64] = (performance.now() - began) * 1e6;
+  // The call's output first (see main()); a caller polling the lane stops polling after
+  // a while, takes the output, and gets the result as a note.
+  if (outputPending()) await flushOutput(() => true, FLUSH_MS);
   let posted: Buffer | undefined;
   if (bytes !== undefined && bytes.length > lane.byteLength - X.Data) {
     posted = bytes;
