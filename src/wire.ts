@@ -180,7 +180,11 @@ function argKind(x: unknown): number {
   return -1;
 }
 
-export function encodeArgs(start: number, lists: readonly unknown[]): Buffer | undefined {
+export function encodeArgs(start: number, lists: readonly unknown[]): Buffer | undefined;
+/** With `into`: written there (the express lane) instead of a new buffer; undefined when it
+ * does not fit. */
+export function encodeArgs(start: number, lists: readonly unknown[], into: Uint8Array): Uint8Array | undefined;
+export function encodeArgs(start: number, lists: readonly unknown[], into?: Uint8Array): Uint8Array | undefined {
   let size = HEADER + 8;
   for (const list of lists) {
     if (!Array.isArray(list) || list.length > MAX_RAW_ARGS) return undefined;
@@ -192,7 +196,8 @@ export function encodeArgs(start: number, lists: readonly unknown[]): Buffer | u
       size += 8 + (kind === ARG_NUMBER ? 8 : ((x as NumericItems).byteLength + 7) & ~7);
     }
   }
-  const bytes = Buffer.allocUnsafe(size);
+  if (into !== undefined && size > into.length) return undefined;
+  const bytes = into === undefined ? Buffer.allocUnsafe(size) : into.subarray(0, size);
   const view = new DataView(bytes.buffer, bytes.byteOffset, size);
   bytes.fill(0, 0, HEADER);
   bytes[0] = TAG_ARGS;

@@ -111,6 +111,8 @@ export class WorkerGroup {
   /** The express lane (see express.ts). */
   readonly #express = new Int32Array(new SharedArrayBuffer(EXPRESS_BYTES));
   readonly #expressF64 = new Float64Array(this.#express.buffer, 0, 16);
+  /** Where a call's arguments go in the lane. */
+  readonly #expressData = new Uint8Array(this.#express.buffer, X.Data, EXPRESS_BYTES - X.Data);
   /** The caller of an express call it stopped polling for. */
   #expressWaiter: { resolve(o: ExpressOutcome): void; reject(e: Error): void } | undefined;
   /** Functions the express lane has named, by id (every worker is told each once). */
@@ -362,8 +364,9 @@ export class WorkerGroup {
     // With jobs in flight and no worker polling, every worker may be busy: the caller would
     // poll in vain until its budget ran out. Send the call the ordinary way.
     if (this.#jobs.size > 0 && Atomics.load(this.#doorbell, Bell.Spinner) === 0) return undefined;
-    const bytes = encodeArgs(0, [args]);
-    if (bytes === undefined || bytes.length > EXPRESS_BYTES - X.Data) return undefined;
+    // Straight into the lane (it is idle, and only this thread posts to it).
+    const bytes = encodeArgs(0, [args], this.#expressData);
+    if (bytes === undefined) return undefined;
     // By source (or module and export): task() makes a new spec object on every call.
     const key = f.k === 'fn' ? f.src : `${f.url}#${f.name}`;
     let id = this.#fnIds.get(key);
@@ -375,7 +378,6 @@ export class WorkerGroup {
     }
     x[X.FnId] = id;
     x[X.ArgLen] = bytes.length;
-    new Uint8Array(x.buffer, X.Data, bytes.length).set(bytes);
     Atomics.store(x, X.State, XState.Posted);
     const bell = this.#doorbell;
     if (Atomics.load(bell, Bell.Spinner) === 0) {
