@@ -103,6 +103,7 @@ pub fn alloc_output<'env>(env: &'env Env, kind: u32, len: f64) -> Result<Option<
 
 /// Outputs this large come from their own `mmap` (glibc maps every allocation over 32 MiB
 /// on its own; smaller ones it reuses from its heap once freed, already faulted in).
+#[cfg(target_os = "linux")]
 const HUGE_PAGE_BYTES: usize = 32 << 20;
 
 /// Asks Linux to back a large fresh output with transparent huge pages: its first write
