@@ -446,6 +446,11 @@ async function flushOutput(wait: () => boolean, ms: number): Promise<void> {
   while (outputPending() && wait() && performance.now() < until) await tick();
 }
 
+/** An argument buffer made ahead for the next express call (see runExpress), and the size
+ * of the last call's arguments. */
+let spareArgs: Uint8Array | undefined;
+let lastArgLength = 0;
+
 async function main(init: WorkerInit): Promise<void> {
   const bell = new Int32Array(init.doorbell);
   const polling = new Int32Array(init.current);
@@ -479,6 +484,8 @@ async function main(init: WorkerInit): Promise<void> {
     if (claim === null || claim === undefined) {
       if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
         Atomics.store(polling, pollingAt, 1);
+        // The next express call's argument buffer, while there is nothing else to do.
+        if (spareArgs === undefined && lastArgLength > 0) spareArgs = new Uint8Array(lastArgLength);
         const until = performance.now() + SPIN_MS;
         while (Atomics.load(bell, Bell.Ring) === seen && Atomics.load(lane, X.State) !== XState.Posted && performance.now() < until) {
           /* spin */
@@ -591,9 +598,14 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
   try {
     spec = buffers.fn(lane[X.FnId]!);
     const fn = compiledFn(spec) ?? (await resolveFn(spec));
-    // A copy: the lane is the caller's again once the result is handed over.
-    const args = new Uint8Array(lane[X.ArgLen]!);
-    args.set(new Uint8Array(lane.buffer, X.Data, args.length));
+    // A copy: the lane is the caller's again once the result is handed over. Into the
+    // buffer made while polling when the size is the last call's (a hot loop's), so the
+    // allocation is off the call's path.
+    const length = lane[X.ArgLen]!;
+    const args = spareArgs?.length === length ? spareArgs : new Uint8Array(length);
+    spareArgs = undefined;
+    lastArgLength = length;
+    args.set(new Uint8Array(lane.buffer, X.Data, length));
     let r = fn(...decodeArgs(args)[1][0]!);
     if (isThenable(r)) r = await r;
     if (typeof r === 'number') {
