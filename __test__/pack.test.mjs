@@ -108,3 +108,10 @@ test.serial('without its platform package the loader names the platform, the pac
   const again = inProject('load.cjs');
   t.is(again.status, 0, again.stderr);
 });
+
+test.serial('a real release refuses to stage while any target has no binary, naming them', (t) => {
+  const r = spawnSync(process.execPath, [join(root, 'scripts/stage-release.mjs'), '--out', join(work, 'refused')], { encoding: 'utf8' });
+  t.is(r.status, 1, r.stderr);
+  t.regex(r.stderr, /no binary in .* for .*aarch64-apple-darwin/);
+  t.false(existsSync(join(work, 'refused')), 'nothing staged');
+});
