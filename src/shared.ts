@@ -5,7 +5,8 @@
  * same memory: the same lock, the same counter, the same queue.
  * @module
  */
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
+import { deserializeOwn } from './clone';
 import { describe } from './kernels';
 
 /** The own property that marks a shared object's state when it crosses to a worker. */
@@ -770,7 +771,7 @@ export class Queue<T = unknown> {
     for (;;) {
       if (!lockSync(this.#h, Q.Lock, deadline)) break;
       const got = this.#tryGet();
-      if (typeof got !== 'number') return deserialize(got) as T;
+      if (typeof got !== 'number') return deserializeOwn(got) as T;
       const left = remaining(deadline);
       if (left === 0) break;
       Atomics.wait(this.#h, Q.NotEmpty, got, left);
@@ -805,7 +806,7 @@ export class Queue<T = unknown> {
     for (;;) {
       if (!(await lockAsync(this.#h, Q.Lock, deadline))) break;
       const got = this.#tryGet();
-      if (typeof got !== 'number') return deserialize(got) as T;
+      if (typeof got !== 'number') return deserializeOwn(got) as T;
       const left = remaining(deadline);
       if (left === 0) break;
       await waitAsync(this.#h, Q.NotEmpty, got, left);

@@ -4,6 +4,7 @@
  * @internal
  */
 import { DefaultSerializer, deserialize, serialize } from 'node:v8';
+import { deserializeOwn } from './clone';
 import { fromState, isShared } from './shared';
 
 /** What a job runs: a shipped function's source, or a module's export. */
@@ -164,11 +165,11 @@ export function decodeChunk(bytes: Uint8Array, resolve?: ResolveShared): [number
  * Argument lists of numbers and numeric typed arrays (`apply(fn, [row])` in a hot loop)
  * travel as raw bytes too, 8-byte aligned: after the header, the number of lists; per list
  * its length; per argument a kind and a length (two uint32) and its data (a float64, or the
- * array's elements padded to 8 bytes). The worker's arrays are views of the payload.
+ * array's elements padded to 8 bytes). The worker copies each array out (see decodeArgs).
  */
 const TAG_ARGS = 6;
 const ARG_NUMBER = 0;
-const ARG_KINDS: Array<Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor> = [Float64Array, Float64Array, Float32Array, Int32Array];
+const ARG_KINDS: ArgArrayConstructor[] = [Float64Array, Float64Array, Float32Array, Int32Array];
 /** Raw encoding is for small argument lists; anything larger goes through V8's serialiser. */
 const MAX_RAW_ARGS = 16;
 
@@ -224,10 +225,23 @@ export function encodeArgs(start: number, lists: readonly unknown[], into?: Uint
   return bytes;
 }
 
-export function decodeArgs(bytes: Uint8Array): [number, unknown[][]] {
+/** A numeric array type an argument can have. */
+export type ArgArrayConstructor = Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor;
+
+/** The array an argument of `length` elements is copied into (by default a new one). */
+export type ArgAlloc = (Ctor: ArgArrayConstructor, length: number) => Float64Array | Float32Array | Int32Array;
+
+const newArg: ArgAlloc = (Ctor, length) => new Ctor(length);
+
+/**
+ * Decodes raw argument lists. Each array is copied into an `ArrayBuffer` of its own (offset
+ * 0, exactly its size), as structured clone would give it: a task may use its `.buffer`
+ * (`new Uint8Array(x.buffer)`, a DataView, a transfer) and must find only its own elements
+ * there, not the payload's header or the other arguments. `bytes` may be unaligned, or the
+ * express lane's shared memory.
+ */
+export function decodeArgs(bytes: Uint8Array, alloc: ArgAlloc = newArg): [number, unknown[][]] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // Views need aligned memory: a misaligned payload is copied once.
-  const base = bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes);
   const lists: unknown[][] = new Array(view.getUint32(HEADER, true));
   let at = HEADER + 8;
   for (let l = 0; l < lists.length; l++) {
@@ -239,10 +253,10 @@ export function decodeArgs(bytes: Uint8Array): [number, unknown[][]] {
         list[i] = view.getFloat64(at + 8, true);
         at += 16;
       } else {
-        const Ctor = ARG_KINDS[kind]!;
-        const length = view.getUint32(at + 4, true);
-        list[i] = new Ctor(base.buffer as ArrayBuffer, base.byteOffset + at + 8, length);
-        at += 8 + ((length * Ctor.BYTES_PER_ELEMENT + 7) & ~7);
+        const copy = alloc(ARG_KINDS[kind]!, view.getUint32(at + 4, true));
+        new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength).set(bytes.subarray(at + 8, at + 8 + copy.byteLength));
+        list[i] = copy;
+        at += 8 + ((copy.byteLength + 7) & ~7);
       }
     }
     lists[l] = list;
@@ -363,9 +377,9 @@ export function encodeValue(value: unknown, refs?: SharedRefs): Buffer {
 
 /** Decodes what {@link encodeValue} wrote, finding shared buffers with `resolve`. */
 export function decodeValue(bytes: Uint8Array, resolve?: ResolveShared): unknown {
-  if (bytes[0] !== TAG_REFS) return deserialize(bytes);
+  if (bytes[0] !== TAG_REFS) return deserializeOwn(bytes);
   if (!resolve) throw new Error('ferropool: a payload with shared memory reached a thread that cannot resolve it');
-  return swapIn(deserialize(bytes.subarray(1)), resolve, 0);
+  return swapIn(deserializeOwn(bytes.subarray(1)), resolve, 0);
 }
 
 export function encodeResults(results: Items): Buffer {
@@ -375,7 +389,7 @@ export function encodeResults(results: Items): Buffer {
 export function decodeResults(bytes: Uint8Array): Items {
   if (bytes[0] === TAG_SHARED) return IN_OUTPUT;
   if (bytes[0] === TAG_OUTCOMES) return Array.from(decodeTyped(bytes), (v): ItemOutcome => [true, v]);
-  return TYPED[bytes[0]!] ? decodeTyped(bytes) : deserialize(bytes);
+  return TYPED[bytes[0]!] ? decodeTyped(bytes) : (deserializeOwn(bytes) as Items);
 }
 
 /** The outcomes of an `isolate` chunk whose every call returned a number: raw float64s. */
@@ -437,5 +451,5 @@ export function encodeError(err: unknown, index: number, partial: Items, seriali
 }
 
 export function decodeError(bytes: Uint8Array): WireError {
-  return deserialize(bytes);
+  return deserializeOwn(bytes) as WireError;
 }

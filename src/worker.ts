@@ -11,7 +11,7 @@ import { X, XResult, XState } from './express';
 import { serialize } from 'node:v8';
 import { native } from './native';
 import type { ProcessInit } from './process';
-import { Bell, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
+import { type ArgAlloc, type ArgArrayConstructor, Bell, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -446,10 +446,29 @@ async function flushOutput(wait: () => boolean, ms: number): Promise<void> {
   while (outputPending() && wait() && performance.now() < until) await tick();
 }
 
-/** An argument buffer made ahead for the next express call (see runExpress), and the size
- * of the last call's arguments. */
-let spareArgs: Uint8Array | undefined;
-let lastArgLength = 0;
+/**
+ * An array made ahead, while the worker polls, for the next express call's first array
+ * argument: a hot loop passes arrays of one type and size, and the allocation is then off
+ * the call's path. `lastArg` is the type and size of the last call's first array argument.
+ */
+let spareArg: Float64Array | Float32Array | Int32Array | undefined;
+let lastArg: [ArgArrayConstructor, number] | undefined;
+/** Set while a call's arguments are decoded, until its first array argument is made. */
+let firstArray = false;
+
+const takeSpare: ArgAlloc = (Ctor, length) => {
+  if (!firstArray) return new Ctor(length);
+  firstArray = false;
+  lastArg = [Ctor, length];
+  const spare = spareArg;
+  spareArg = undefined;
+  return spare !== undefined && spare.constructor === Ctor && spare.length === length ? spare : new Ctor(length);
+};
+
+/** Makes the spare array (see {@link spareArg}) when there is none. */
+function makeSpare(): void {
+  if (spareArg === undefined && lastArg !== undefined) spareArg = new lastArg[0](lastArg[1]);
+}
 
 async function main(init: WorkerInit): Promise<void> {
   const bell = new Int32Array(init.doorbell);
@@ -485,7 +504,7 @@ async function main(init: WorkerInit): Promise<void> {
       if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
         Atomics.store(polling, pollingAt, 1);
         // The next express call's argument buffer, while there is nothing else to do.
-        if (spareArgs === undefined && lastArgLength > 0) spareArgs = new Uint8Array(lastArgLength);
+        makeSpare();
         const until = performance.now() + SPIN_MS;
         while (Atomics.load(bell, Bell.Ring) === seen && Atomics.load(lane, X.State) !== XState.Posted && performance.now() < until) {
           /* spin */
@@ -598,15 +617,11 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
   try {
     spec = buffers.fn(lane[X.FnId]!);
     const fn = compiledFn(spec) ?? (await resolveFn(spec));
-    // A copy: the lane is the caller's again once the result is handed over. Into the
-    // buffer made while polling when the size is the last call's (a hot loop's), so the
-    // allocation is off the call's path.
-    const length = lane[X.ArgLen]!;
-    const args = spareArgs?.length === length ? spareArgs : new Uint8Array(length);
-    spareArgs = undefined;
-    lastArgLength = length;
-    args.set(new Uint8Array(lane.buffer, X.Data, length));
-    let r = fn(...decodeArgs(args)[1][0]!);
+    // Copied out of the lane, which is the caller's again once the result is handed over.
+    firstArray = true;
+    const args = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), takeSpare)[1][0]!;
+    firstArray = false;
+    let r = fn(...args);
     if (isThenable(r)) r = await r;
     if (typeof r === 'number') {
       kind = XResult.Number;
