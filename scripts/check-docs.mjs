@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// The API reference's completeness check, run by `npm run docs` after `typedoc`: every
-// symbol src/index.ts exports, and every public method of the exported classes, must carry
-// an `@example` block with a fenced code block in it. It converts the project with
-// TypeDoc's own API, with the options of typedoc.json (so @internal and private members are
-// left out exactly as in the generated pages), and exits 1 naming each offender. TypeDoc's
-// warnings (undocumented symbols, broken links) also fail it, so it holds on its own.
+// `npm run docs`: the API reference, and its completeness check. It converts the project
+// once with TypeDoc's own API and the options of typedoc.json, writes the pages (docs/api),
+// and checks that every symbol src/index.ts exports, and every public method of the exported
+// classes, carries an `@example` block with a fenced code block in it (as the pages show
+// them: @internal and private members are left out). It exits 1 naming each offender;
+// TypeDoc's warnings (undocumented symbols, broken links) fail it too.
 //
 //   node scripts/check-docs.mjs
 import { Application, ReflectionKind } from 'typedoc';
@@ -16,6 +16,7 @@ if (!project) {
   process.exit(1);
 }
 app.validate(project);
+await app.generateDocs(project, app.options.getValue('out'));
 
 /** Whether `comment` has an `@example` block whose text holds a fenced code block. */
 function exampleIn(comment) {

@@ -106,7 +106,6 @@ function summarize(output) {
     failed: count(/^\s*(\d+) tests? failed/gm) + count(/^\s*(\d+) (?:uncaught exceptions?|unhandled rejections?)/gm),
     skipped: count(/^\s*(\d+) tests? skipped/gm),
     todo: count(/^\s*(\d+) tests? todo/gm),
-    knownFailures: count(/^\s*(\d+) known failures?/gm),
   };
 }
 

@@ -447,27 +447,26 @@ async function flushOutput(wait: () => boolean, ms: number): Promise<void> {
 }
 
 /**
- * An array made ahead, while the worker polls, for the next express call's first array
- * argument: a hot loop passes arrays of one type and size, and the allocation is then off
- * the call's path. `lastArg` is the type and size of the last call's first array argument.
+ * An array made ahead, while the worker polls, for the next express call: a hot loop passes
+ * arrays of one type and size, and the allocation is then off the call's path. It is made
+ * like the last array argument the lane carried, and taken by the first argument it fits.
  */
 let spareArg: Float64Array | Float32Array | Int32Array | undefined;
-let lastArg: [ArgArrayConstructor, number] | undefined;
-/** Set while a call's arguments are decoded, until its first array argument is made. */
-let firstArray = false;
+let lastArgType: ArgArrayConstructor | undefined;
+let lastArgLength = 0;
 
 const takeSpare: ArgAlloc = (Ctor, length) => {
-  if (!firstArray) return new Ctor(length);
-  firstArray = false;
-  lastArg = [Ctor, length];
+  lastArgType = Ctor;
+  lastArgLength = length;
   const spare = spareArg;
+  if (spare === undefined || spare.constructor !== Ctor || spare.length !== length) return new Ctor(length);
   spareArg = undefined;
-  return spare !== undefined && spare.constructor === Ctor && spare.length === length ? spare : new Ctor(length);
+  return spare;
 };
 
-/** Makes the spare array (see {@link spareArg}) when there is none. */
+/** Makes the spare array (see {@link spareArg}) unless the one there fits. */
 function makeSpare(): void {
-  if (spareArg === undefined && lastArg !== undefined) spareArg = new lastArg[0](lastArg[1]);
+  if (lastArgType !== undefined && (spareArg?.constructor !== lastArgType || spareArg.length !== lastArgLength)) spareArg = new lastArgType(lastArgLength);
 }
 
 async function main(init: WorkerInit): Promise<void> {
@@ -618,10 +617,7 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
     spec = buffers.fn(lane[X.FnId]!);
     const fn = compiledFn(spec) ?? (await resolveFn(spec));
     // Copied out of the lane, which is the caller's again once the result is handed over.
-    firstArray = true;
-    const args = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), takeSpare)[1][0]!;
-    firstArray = false;
-    let r = fn(...args);
+    let r = fn(...decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), takeSpare)[1][0]!);
     if (isThenable(r)) r = await r;
     if (typeof r === 'number') {
       kind = XResult.Number;
