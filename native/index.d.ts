@@ -90,7 +90,7 @@ export interface ClaimedChunk {
   job: number
   /** The chunk's index in the job. */
   index: number
-  /** The chunk's payload. */
+  /** The chunk's payload (a copy in this isolate's heap: see [`owned_bytes`]). */
   payload: Buffer
 }
 

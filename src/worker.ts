@@ -10,6 +10,7 @@ import { currentProcess, setIdentity } from './identity';
 import { X, XResult, XState } from './express';
 import { serialize } from 'node:v8';
 import { native } from './native';
+import { pollFor } from './spin';
 import type { ProcessInit } from './process';
 import { type ArgAlloc, type ArgArrayConstructor, Bell, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
 
@@ -504,10 +505,7 @@ async function main(init: WorkerInit): Promise<void> {
         Atomics.store(polling, pollingAt, 1);
         // The next express call's argument buffer, while there is nothing else to do.
         makeSpare();
-        const until = performance.now() + SPIN_MS;
-        while (Atomics.load(bell, Bell.Ring) === seen && Atomics.load(lane, X.State) !== XState.Posted && performance.now() < until) {
-          /* spin */
-        }
+        pollFor(() => Atomics.load(bell, Bell.Ring) !== seen || Atomics.load(lane, X.State) === XState.Posted, SPIN_MS);
         Atomics.store(bell, Bell.Spinner, 0);
       }
       if (Atomics.load(lane, X.State) === XState.Posted && Atomics.compareExchange(lane, X.State, XState.Posted, XState.Taken) === XState.Posted) {

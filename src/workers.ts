@@ -8,6 +8,7 @@ import { PoolStateError, WorkerCrashedError } from './errors';
 import { EXPRESS_BYTES, X, XResult, XState } from './express';
 import * as path from 'node:path';
 import { deserializeOwn } from './clone';
+import { pollFor } from './spin';
 import { native } from './native';
 import { Bell, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
 import type { WorkerInit } from './worker';
@@ -302,14 +303,8 @@ export class WorkerGroup {
     // The job may be done already (before the store): then no worker swapped the word.
     let done = this.#takeAll(job);
     if (!done) {
-      const deadline = performance.now() + budgetNs / 1e6;
-      while (Atomics.load(bell, Bell.Waits) === me) {
-        if (performance.now() > deadline) {
-          // Give up, unless the worker swapped the word in the meantime.
-          if (Atomics.compareExchange(bell, Bell.Waits, me, 0) === me) return;
-          break;
-        }
-      }
+      // Give up after the budget, unless the worker swapped the word in the meantime.
+      if (!pollFor(() => Atomics.load(bell, Bell.Waits) !== me, budgetNs / 1e6) && Atomics.compareExchange(bell, Bell.Waits, me, 0) === me) return;
       done = this.#takeAll(job);
     } else {
       Atomics.compareExchange(bell, Bell.Waits, me, 0);
@@ -384,14 +379,14 @@ export class WorkerGroup {
       Atomics.add(bell, Bell.Ring, 1);
       Atomics.notify(bell, Bell.Ring, 1);
     }
-    const deadline = performance.now() + budgetNs / 1e6;
-    while (Atomics.load(x, X.State) !== XState.Done) {
-      if (performance.now() < deadline) continue;
+    const done = () => Atomics.load(x, X.State) === XState.Done;
+    while (!pollFor(done, budgetNs / 1e6)) {
       if (Atomics.compareExchange(x, X.State, XState.Posted, XState.Idle) === XState.Posted) return undefined; // withdrawn
       if (Atomics.compareExchange(x, X.State, XState.Taken, XState.Async) === XState.Taken) {
         // The worker has it: it will post a note when it is done.
         return this.#expressWait();
       }
+      budgetNs = 0; // between Taken and Done: the worker is writing the result
     }
     // Done; a result too large for the lane is in the worker's note: wait for it.
     if (x[X.ResultKind] === XResult.Posted) return this.#expressWait();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ferropool_core::tasks::{board, boards, ChunkOutcome, Settled, SharedRegion, TaskBoard};
 use ferropool_core::JobError;
-use napi::bindgen_prelude::{Buffer, BufferSlice};
+use napi::bindgen_prelude::BufferSlice;
 use napi::{sys, Env, Result, Unknown};
 use napi_derive::napi;
 
@@ -217,25 +217,42 @@ pub fn board_views<'env>(
 }
 
 /// A chunk a worker claimed.
-#[napi(object)]
-pub struct ClaimedChunk {
+#[napi(object, object_from_js = false)]
+pub struct ClaimedChunk<'env> {
     /// The job id.
     pub job: u32,
     /// The chunk's index in the job.
     pub index: u32,
-    /// The chunk's payload.
-    pub payload: Buffer,
+    /// The chunk's payload (a copy in this isolate's heap: see [`owned_bytes`]).
+    pub payload: BufferSlice<'env>,
+}
+
+/// `bytes` as a Buffer whose memory V8 owns.
+///
+/// Not an external buffer over the `Vec`: Node frees an external buffer's memory in a
+/// finalizer that it defers to `setImmediate`, and a worker isolate that runs chunks and
+/// parks in `Atomics.wait` never turns its event loop, so every claimed payload (with its
+/// finalizer record) stayed allocated: 0.6-3 KB of native memory a call. A copy is freed by
+/// the garbage collector itself.
+fn owned_bytes<'env>(env: &'env Env, bytes: &[u8]) -> Result<BufferSlice<'env>> {
+    BufferSlice::copy_from(env, bytes)
 }
 
 /// Claims the next chunk of pool `pool` for worker `worker`, or returns null.
 #[napi(catch_unwind)]
-pub fn board_claim(pool: u32, worker: u32) -> Option<ClaimedChunk> {
-    let claim = board(pool)?.claim(worker)?;
-    Some(ClaimedChunk {
+pub fn board_claim<'env>(
+    env: &'env Env,
+    pool: u32,
+    worker: u32,
+) -> Result<Option<ClaimedChunk<'env>>> {
+    let Some(claim) = board(pool).and_then(|b| b.claim(worker)) else {
+        return Ok(None);
+    };
+    Ok(Some(ClaimedChunk {
         job: claim.job.id() as u32,
         index: claim.index as u32,
-        payload: claim.payload.into(),
-    })
+        payload: owned_bytes(env, &claim.payload)?,
+    }))
 }
 
 /// The spec job `job` was submitted with, or null once it is gone.
@@ -267,30 +284,36 @@ pub fn board_complete(pool: u32, job: u32, index: u32, ok: bool, bytes: BufferSl
 }
 
 /// A chunk's outcome as the pool's thread takes it.
-#[napi(object)]
-pub struct ChunkResult {
+#[napi(object, object_from_js = false)]
+pub struct ChunkResult<'env> {
     /// Whether the chunk ran (else `bytes` is its serialised error).
     pub ok: bool,
     /// The serialised results or error.
-    pub bytes: Buffer,
+    pub bytes: BufferSlice<'env>,
 }
 
 /// Takes chunk `index` of job `job`'s outcome, or null when it has none (yet).
 #[napi(catch_unwind)]
-pub fn board_take(pool: u32, job: u32, index: u32) -> Option<ChunkResult> {
-    let outcome = board(pool)?
-        .get(u64::from(job))?
-        .take_outcome(index as usize)?;
-    Some(match outcome {
-        ChunkOutcome::Done(bytes) => ChunkResult {
-            ok: true,
-            bytes: bytes.into(),
-        },
-        ChunkOutcome::Failed(bytes) => ChunkResult {
-            ok: false,
-            bytes: bytes.into(),
-        },
-    })
+pub fn board_take<'env>(
+    env: &'env Env,
+    pool: u32,
+    job: u32,
+    index: u32,
+) -> Result<Option<ChunkResult<'env>>> {
+    let Some(outcome) = board(pool)
+        .and_then(|b| b.get(u64::from(job)))
+        .and_then(|j| j.take_outcome(index as usize))
+    else {
+        return Ok(None);
+    };
+    let (ok, bytes) = match outcome {
+        ChunkOutcome::Done(bytes) => (true, bytes),
+        ChunkOutcome::Failed(bytes) => (false, bytes),
+    };
+    Ok(Some(ChunkResult {
+        ok,
+        bytes: owned_bytes(env, &bytes)?,
+    }))
 }
 
 /// Cancels job `job`: unclaimed chunks are skipped. Returns the ids of the workers
