@@ -9,7 +9,7 @@ import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels
 import { native } from './native';
 import { isTask, type ModuleTask, shipFunction } from './task';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
-import { type ExpressCall, type ExpressOutcome, WorkerGroup } from './workers';
+import { type ExpressCall, type ExpressOutcome, WORKER_ID_LIMIT, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
 import {
   type CallOptions,
@@ -164,6 +164,7 @@ export class Pool {
   readonly #applies: ApplyBatcher;
   readonly #costs = new CostModel();
   readonly #inline: boolean;
+  readonly #idLimit: number | undefined;
 
   /**
    * A pool of `options.processes` workers (or `options` of them, when it is a number), by
@@ -195,6 +196,8 @@ export class Pool {
     this.#resourceLimits = opts.resourceLimits;
     if (opts.inline !== undefined && typeof opts.inline !== 'boolean') throw new TypeError(`inline must be a boolean, got ${describe(opts.inline)}`);
     this.#inline = opts.inline ?? false;
+    const idLimit = (opts as { [WORKER_ID_LIMIT]?: unknown })[WORKER_ID_LIMIT];
+    this.#idLimit = typeof idLimit === 'number' ? idLimit : undefined;
     this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes);
   }
 
@@ -207,6 +210,7 @@ export class Pool {
         initargs: this.#initargs,
         maxTasksPerChild: this.#maxTasksPerChild,
         resourceLimits: this.#resourceLimits,
+        idLimit: this.#idLimit,
       });
       group.onInitError = (wire) => {
         const cause = rebuildError(wire);

@@ -68,7 +68,17 @@ export interface GroupOptions {
   initargs: unknown[];
   maxTasksPerChild: number | undefined;
   resourceLimits?: import('node:worker_threads').ResourceLimits;
+  /** The highest worker id (default {@link MAX_WORKER_ID}, at least `size`): ids cycle
+   * through `1..idLimit`. Lower only in tests, to reach the wrap-around quickly. */
+  idLimit?: number;
 }
+
+/** Worker ids cycle through `1..MAX_WORKER_ID` (Python numbers its workers from 1 up; ids
+ * index the workers' slots in shared memory, so they are bounded). */
+export const MAX_WORKER_ID = 1023;
+
+/** @internal A pool option, for tests only: {@link GroupOptions.idLimit}. */
+export const WORKER_ID_LIMIT = Symbol.for('ferropool.workerIdLimit');
 
 /** Job specs as text, by function and flags: a hot loop's jobs share one. */
 const specTexts = new WeakMap<FnSpec, Map<string, string>>();
@@ -119,6 +129,8 @@ export class WorkerGroup {
   readonly #fnIds = new Map<string, number>();
   readonly #fns: Array<[number, FnSpec]> = [];
   #nextWorker = 1;
+  /** The highest worker id (see {@link GroupOptions.idLimit}). */
+  readonly #idLimit: number;
   #nextJob = 1;
   #closed = false;
   /** Called when a worker's initializer throws; the pool rejects what is pending. */
@@ -127,7 +139,8 @@ export class WorkerGroup {
   constructor(options: GroupOptions) {
     this.#options = options;
     this.#initargs = encodeValue(options.initargs, this.#pinned);
-    this.#current = new Float64Array(new SharedArrayBuffer(8 * 1024 * SLOT_STRIDE));
+    this.#idLimit = Math.max(options.size, options.idLimit ?? MAX_WORKER_ID);
+    this.#current = new Float64Array(new SharedArrayBuffer(8 * (this.#idLimit + 1) * SLOT_STRIDE));
     this.#polling = new Int32Array(this.#current.buffer);
   }
 
@@ -136,10 +149,28 @@ export class WorkerGroup {
     while (!this.#closed && this.#members.size < this.#options.size) this.#spawn();
   }
 
+  /**
+   * The next worker id, skipping those of live workers. An id is free again only once its
+   * worker's exit has been handled (#onExit): until then the board may count the worker as
+   * the holder of a chunk, the express lane as its owner, and its slot in `#current` is its
+   * own; two live workers of one id were once conflated, and a call never settled.
+   */
+  #freeId(): number {
+    for (let tries = 0; tries < this.#idLimit; tries++) {
+      const id = this.#nextWorker;
+      this.#nextWorker = id >= this.#idLimit ? 1 : id + 1;
+      if (!this.#members.has(id)) return id;
+    }
+    // Cannot happen: there are never more members than `size`, and `size <= #idLimit`.
+    throw new Error('ferropool: no free worker id');
+  }
+
   #spawn(): void {
-    const id = this.#nextWorker;
+    const id = this.#freeId();
     const channel = new MessageChannel();
-    this.#nextWorker = this.#nextWorker >= 1023 ? 1 : this.#nextWorker + 1;
+    // The slot may hold what its last worker left there (a position, a polling flag).
+    this.#current[id * SLOT_STRIDE] = -1;
+    Atomics.store(this.#polling, id * SLOT_STRIDE * 2 + POLLING, 0);
     const init: WorkerInit = {
       pool: this.#pool,
       worker: id,

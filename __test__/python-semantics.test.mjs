@@ -1,0 +1,39 @@
+// Hangs and differences from Python that CPython's Pool / concurrent.futures tests and a
+// review found (issue 12): each test here failed before its fix.
+import test from 'ava';
+import { AbortError, Executor, Pool, PoolStateError } from '../dist/index.mjs';
+
+/** Settles like `promise`, or rejects after `ms` (a hang fails the test instead of the run). */
+function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** A test seam of the pool (not public): the highest worker id, so ids wrap after a few
+ * replacements instead of 1,023 (each costs a thread start, ~50 ms). */
+const WORKER_ID_LIMIT = Symbol.for('ferropool.workerIdLimit');
+
+/** Blocks its worker until `flag[0]` is set (or 30 s pass), then returns `flag[0]`. */
+const blockUntilReleased = (flag) => {
+  Atomics.wait(flag, 0, 0, 30_000);
+  return Atomics.load(flag, 0);
+};
+
+test('worker ids are not reused while their worker lives: the long call settles, join() returns', async (t) => {
+  t.timeout(50_000);
+  const pool = new Pool({ processes: 2, maxTasksPerChild: 1, [WORKER_ID_LIMIT]: 4 });
+  t.teardown(() => pool.terminate());
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const long = pool.apply(blockUntilReleased, [flag]);
+  // Every short call replaces the other worker: ids wrap around several times while the
+  // first worker still runs the long call.
+  for (let i = 0; i < 24; i++) t.is(await within(pool.apply((x) => x + 1, [i]), 10_000, `short apply ${i}`), i + 1);
+  Atomics.store(flag, 0, 7);
+  Atomics.notify(flag, 0);
+  t.is(await within(long, 10_000, 'the long apply'), 7);
+  pool.close();
+  await within(pool.join(), 10_000, 'join()');
+});
