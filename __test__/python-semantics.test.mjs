@@ -37,3 +37,34 @@ test('worker ids are not reused while their worker lives: the long call settles,
   pool.close();
   await within(pool.join(), 10_000, 'join()');
 });
+
+test('Executor.wait([]) resolves at once with two empty sets, whatever returnWhen says', async (t) => {
+  for (const returnWhen of ['FIRST_COMPLETED', 'FIRST_EXCEPTION', 'ALL_COMPLETED']) {
+    const { done, notDone } = await within(Executor.wait([], { returnWhen }), 2000, `wait([], ${returnWhen})`);
+    t.true(done instanceof Set && notDone instanceof Set);
+    t.is(done.size + notDone.size, 0, returnWhen);
+  }
+});
+
+test("Executor.wait's FIRST_EXCEPTION ignores cancelled futures, as Python's does", async (t) => {
+  const ex = new Executor({ maxWorkers: 1 });
+  t.teardown(() => ex.shutdown({ cancelFutures: true }));
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const running = ex.submit(blockUntilReleased, flag);
+  // The executor hands at most 2 × maxWorkers calls to the pool; the rest wait in its queue.
+  const handed = ex.submit((x) => x, 1);
+  const queued = [ex.submit((x) => x, 2), ex.submit((x) => x, 3)];
+  t.true(queued[0].cancel(), 'a queued future can be cancelled');
+  t.true(queued[0].cancelled());
+  const waiting = Executor.wait([running, handed, ...queued], { returnWhen: 'FIRST_EXCEPTION', timeout: 20_000 });
+  let settled = false;
+  void waiting.then(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 300));
+  t.false(settled, 'a cancelled future is no exception: wait goes on');
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+  const { done, notDone } = await waiting;
+  t.is(done.size, 4, 'every future completed (the cancelled one is done)');
+  t.is(notDone.size, 0);
+  t.is(await running, 1);
+});

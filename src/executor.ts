@@ -302,7 +302,8 @@ export class Executor {
 
   /**
    * Python's `wait`: resolves with `{ done, notDone }` when `returnWhen` is met or after
-   * `timeout` ms (never rejects).
+   * `timeout` ms (never rejects). With no futures it resolves at once, with two empty sets;
+   * a cancelled future is done, but not an exception for `'FIRST_EXCEPTION'`.
    * @example
    * ```ts
    * const { done, notDone } = await Executor.wait(futures, { timeout: 5000, returnWhen: 'FIRST_EXCEPTION' });
@@ -324,7 +325,10 @@ export class Executor {
     const all = new Set(futures);
     const done = new Set<Promise<R>>();
     const failed = new Set<Promise<R>>();
-    const enough = () => returnWhen === 'ALL_COMPLETED' ? done.size === all.size : returnWhen === 'FIRST_COMPLETED' ? done.size > 0 : failed.size > 0 || done.size === all.size;
+    // As Python's: nothing to wait for returns at once, whatever `returnWhen` says; a
+    // cancelled future is done but is no exception (FIRST_EXCEPTION goes on waiting).
+    const enough = () => done.size === all.size || (returnWhen === 'FIRST_COMPLETED' ? done.size > 0 : returnWhen === 'FIRST_EXCEPTION' && failed.size > 0);
+    if (all.size === 0) return { done, notDone: new Set() };
     await new Promise<void>((resolve) => {
       const timer = timeout === undefined ? undefined : setTimeout(resolve, timeout);
       const check = () => {
@@ -338,7 +342,7 @@ export class Executor {
           () => done.add(f),
           () => {
             done.add(f);
-            failed.add(f);
+            if ((f as Partial<FutureInternals>)[STATE] !== 'cancelled') failed.add(f);
           },
         ).then(check);
       }
