@@ -68,3 +68,44 @@ test("Executor.wait's FIRST_EXCEPTION ignores cancelled futures, as Python's doe
   t.is(notDone.size, 0);
   t.is(await running, 1);
 });
+
+test('Executor.map submits every call when it is called: shutdown({ wait: false }) loses none', async (t) => {
+  const ex = new Executor({ maxWorkers: 1 });
+  t.teardown(() => ex.shutdown({ cancelFutures: true }));
+  let read = 0;
+  function* inputs() {
+    for (let i = 1; i <= 12; i++) {
+      read++;
+      yield i;
+    }
+  }
+  const results = ex.map((x) => x * 2, inputs(), { chunksize: 5 });
+  t.is(read, 12, 'the iterable was read by map() itself');
+  await ex.shutdown({ wait: false });
+  const got = [];
+  await within((async () => {
+    for await (const r of results) got.push(r);
+  })(), 10_000, 'reading the results');
+  t.deepEqual(got, [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24]);
+  t.throws(() => ex.map((x) => x, [1]), { instanceOf: PoolStateError });
+});
+
+test('Executor.map with buffersize reads lazily, a bounded number of chunks ahead', async (t) => {
+  const ex = new Executor({ maxWorkers: 2 });
+  t.teardown(() => ex.shutdown({ cancelFutures: true }));
+  let read = 0;
+  function* naturals() {
+    for (let i = 0; ; i++) {
+      read++;
+      yield i;
+    }
+  }
+  const got = [];
+  for await (const r of ex.map((x) => x + 1, naturals(), { buffersize: 3, chunksize: 2 })) {
+    got.push(r);
+    if (got.length === 10) break;
+  }
+  t.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  t.true(read <= 10 + 4 * 2, `read ${read} items for 10 results`);
+  t.throws(() => ex.map((x) => x, [1], { buffersize: 0 }), { instanceOf: RangeError, message: /buffersize/ });
+});

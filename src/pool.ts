@@ -70,9 +70,6 @@ export interface PoolOptions {
   resourceLimits?: ResourceLimits;
 }
 
-/** @internal The key of Pool's lazy starmap, for Executor.map. */
-export const STARMAP_LAZY = Symbol('ferropool.starmapLazy');
-
 /**
  * A function a pool can run: a self-contained JS function or a {@link task}.
  * @typeParam A - Its arguments.
@@ -449,12 +446,7 @@ export class Pool {
     return this.#imap(fn, input, opts, false, 'imapUnordered') as AsyncIterableIterator<R>;
   }
 
-  /** @internal Executor.map: a lazy starmap (each item spread as the arguments), in order. */
-  [STARMAP_LAZY](fn: unknown, argTuples: Iterable<unknown[]>, opts: CallOptions): AsyncIterableIterator<unknown> {
-    return this.#imap(fn, argTuples, opts, true, 'Executor.map', true);
-  }
-
-  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string, star = false): AsyncIterableIterator<unknown> {
+  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string): AsyncIterableIterator<unknown> {
     this.#assertRunning(method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions>(opts, method);
@@ -463,7 +455,7 @@ export class Pool {
     }
     const length = Array.isArray(input) || ArrayBuffer.isView(input) ? (input as ArrayLike<unknown>).length : undefined;
     const chunksize = o.chunksize ?? (length === undefined ? 1 : defaultChunksize(length, this.#processes));
-    return streamJobs(this.#workers(), f, star, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
+    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
   }
 
   #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
