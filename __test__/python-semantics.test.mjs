@@ -109,3 +109,18 @@ test('Executor.map with buffersize reads lazily, a bounded number of chunks ahea
   t.true(read <= 10 + 4 * 2, `read ${read} items for 10 results`);
   t.throws(() => ex.map((x) => x, [1], { buffersize: 0 }), { instanceOf: RangeError, message: /buffersize/ });
 });
+
+test('maxTasksPerChild counts each applyAsync of a same-tick batch as one task', async (t) => {
+  t.timeout(50_000);
+  const pool = new Pool({ processes: 3, maxTasksPerChild: 10 });
+  t.teardown(() => pool.terminate());
+  const calls = Array.from({ length: 100 }, (_, i) => pool.applyAsync((x) => [x, currentProcess().threadId], [i]));
+  const out = await within(Promise.all(calls.map((r) => r.get())), 40_000, '100 applyAsync');
+  t.deepEqual(out.map(([x]) => x), Array.from({ length: 100 }, (_, i) => i));
+  const perWorker = new Map();
+  for (const [, threadId] of out) perWorker.set(threadId, (perWorker.get(threadId) ?? 0) + 1);
+  t.true(perWorker.size >= 10, `100 calls ran on ${perWorker.size} workers`);
+  for (const [threadId, n] of perWorker) t.true(n <= 10, `worker ${threadId} ran ${n} calls`);
+  pool.close();
+  await pool.join();
+});

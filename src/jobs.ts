@@ -542,12 +542,16 @@ interface ApplyEntry {
 export class ApplyBatcher {
   readonly #context: () => JobContext;
   readonly #processes: number;
+  /** With `maxTasksPerChild`, each call is a chunk of its own: a worker counts chunks, and
+   * Python counts each apply as one task. */
+  readonly #oneCallPerChunk: boolean;
   readonly #pending = new Map<string, { f: FnSpec; entries: ApplyEntry[] }>();
   #scheduled = false;
 
-  constructor(context: () => JobContext, processes: number) {
+  constructor(context: () => JobContext, processes: number, maxTasksPerChild?: number) {
     this.#context = context;
     this.#processes = processes;
+    this.#oneCallPerChunk = maxTasksPerChild !== undefined;
   }
 
   add(f: FnSpec, args: unknown[]): Promise<unknown> {
@@ -569,16 +573,18 @@ export class ApplyBatcher {
     this.#scheduled = false;
     const groups = [...this.#pending.values()];
     this.#pending.clear();
-    for (const { f, entries } of groups) runBatch(this.#context(), f, entries, this.#processes);
+    for (const { f, entries } of groups) runBatch(this.#context(), f, entries, this.#processes, this.#oneCallPerChunk);
   }
 }
 
 /** Largest chunk of a batch: a call's result waits for its whole chunk. */
 const MAX_BATCH_CHUNK = 256;
 
-function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: number): void {
+function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: number, oneCallPerChunk: boolean): void {
   const waitNs = ctx.costs.smallJobWait(f, entries.length);
-  const size = waitNs !== undefined ? entries.length : Math.min(MAX_BATCH_CHUNK, defaultChunksize(entries.length, processes));
+  // Still one job for the batch; with `maxTasksPerChild` one call per chunk, so that a
+  // worker that reaches its limit leaves the batch's other calls to the next workers.
+  const size = oneCallPerChunk ? 1 : waitNs !== undefined ? entries.length : Math.min(MAX_BATCH_CHUNK, defaultChunksize(entries.length, processes));
   const chunks = cut(
     entries.map((e) => e.args),
     size,
@@ -649,7 +655,7 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
       }
     });
     markDrained();
-    if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes);
+    if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes, oneCallPerChunk);
     else for (const e of good) if (!e.settled) e.reject(fromNative(err));
     return;
   }

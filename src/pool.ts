@@ -54,7 +54,8 @@ export interface PoolOptions {
   initializer?: ((...args: any[]) => unknown) | object;
   /** Arguments of `initializer`. */
   initargs?: readonly unknown[];
-  /** A worker is replaced after this many chunks of JS tasks. */
+  /** A worker is replaced after this many tasks: a chunk of a map is one task, and so is
+   * each `apply`/`applyAsync` call, batched or not (as Python counts them). */
   maxTasksPerChild?: number;
   /**
    * Let small calls of a cheap function run on the calling thread (default `false`): once
@@ -195,7 +196,7 @@ export class Pool {
     this.#inline = opts.inline ?? false;
     const idLimit = (opts as { [WORKER_ID_LIMIT]?: unknown })[WORKER_ID_LIMIT];
     this.#idLimit = typeof idLimit === 'number' ? idLimit : undefined;
-    this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes);
+    this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes, this.#maxTasksPerChild);
   }
 
   /** The workers for JS functions, started on the first call that needs them. */
