@@ -124,3 +124,20 @@ test('maxTasksPerChild counts each applyAsync of a same-tick batch as one task',
   pool.close();
   await pool.join();
 });
+
+test('with an initializer, workers start when the pool is made: after close() + join() of an idle pool it ran in every worker', async (t) => {
+  t.timeout(30_000);
+  const initializer = async (count) => {
+    await new Promise((r) => setTimeout(r, 200));
+    Atomics.add(count, 0, 1);
+  };
+  const count = new Int32Array(new SharedArrayBuffer(4));
+  const pool = new Pool({ processes: 3, initializer, initargs: [count] });
+  pool.close();
+  await within(pool.join(), 20_000, 'join()');
+  t.is(Atomics.load(count, 0), 3, 'the initializer ran once in each of the 3 workers');
+  const viaExecutor = new Int32Array(new SharedArrayBuffer(4));
+  const ex = new Executor({ maxWorkers: 2, initializer, initargs: [viaExecutor] });
+  await within(ex.shutdown(), 20_000, 'shutdown()');
+  t.is(Atomics.load(viaExecutor, 0), 2);
+});

@@ -24,7 +24,7 @@ import { positiveInteger } from './validate';
 export interface ExecutorOptions {
   /** The number of workers; defaults to `cpuCount()`. */
   maxWorkers?: number;
-  /** Run once in every worker before its first task, with `initargs`. */
+  /** Run once in every worker when it starts, with `initargs` (the workers then start with the executor). */
   initializer?: ((...args: any[]) => unknown) | object;
   /** Arguments of `initializer`. */
   initargs?: readonly unknown[];

@@ -50,7 +50,8 @@ export type PoolState = 'running' | 'closed' | 'terminated';
 export interface PoolOptions {
   /** The number of workers; defaults to {@link cpuCount}(). Kernel calls use at most this many threads. */
   processes?: number;
-  /** Run once in every worker before its first JS task, with `initargs`. */
+  /** Run once in every worker when it starts, with `initargs`; with one, the workers start
+   * when the pool is made (as Python's), and `close()` + `join()` waits for it to finish. */
   initializer?: ((...args: any[]) => unknown) | object;
   /** Arguments of `initializer`. */
   initargs?: readonly unknown[];
@@ -166,7 +167,8 @@ export class Pool {
 
   /**
    * A pool of `options.processes` workers (or `options` of them, when it is a number), by
-   * default {@link cpuCount}(). JS workers start on the first call that needs them.
+   * default {@link cpuCount}(). JS workers start on the first call that needs them, or,
+   * with an `initializer`, at once (as Python's do).
    * @example
    * ```ts
    * const pool = new Pool();                               // cpuCount() workers
@@ -197,6 +199,9 @@ export class Pool {
     const idLimit = (opts as { [WORKER_ID_LIMIT]?: unknown })[WORKER_ID_LIMIT];
     this.#idLimit = typeof idLimit === 'number' ? idLimit : undefined;
     this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes, this.#maxTasksPerChild);
+    // With an initializer, the workers start now, as Python's do (it may set up what the
+    // program expects to exist even if no task comes); without one, on the first call.
+    if (this.#initializer !== undefined) this.#workers().group.start();
   }
 
   /** The workers for JS functions, started on the first call that needs them. */
@@ -618,7 +623,7 @@ export class Pool {
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()');
     while (this.#calls.size > 0) await Promise.all([...this.#calls].map((c) => c.drained));
-    await this.#group?.close();
+    await this.#group?.close(this.#state === 'closed');
   }
 
   /**

@@ -485,6 +485,7 @@ async function main(init: WorkerInit): Promise<void> {
       const fn = await resolveFn(init.initializer);
       const r = fn(...(decodeValue(init.initargs, resolve) as unknown[]));
       if (isThenable(r)) await r;
+      port.postMessage(['ready']); // join() after close() waits for this
     } catch (err) {
       // Report it, and exit: the pool rejects its pending calls instead of respawning
       // workers whose initializer fails (Python's Pool loops forever here).

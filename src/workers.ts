@@ -46,6 +46,9 @@ interface Member {
   stopping: boolean;
   /** The uncaught error it reported before exiting (out of memory, …). */
   error: Error | undefined;
+  /** Settles once its initializer has run (or failed), or it exited. */
+  readonly ready: Promise<void>;
+  markReady(): void;
 }
 
 const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
@@ -144,6 +147,11 @@ export class WorkerGroup {
     this.#polling = new Int32Array(this.#current.buffer);
   }
 
+  /** Starts the workers now (a pool with an initializer: Python's start when it is made). */
+  start(): void {
+    this.#fill();
+  }
+
   /** Starts the workers that are missing. */
   #fill(): void {
     while (!this.#closed && this.#members.size < this.#options.size) this.#spawn();
@@ -191,7 +199,9 @@ export class WorkerGroup {
       stdout: false,
       stderr: false,
     });
-    const member: Member = { id, worker, port: channel.port1, stopping: false, error: undefined };
+    let markReady = () => {};
+    const ready = init.initializer === undefined ? Promise.resolve() : new Promise<void>((r) => (markReady = r));
+    const member: Member = { id, worker, port: channel.port1, stopping: false, error: undefined, ready, markReady: () => markReady() };
     channel.port1.unref();
     this.#members.set(id, member);
     worker.on('message', (msg: unknown) => this.#onMessage(member, msg));
@@ -211,8 +221,13 @@ export class WorkerGroup {
       this.#expressNote(msg[1] as Uint8Array | undefined);
       return;
     }
+    if (msg[0] === 'ready') {
+      member.markReady();
+      return;
+    }
     if (msg[0] === 'init-error') {
       member.stopping = true;
+      member.markReady();
       this.onInitError(decodeError(msg[1] as Uint8Array));
       return;
     }
@@ -253,6 +268,7 @@ export class WorkerGroup {
   }
 
   #onExit(member: Member, code: number): void {
+    member.markReady();
     this.#members.delete(member.id);
     member.port.close();
     // A worker stopped while it polled must not keep the others from polling.
@@ -486,8 +502,18 @@ export class WorkerGroup {
     return out;
   }
 
-  /** Stops every worker and drops the board; resolves when the workers have exited. */
-  async close(): Promise<void> {
+  /**
+   * Stops every worker and drops the board; resolves when the workers have exited. With
+   * `graceful` (join() after close()), a worker still running its initializer finishes it
+   * first, as Python's does: after close() and join(), every worker has run it.
+   */
+  async close(graceful = false): Promise<void> {
+    if (graceful && !this.#closed) {
+      const members = [...this.#members.values()];
+      // Unref'd workers would let the process exit before they are ready.
+      for (const m of members) m.worker.ref();
+      await Promise.all(members.map((m) => m.ready));
+    }
     this.#closed = true;
     for (const id of [...this.#jobs.keys()]) this.#forget(id);
     const exits = [...this.#members.values()].map((m) => {
