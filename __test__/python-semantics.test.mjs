@@ -141,3 +141,39 @@ test('with an initializer, workers start when the pool is made: after close() + 
   await within(ex.shutdown(), 20_000, 'shutdown()');
   t.is(Atomics.load(viaExecutor, 0), 2);
 });
+
+/** The one rule for what cannot cross to or from a worker: a TypeError naming the
+ * position, whose `cause` is what went wrong (here a getter's RangeError). */
+function assertCloneError(t, error, position, causeMessage) {
+  t.true(error instanceof TypeError, `${error?.name}: ${error?.message}`);
+  t.is(error.name, 'TypeError');
+  t.regex(error.message, position);
+  t.true(error.cause instanceof RangeError, `cause: ${error.cause}`);
+  t.regex(error.cause.message, causeMessage);
+}
+
+test('errors while cloning: one rule for map and apply, a TypeError naming the position with the original error as cause', async (t) => {
+  t.timeout(30_000);
+  const pool = new Pool({ processes: 1 });
+  t.teardown(() => pool.terminate());
+  // Results whose getter throws.
+  const getterAt2 = (x) => (x === 2 ? { get bad() { throw new RangeError(`getter of result ${x}`); } } : x);
+  assertCloneError(t, await t.throwsAsync(pool.map(getterAt2, [0, 1, 2, 3], { chunksize: 4 })), /input\[2\] cannot be sent back/, /getter of result 2/);
+  assertCloneError(t, await t.throwsAsync(pool.map(getterAt2, ['0', '1', 2, '3'])), /input\[2\] cannot be sent back/, /getter of result 2/);
+  // Batched applies (made in one turn): each fails alone.
+  const [a, b, c] = await Promise.allSettled([pool.apply(getterAt2, [2]), pool.apply(getterAt2, [1]), pool.apply(getterAt2, [2])]);
+  assertCloneError(t, a.reason, /result of the call cannot be sent back/, /getter of result 2/);
+  t.deepEqual(b, { status: 'fulfilled', value: 1 });
+  assertCloneError(t, c.reason, /result of the call cannot be sent back/, /getter of result 2/);
+  // One apply at a time, once the function is measured (the express lane takes such calls).
+  for (let i = 0; i < 20; i++) t.is(await pool.apply(getterAt2, [0]), 0);
+  assertCloneError(t, await t.throwsAsync(pool.apply(getterAt2, [2])), /result of the call cannot be sent back/, /getter of result 2/);
+  // Arguments whose getter throws.
+  const arg = { get bad() { throw new RangeError('getter of an argument'); } };
+  assertCloneError(t, await t.throwsAsync(pool.map((x) => x, [1, arg, 3])), /input\[1\] cannot be sent to a worker/, /getter of an argument/);
+  assertCloneError(t, await t.throwsAsync(pool.apply((x, y) => y, [1, arg])), /args\[1\]/, /getter of an argument/);
+  const [bad, fine] = await Promise.allSettled([pool.apply((x, y) => y, [1, arg]), pool.apply((x, y) => y, [1, 2])]);
+  assertCloneError(t, bad.reason, /apply: args cannot be sent to a worker: args\[1\]/, /getter of an argument/);
+  t.deepEqual(fine, { status: 'fulfilled', value: 2 });
+  t.deepEqual(await pool.map((x) => x * 2, [1, 2]), [2, 4], 'the pool still works');
+});
