@@ -1,7 +1,7 @@
 // Hangs and differences from Python that CPython's Pool / concurrent.futures tests and a
 // review found (issue 12): each test here failed before its fix.
 import test from 'ava';
-import { AbortError, Executor, Pool, PoolStateError } from '../dist/index.mjs';
+import { Executor, Pool, PoolStateError } from '../dist/index.mjs';
 
 /** Settles like `promise`, or rejects after `ms` (a hang fails the test instead of the run). */
 function within(promise, ms, what) {
@@ -171,8 +171,8 @@ test('errors while cloning: one rule for map and apply, a TypeError naming the p
   // Arguments whose getter throws.
   const arg = { get bad() { throw new RangeError('getter of an argument'); } };
   assertCloneError(t, await t.throwsAsync(pool.map((x) => x, [1, arg, 3])), /input\[1\] cannot be sent to a worker/, /getter of an argument/);
-  assertCloneError(t, await t.throwsAsync(pool.apply((x, y) => y, [1, arg])), /args\[1\]/, /getter of an argument/);
-  const [bad, fine] = await Promise.allSettled([pool.apply((x, y) => y, [1, arg]), pool.apply((x, y) => y, [1, 2])]);
+  assertCloneError(t, await t.throwsAsync(pool.apply((_x, y) => y, [1, arg])), /args\[1\]/, /getter of an argument/);
+  const [bad, fine] = await Promise.allSettled([pool.apply((_x, y) => y, [1, arg]), pool.apply((_x, y) => y, [1, 2])]);
   assertCloneError(t, bad.reason, /apply: args cannot be sent to a worker: args\[1\]/, /getter of an argument/);
   t.deepEqual(fine, { status: 'fulfilled', value: 2 });
   t.deepEqual(await pool.map((x) => x * 2, [1, 2]), [2, 4], 'the pool still works');
