@@ -1,11 +1,11 @@
 /**
  * `Executor`: Python's `concurrent.futures.ProcessPoolExecutor`, on the same engine as
- * {@link Pool} (its calls are a Pool's batched `apply`s and `imap`s).
+ * {@link Pool} (its calls are a Pool's batched `apply`s and `starmap`s).
  * @module
  */
 import { AbortError, PoolStateError, TimeoutError } from './errors';
 import { describe } from './kernels';
-import { Pool, STARMAP_LAZY, type TaskFn } from './pool';
+import { Pool, type TaskFn } from './pool';
 import { positiveInteger } from './validate';
 
 /**
@@ -24,7 +24,7 @@ import { positiveInteger } from './validate';
 export interface ExecutorOptions {
   /** The number of workers; defaults to `cpuCount()`. */
   maxWorkers?: number;
-  /** Run once in every worker before its first task, with `initargs`. */
+  /** Run once in every worker when it starts, with `initargs` (the workers then start with the executor). */
   initializer?: ((...args: any[]) => unknown) | object;
   /** Arguments of `initializer`. */
   initargs?: readonly unknown[];
@@ -54,6 +54,24 @@ export interface Future<R> extends Promise<R> {
   running(): boolean;
   /** Whether the call has finished (or was cancelled). */
   done(): boolean;
+}
+
+/**
+ * Options of {@link Executor.map}.
+ * @example
+ * ```ts
+ * for await (const r of ex.map((x) => x * 2, input, { timeout: 5000, chunksize: 16 })) console.log(r);
+ * for await (const r of ex.map((x) => x * 2, endless(), { buffersize: 8 })) if (r > 100) break;
+ * ```
+ */
+export interface ExecutorMapOptions {
+  /** Ms from the `map()` call after which the iterator throws `TimeoutError`. */
+  timeout?: number;
+  /** Items sent to a worker as one future (default 1). */
+  chunksize?: number;
+  /** Read the iterables lazily, with at most this many chunks submitted ahead of the
+   * results read (Python 3.14's `buffersize`); by default every call is submitted at once. */
+  buffersize?: number;
 }
 
 type FutureState = 'pending' | 'running' | 'finished' | 'cancelled';
@@ -129,6 +147,11 @@ export class Executor {
    */
   submit<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, ...args: A): Future<R> {
     if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
+    return this.#enqueue(() => this.#pool.apply(fn, args) as Promise<R>);
+  }
+
+  /** A future of `run()`, which starts when the executor's window has room (see #pump). */
+  #enqueue<R>(run: () => Promise<R>): Future<R> {
     let resolve!: (v: R) => void;
     let reject!: (e: unknown) => void;
     const future = new Promise<R>((res, rej) => {
@@ -140,7 +163,7 @@ export class Executor {
       start: () => {
         future[STATE] = 'running';
         this.#inFlight++;
-        this.#pool.apply(fn, args).then(
+        run().then(
           (v) => {
             future[STATE] = 'finished';
             resolve(v as R);
@@ -189,18 +212,28 @@ export class Executor {
   }
 
   /**
-   * Python's `Executor.map`: `fn` over the zipped `iterables`, results in order. `timeout`
-   * (ms) counts from this call; when it runs out, the iterator throws `TimeoutError` and
-   * what is left is cancelled.
+   * Python's `Executor.map`: `fn` over the zipped `iterables`, results in order. Like
+   * Python's, it reads the iterables and submits every call when it is called (work
+   * accepted before {@link shutdown} is never lost, and runs whether or not the results
+   * are read); `chunksize` items go to a worker as one future. `timeout` (ms) counts from
+   * this call; when it runs out, the iterator throws `TimeoutError`. Once the iterator
+   * ends early (a timeout, an error, a `break`), the calls still queued are cancelled.
+   *
+   * With `buffersize` (Python 3.14's), the iterables are read lazily instead: at most
+   * `buffersize` chunks are submitted ahead of the results read, so an endless iterable
+   * works and memory stays bounded; chunks not yet submitted at {@link shutdown} are not run.
    * @example
    * ```ts
    * for await (const r of ex.map((a, b) => a * b, [1, 2, 3], [4, 5, 6])) console.log(r); // 4 10 18
+   * const it = ex.map((x) => x * 2, [1, 2, 3]); // all three submitted now
+   * await ex.shutdown({ wait: false });         // ...so they still run
+   * for await (const r of ex.map((x) => x + 1, naturals(), { buffersize: 8 })) if (r > 100) break;
    * ```
    */
-  map<R>(fn: TaskFn<any[], R | Promise<R>>, ...rest: Array<Iterable<unknown> | { timeout?: number; chunksize?: number }>): AsyncIterableIterator<R> {
+  map<R>(fn: TaskFn<any[], R | Promise<R>>, ...rest: Array<Iterable<unknown> | ExecutorMapOptions>): AsyncIterableIterator<R> {
     if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
     const last = rest[rest.length - 1];
-    const opts = last !== undefined && !isIterable(last) ? (rest.pop() as { timeout?: number; chunksize?: number }) : {};
+    const opts = typeof last === 'object' && last !== null && !isIterable(last) ? (rest.pop() as ExecutorMapOptions) : {};
     const iterables = rest as Iterable<unknown>[];
     if (iterables.length === 0) throw new TypeError('Executor.map needs at least one iterable');
     iterables.forEach((it, i) => {
@@ -209,19 +242,51 @@ export class Executor {
     if (opts.timeout !== undefined && !(typeof opts.timeout === 'number' && opts.timeout >= 0)) {
       throw new RangeError(`Executor.map: timeout must be a non-negative number of ms, got ${describe(opts.timeout)}`);
     }
+    const chunksize = opts.chunksize === undefined ? 1 : positiveInteger(opts.chunksize, 'chunksize');
+    const buffersize = opts.buffersize === undefined ? undefined : positiveInteger(opts.buffersize, 'buffersize');
     const deadline = opts.timeout === undefined ? undefined : Date.now() + opts.timeout;
-    const zipped = zip(iterables);
-    const pool = this.#pool;
+    const chunks = chunked(zip(iterables), chunksize);
+    const submitChunk = (tuples: unknown[][]): Future<R[]> =>
+      chunksize === 1
+        ? this.#enqueue(() => this.#pool.apply(fn, tuples[0]).then((r) => [r as R]))
+        : this.#enqueue(() => this.#pool.starmap(fn, tuples, { chunksize: tuples.length }) as Promise<R[]>);
+    const futures: Future<R[]>[] = [];
+    /** Submits the next chunk; false when the input is exhausted. */
+    const submitNext = (): boolean => {
+      const step = chunks.next();
+      if (step.done) return false;
+      futures.push(submitChunk(step.value));
+      return true;
+    };
+    if (buffersize === undefined) while (submitNext());
+    else for (let i = 0; i < buffersize && submitNext(); i++);
+    const timeout = opts.timeout;
+    const shut = () => this.#shutdown;
     async function* results(): AsyncGenerator<R> {
-      const ac = new AbortController();
-      const timer = deadline === undefined ? undefined : setTimeout(() => ac.abort(new TimeoutError(`Executor.map did not finish within ${opts.timeout} ms`)), Math.max(0, deadline - Date.now()));
       try {
-        for await (const r of pool[STARMAP_LAZY](fn, zipped, { chunksize: opts.chunksize, signal: ac.signal })) yield r as R;
-      } catch (err) {
-        if (err instanceof AbortError && err.cause instanceof TimeoutError) throw err.cause;
-        throw err;
+        while (futures.length > 0) {
+          const future = futures.shift()!;
+          // Python 3.14: the next chunk goes in as a result comes out (not after shutdown()).
+          if (buffersize !== undefined && !shut()) submitNext();
+          let values: R[];
+          if (deadline === undefined) values = await future;
+          else {
+            let timer: NodeJS.Timeout | undefined;
+            const late = new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new TimeoutError(`Executor.map did not finish within ${timeout} ms`)), Math.max(0, deadline - Date.now()));
+            });
+            try {
+              values = await Promise.race([future, late]);
+            } finally {
+              clearTimeout(timer);
+            }
+          }
+          for (const v of values) yield v;
+        }
       } finally {
-        if (timer) clearTimeout(timer);
+        // As Python's: what the caller will not read and has not started is cancelled.
+        for (const f of futures) f.cancel();
+        futures.length = 0;
       }
     }
     return results();
@@ -302,7 +367,8 @@ export class Executor {
 
   /**
    * Python's `wait`: resolves with `{ done, notDone }` when `returnWhen` is met or after
-   * `timeout` ms (never rejects).
+   * `timeout` ms (never rejects). With no futures it resolves at once, with two empty sets;
+   * a cancelled future is done, but not an exception for `'FIRST_EXCEPTION'`.
    * @example
    * ```ts
    * const { done, notDone } = await Executor.wait(futures, { timeout: 5000, returnWhen: 'FIRST_EXCEPTION' });
@@ -324,7 +390,10 @@ export class Executor {
     const all = new Set(futures);
     const done = new Set<Promise<R>>();
     const failed = new Set<Promise<R>>();
-    const enough = () => returnWhen === 'ALL_COMPLETED' ? done.size === all.size : returnWhen === 'FIRST_COMPLETED' ? done.size > 0 : failed.size > 0 || done.size === all.size;
+    // As Python's: nothing to wait for returns at once, whatever `returnWhen` says; a
+    // cancelled future is done but is no exception (FIRST_EXCEPTION goes on waiting).
+    const enough = () => done.size === all.size || (returnWhen === 'FIRST_COMPLETED' ? done.size > 0 : returnWhen === 'FIRST_EXCEPTION' && failed.size > 0);
+    if (all.size === 0) return { done, notDone: new Set() };
     await new Promise<void>((resolve) => {
       const timer = timeout === undefined ? undefined : setTimeout(resolve, timeout);
       const check = () => {
@@ -338,7 +407,7 @@ export class Executor {
           () => done.add(f),
           () => {
             done.add(f);
-            failed.add(f);
+            if ((f as Partial<FutureInternals>)[STATE] !== 'cancelled') failed.add(f);
           },
         ).then(check);
       }
@@ -358,6 +427,21 @@ function* zip(iterables: Iterable<unknown>[]): Generator<unknown[]> {
     const steps = its.map((it) => it.next());
     if (steps.some((s) => s.done)) return;
     yield steps.map((s) => s.value);
+  }
+}
+
+/** `items` in arrays of `size` (the last may be shorter), read as they are asked for. */
+function* chunked<T>(items: Iterator<T>, size: number): Generator<T[]> {
+  for (;;) {
+    const chunk: T[] = [];
+    while (chunk.length < size) {
+      const step = items.next();
+      if (step.done) break;
+      chunk.push(step.value);
+    }
+    if (chunk.length === 0) return;
+    yield chunk;
+    if (chunk.length < size) return;
   }
 }
 

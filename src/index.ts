@@ -14,7 +14,7 @@ export { Lock, Value, Queue, QueueEmptyError, QueueFullError } from './shared';
 export type { QueueOptions, ValueType, PythonTypeCode, ValueOf, WaitOptions } from './shared';
 export { currentProcess } from './identity';
 export type { ProcessInfo } from './identity';
-export type { ExecutorOptions, Future } from './executor';
+export type { ExecutorMapOptions, ExecutorOptions, Future } from './executor';
 export type { AsyncCallbacks } from './async-result';
 export { kernels } from './kernels';
 export type { Kernel, MapKernel, ReduceKernel } from './kernels';

@@ -44,6 +44,10 @@ export function rebuildError(w: WireError): Error {
   const local = (err.stack ?? '').split('\n').slice(1).join('\n');
   err.stack = `${w.stack ?? `${w.name}: ${w.message}`}\n    --- the task ran in a pool worker; the call was made: ---\n${local}`;
   Object.defineProperty(err, PARTIAL, { value: w.partial, enumerable: false });
+  if (w.cause !== undefined) {
+    const cause = 'error' in w.cause ? rebuildError(w.cause.error) : w.cause.value;
+    Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  }
   return err;
 }
 
@@ -384,7 +388,7 @@ export function runJob(
     try {
       job = ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, handlers, shared);
     } catch (err) {
-      reject(unsendable(err, chunks) ?? fromNative(err)); // an item V8 cannot clone, or the addon refused the input
+      reject(unsendable(chunks) ?? fromNative(err)); // an item that cannot be encoded, or the addon refused the input
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -394,22 +398,33 @@ export function runJob(
 }
 
 /**
- * When `err` is V8 refusing to clone an input item, a TypeError that names the item's input
- * position (the argument at fault); otherwise undefined.
+ * When an input item could not be encoded (V8 refused to clone it, or a getter of it
+ * threw), a TypeError that names the item's input position, with what went wrong as its
+ * `cause`; otherwise (the addon refused the input) undefined.
  */
-function unsendable(err: unknown, chunks: Array<[number, Items]>): TypeError | undefined {
-  if (!(err instanceof Error) || !/could not be cloned/.test(err.message)) return undefined;
+function unsendable(chunks: Array<[number, Items]>): TypeError | undefined {
   for (const [start, items] of chunks) {
     if (isNumeric(items)) continue;
     for (let i = 0; i < items.length; i++) {
-      try {
-        encodeValue(items[i], new Map());
-      } catch (e) {
-        return new TypeError(`input[${start + i}] cannot be sent to a worker: ${(e as Error).message} (send plain data: structured-clone values)`);
-      }
+      const cause = encodingError(items[i]);
+      if (cause !== undefined) return new TypeError(`input[${start + i}] cannot be sent to a worker: ${messageOf(cause)} (send plain data: structured-clone values)`, { cause });
     }
   }
   return undefined;
+}
+
+/** What encoding `value` for a worker throws, or undefined when it encodes. */
+function encodingError(value: unknown): unknown {
+  try {
+    encodeValue(value, new Map());
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Turns the addon's errors into the JS errors they stand for (`InvalidArg` → TypeError). */
@@ -542,12 +557,16 @@ interface ApplyEntry {
 export class ApplyBatcher {
   readonly #context: () => JobContext;
   readonly #processes: number;
+  /** With `maxTasksPerChild`, each call is a chunk of its own: a worker counts chunks, and
+   * Python counts each apply as one task. */
+  readonly #oneCallPerChunk: boolean;
   readonly #pending = new Map<string, { f: FnSpec; entries: ApplyEntry[] }>();
   #scheduled = false;
 
-  constructor(context: () => JobContext, processes: number) {
+  constructor(context: () => JobContext, processes: number, maxTasksPerChild?: number) {
     this.#context = context;
     this.#processes = processes;
+    this.#oneCallPerChunk = maxTasksPerChild !== undefined;
   }
 
   add(f: FnSpec, args: unknown[]): Promise<unknown> {
@@ -569,16 +588,18 @@ export class ApplyBatcher {
     this.#scheduled = false;
     const groups = [...this.#pending.values()];
     this.#pending.clear();
-    for (const { f, entries } of groups) runBatch(this.#context(), f, entries, this.#processes);
+    for (const { f, entries } of groups) runBatch(this.#context(), f, entries, this.#processes, this.#oneCallPerChunk);
   }
 }
 
 /** Largest chunk of a batch: a call's result waits for its whole chunk. */
 const MAX_BATCH_CHUNK = 256;
 
-function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: number): void {
+function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: number, oneCallPerChunk: boolean): void {
   const waitNs = ctx.costs.smallJobWait(f, entries.length);
-  const size = waitNs !== undefined ? entries.length : Math.min(MAX_BATCH_CHUNK, defaultChunksize(entries.length, processes));
+  // Still one job for the batch; with `maxTasksPerChild` one call per chunk, so that a
+  // worker that reaches its limit leaves the batch's other calls to the next workers.
+  const size = oneCallPerChunk ? 1 : waitNs !== undefined ? entries.length : Math.min(MAX_BATCH_CHUNK, defaultChunksize(entries.length, processes));
   const chunks = cut(
     entries.map((e) => e.args),
     size,
@@ -639,17 +660,15 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
     // Some call's arguments cannot be sent to a worker: reject those calls (naming their
     // argument), and run the others as a batch of their own.
     const good = entries.filter((e) => {
-      try {
-        encodeValue(e.args, new Map());
-        return true;
-      } catch (x) {
-        e.settled = true;
-        e.reject(new TypeError(`apply: args cannot be sent to a worker: ${(x as Error).message} (send plain data: structured-clone values)`));
-        return false;
-      }
+      if (encodingError(e.args) === undefined) return true;
+      const at = e.args.findIndex((a) => encodingError(a) !== undefined);
+      const cause = at >= 0 ? encodingError(e.args[at]) : encodingError(e.args);
+      e.settled = true;
+      e.reject(new TypeError(`apply: args cannot be sent to a worker: args[${Math.max(0, at)}]: ${messageOf(cause)} (send plain data: structured-clone values)`, { cause }));
+      return false;
     });
     markDrained();
-    if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes);
+    if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes, oneCallPerChunk);
     else for (const e of good) if (!e.settled) e.reject(fromNative(err));
     return;
   }

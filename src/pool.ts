@@ -9,7 +9,7 @@ import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels
 import { native } from './native';
 import { isTask, type ModuleTask, shipFunction } from './task';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
-import { type ExpressCall, type ExpressOutcome, WorkerGroup } from './workers';
+import { type ExpressCall, type ExpressOutcome, WORKER_ID_LIMIT, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
 import {
   type CallOptions,
@@ -50,11 +50,13 @@ export type PoolState = 'running' | 'closed' | 'terminated';
 export interface PoolOptions {
   /** The number of workers; defaults to {@link cpuCount}(). Kernel calls use at most this many threads. */
   processes?: number;
-  /** Run once in every worker before its first JS task, with `initargs`. */
+  /** Run once in every worker when it starts, with `initargs`; with one, the workers start
+   * when the pool is made (as Python's), and `close()` + `join()` waits for it to finish. */
   initializer?: ((...args: any[]) => unknown) | object;
   /** Arguments of `initializer`. */
   initargs?: readonly unknown[];
-  /** A worker is replaced after this many chunks of JS tasks. */
+  /** A worker is replaced after this many tasks: a chunk of a map is one task, and so is
+   * each `apply`/`applyAsync` call, batched or not (as Python counts them). */
   maxTasksPerChild?: number;
   /**
    * Let small calls of a cheap function run on the calling thread (default `false`): once
@@ -69,9 +71,6 @@ export interface PoolOptions {
    * exceeds them fails with `WorkerCrashedError` and its worker is replaced. */
   resourceLimits?: ResourceLimits;
 }
-
-/** @internal The key of Pool's lazy starmap, for Executor.map. */
-export const STARMAP_LAZY = Symbol('ferropool.starmapLazy');
 
 /**
  * A function a pool can run: a self-contained JS function or a {@link task}.
@@ -164,10 +163,12 @@ export class Pool {
   readonly #applies: ApplyBatcher;
   readonly #costs = new CostModel();
   readonly #inline: boolean;
+  readonly #idLimit: number | undefined;
 
   /**
    * A pool of `options.processes` workers (or `options` of them, when it is a number), by
-   * default {@link cpuCount}(). JS workers start on the first call that needs them.
+   * default {@link cpuCount}(). JS workers start on the first call that needs them, or,
+   * with an `initializer`, at once (as Python's do).
    * @example
    * ```ts
    * const pool = new Pool();                               // cpuCount() workers
@@ -195,7 +196,12 @@ export class Pool {
     this.#resourceLimits = opts.resourceLimits;
     if (opts.inline !== undefined && typeof opts.inline !== 'boolean') throw new TypeError(`inline must be a boolean, got ${describe(opts.inline)}`);
     this.#inline = opts.inline ?? false;
-    this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes);
+    const idLimit = (opts as { [WORKER_ID_LIMIT]?: unknown })[WORKER_ID_LIMIT];
+    this.#idLimit = typeof idLimit === 'number' ? idLimit : undefined;
+    this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes, this.#maxTasksPerChild);
+    // With an initializer, the workers start now, as Python's do (it may set up what the
+    // program expects to exist even if no task comes); without one, on the first call.
+    if (this.#initializer !== undefined) this.#workers().group.start();
   }
 
   /** The workers for JS functions, started on the first call that needs them. */
@@ -207,6 +213,7 @@ export class Pool {
         initargs: this.#initargs,
         maxTasksPerChild: this.#maxTasksPerChild,
         resourceLimits: this.#resourceLimits,
+        idLimit: this.#idLimit,
       });
       group.onInitError = (wire) => {
         const cause = rebuildError(wire);
@@ -445,12 +452,7 @@ export class Pool {
     return this.#imap(fn, input, opts, false, 'imapUnordered') as AsyncIterableIterator<R>;
   }
 
-  /** @internal Executor.map: a lazy starmap (each item spread as the arguments), in order. */
-  [STARMAP_LAZY](fn: unknown, argTuples: Iterable<unknown[]>, opts: CallOptions): AsyncIterableIterator<unknown> {
-    return this.#imap(fn, argTuples, opts, true, 'Executor.map', true);
-  }
-
-  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string, star = false): AsyncIterableIterator<unknown> {
+  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string): AsyncIterableIterator<unknown> {
     this.#assertRunning(method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions>(opts, method);
@@ -459,7 +461,7 @@ export class Pool {
     }
     const length = Array.isArray(input) || ArrayBuffer.isView(input) ? (input as ArrayLike<unknown>).length : undefined;
     const chunksize = o.chunksize ?? (length === undefined ? 1 : defaultChunksize(length, this.#processes));
-    return streamJobs(this.#workers(), f, star, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
+    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
   }
 
   #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
@@ -621,7 +623,7 @@ export class Pool {
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()');
     while (this.#calls.size > 0) await Promise.all([...this.#calls].map((c) => c.drained));
-    await this.#group?.close();
+    await this.#group?.close(this.#state === 'closed');
   }
 
   /**

@@ -415,14 +415,33 @@ export interface WireError {
   partial: Items;
   /** Set when the function could not be shipped or compiled. */
   serialization?: boolean;
+  /** The error's `cause`: an error (as a WireError), or any other value, cloned. */
+  cause?: { error: WireError } | { value: unknown };
+}
+
+/** How deep a chain of causes crosses a thread. */
+const MAX_CAUSES = 4;
+
+function isErrorLike(value: unknown): value is Record<string, unknown> {
+  return value instanceof Error || (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string');
 }
 
 /** What a task threw at input position `index`, as a cloneable object. */
-export function toWireError(err: unknown, index: number, partial: Items, serialization = false): WireError {
+export function toWireError(err: unknown, index: number, partial: Items, serialization = false, depth = 0): WireError {
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as Record<string, unknown>;
   const props: Record<string, unknown> = {};
+  let cause: WireError['cause'];
+  if (depth < MAX_CAUSES && 'cause' in e) {
+    try {
+      const c = e.cause;
+      if (isErrorLike(c)) cause = { error: toWireError(c, index, [], false, depth + 1) };
+      else cause = { value: deserialize(serialize(c)) };
+    } catch {
+      cause = { value: String(e.cause) };
+    }
+  }
   for (const key of Object.keys(e)) {
-    if (key === 'message' || key === 'stack' || key === 'name') continue;
+    if (key === 'message' || key === 'stack' || key === 'name' || key === 'cause') continue;
     try {
       props[key] = deserialize(serialize(e[key]));
     } catch {
@@ -437,6 +456,7 @@ export function toWireError(err: unknown, index: number, partial: Items, seriali
     index,
     partial,
     serialization,
+    ...(cause === undefined ? {} : { cause }),
   };
 }
 

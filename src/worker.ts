@@ -388,7 +388,8 @@ async function runIsolated(spec: JobSpec, items: Items, start: number, slot: Slo
       fn ??= compiledFn(spec.f) ?? (await resolveFn(spec.f));
       let r = spec.star ? fn(...(items[i] as unknown[])) : fn(items[i]);
       if (isThenable(r)) r = await r;
-      outcomes[i] = clonable(r) ? [true, r] : [false, toWireError(uncloneable(undefined, start + i), start + i, [])];
+      const why = cloneError(r);
+      outcomes[i] = why === undefined ? [true, r] : [false, toWireError(uncloneable(why, -1), start + i, [])];
     } catch (thrown) {
       const { err, serialization } = explain(thrown, spec.f);
       outcomes[i] = [false, toWireError(err, start + i, [], serialization)];
@@ -403,21 +404,29 @@ async function runIsolated(spec: JobSpec, items: Items, start: number, slot: Slo
 }
 
 function clonable(value: unknown): boolean {
-  if (typeof value === 'symbol') return false;
-  if (typeof value !== 'object' && typeof value !== 'function') return true;
+  return cloneError(value) === undefined;
+}
+
+/** What sending `value` back throws (V8 refusing it, or a getter of it), or undefined. */
+function cloneError(value: unknown): unknown {
+  if (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') return undefined;
   try {
     encodeResults([value]);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return err;
   }
 }
 
+/**
+ * The error of a result that cannot be sent back: a TypeError naming its input position
+ * (`position`; -1 for the result of an `apply`), with what went wrong as its `cause`. (One
+ * rule with arguments that cannot be sent, on the calling side.)
+ */
 function uncloneable(cause: unknown, position: number): Error {
-  const why = cause instanceof Error ? `: ${cause.message}` : ' (structured clone cannot copy it)';
-  const e = new TypeError(`the result for input[${position}] cannot be sent back from the worker${why}`);
-  e.name = 'DataCloneError';
-  return e;
+  const why = cause instanceof Error ? cause.message : String(cause);
+  const what = position < 0 ? 'the result of the call' : `the result for input[${position}]`;
+  return new TypeError(`${what} cannot be sent back from the worker: ${why} (return plain data: structured-clone values)`, { cause });
 }
 
 /**
@@ -486,6 +495,7 @@ async function main(init: WorkerInit): Promise<void> {
       const fn = await resolveFn(init.initializer);
       const r = fn(...(decodeValue(init.initargs, resolve) as unknown[]));
       if (isThenable(r)) await r;
+      port.postMessage(['ready']); // join() after close() waits for this
     } catch (err) {
       // Report it, and exit: the pool rejects its pending calls instead of respawning
       // workers whose initializer fails (Python's Pool loops forever here).
@@ -626,7 +636,7 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
         kind = XResult.Value;
       } catch (err) {
         kind = XResult.Error;
-        bytes = encodeError(uncloneable(err, 0), 0, []);
+        bytes = encodeError(uncloneable(err, -1), 0, []);
       }
     }
   } catch (thrown) {

@@ -47,6 +47,9 @@ interface Member {
   stopping: boolean;
   /** The uncaught error it reported before exiting (out of memory, …). */
   error: Error | undefined;
+  /** Settles once its initializer has run (or failed), or it exited. */
+  readonly ready: Promise<void>;
+  markReady(): void;
 }
 
 const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
@@ -69,7 +72,17 @@ export interface GroupOptions {
   initargs: unknown[];
   maxTasksPerChild: number | undefined;
   resourceLimits?: import('node:worker_threads').ResourceLimits;
+  /** The highest worker id (default {@link MAX_WORKER_ID}, at least `size`): ids cycle
+   * through `1..idLimit`. Lower only in tests, to reach the wrap-around quickly. */
+  idLimit?: number;
 }
+
+/** Worker ids cycle through `1..MAX_WORKER_ID` (Python numbers its workers from 1 up; ids
+ * index the workers' slots in shared memory, so they are bounded). */
+export const MAX_WORKER_ID = 1023;
+
+/** @internal A pool option, for tests only: {@link GroupOptions.idLimit}. */
+export const WORKER_ID_LIMIT = Symbol.for('ferropool.workerIdLimit');
 
 /** Job specs as text, by function and flags: a hot loop's jobs share one. */
 const specTexts = new WeakMap<FnSpec, Map<string, string>>();
@@ -120,6 +133,8 @@ export class WorkerGroup {
   readonly #fnIds = new Map<string, number>();
   readonly #fns: Array<[number, FnSpec]> = [];
   #nextWorker = 1;
+  /** The highest worker id (see {@link GroupOptions.idLimit}). */
+  readonly #idLimit: number;
   #nextJob = 1;
   #closed = false;
   /** Called when a worker's initializer throws; the pool rejects what is pending. */
@@ -128,8 +143,14 @@ export class WorkerGroup {
   constructor(options: GroupOptions) {
     this.#options = options;
     this.#initargs = encodeValue(options.initargs, this.#pinned);
-    this.#current = new Float64Array(new SharedArrayBuffer(8 * 1024 * SLOT_STRIDE));
+    this.#idLimit = Math.max(options.size, options.idLimit ?? MAX_WORKER_ID);
+    this.#current = new Float64Array(new SharedArrayBuffer(8 * (this.#idLimit + 1) * SLOT_STRIDE));
     this.#polling = new Int32Array(this.#current.buffer);
+  }
+
+  /** Starts the workers now (a pool with an initializer: Python's start when it is made). */
+  start(): void {
+    this.#fill();
   }
 
   /** Starts the workers that are missing. */
@@ -137,10 +158,28 @@ export class WorkerGroup {
     while (!this.#closed && this.#members.size < this.#options.size) this.#spawn();
   }
 
+  /**
+   * The next worker id, skipping those of live workers. An id is free again only once its
+   * worker's exit has been handled (#onExit): until then the board may count the worker as
+   * the holder of a chunk, the express lane as its owner, and its slot in `#current` is its
+   * own; two live workers of one id were once conflated, and a call never settled.
+   */
+  #freeId(): number {
+    for (let tries = 0; tries < this.#idLimit; tries++) {
+      const id = this.#nextWorker;
+      this.#nextWorker = id >= this.#idLimit ? 1 : id + 1;
+      if (!this.#members.has(id)) return id;
+    }
+    // Cannot happen: there are never more members than `size`, and `size <= #idLimit`.
+    throw new Error('ferropool: no free worker id');
+  }
+
   #spawn(): void {
-    const id = this.#nextWorker;
+    const id = this.#freeId();
     const channel = new MessageChannel();
-    this.#nextWorker = this.#nextWorker >= 1023 ? 1 : this.#nextWorker + 1;
+    // The slot may hold what its last worker left there (a position, a polling flag).
+    this.#current[id * SLOT_STRIDE] = -1;
+    Atomics.store(this.#polling, id * SLOT_STRIDE * 2 + POLLING, 0);
     const init: WorkerInit = {
       pool: this.#pool,
       worker: id,
@@ -161,7 +200,9 @@ export class WorkerGroup {
       stdout: false,
       stderr: false,
     });
-    const member: Member = { id, worker, port: channel.port1, stopping: false, error: undefined };
+    let markReady = () => {};
+    const ready = init.initializer === undefined ? Promise.resolve() : new Promise<void>((r) => (markReady = r));
+    const member: Member = { id, worker, port: channel.port1, stopping: false, error: undefined, ready, markReady: () => markReady() };
     channel.port1.unref();
     this.#members.set(id, member);
     worker.on('message', (msg: unknown) => this.#onMessage(member, msg));
@@ -181,8 +222,13 @@ export class WorkerGroup {
       this.#expressNote(msg[1] as Uint8Array | undefined);
       return;
     }
+    if (msg[0] === 'ready') {
+      member.markReady();
+      return;
+    }
     if (msg[0] === 'init-error') {
       member.stopping = true;
+      member.markReady();
       this.onInitError(decodeError(msg[1] as Uint8Array));
       return;
     }
@@ -223,6 +269,7 @@ export class WorkerGroup {
   }
 
   #onExit(member: Member, code: number): void {
+    member.markReady();
     this.#members.delete(member.id);
     member.port.close();
     // A worker stopped while it polled must not keep the others from polling.
@@ -450,8 +497,18 @@ export class WorkerGroup {
     return out;
   }
 
-  /** Stops every worker and drops the board; resolves when the workers have exited. */
-  async close(): Promise<void> {
+  /**
+   * Stops every worker and drops the board; resolves when the workers have exited. With
+   * `graceful` (join() after close()), a worker still running its initializer finishes it
+   * first, as Python's does: after close() and join(), every worker has run it.
+   */
+  async close(graceful = false): Promise<void> {
+    if (graceful && !this.#closed) {
+      const members = [...this.#members.values()];
+      // Unref'd workers would let the process exit before they are ready.
+      for (const m of members) m.worker.ref();
+      await Promise.all(members.map((m) => m.ready));
+    }
     this.#closed = true;
     for (const id of [...this.#jobs.keys()]) this.#forget(id);
     const exits = [...this.#members.values()].map((m) => {
