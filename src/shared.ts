@@ -5,8 +5,7 @@
  * same memory: the same lock, the same counter, the same queue.
  * @module
  */
-import { serialize } from 'node:v8';
-import { deserializeOwn } from './clone';
+import { decodeAny, encodeAny } from './codec';
 import { describe } from './kernels';
 
 /** The own property that marks a shared object's state when it crosses to a worker. */
@@ -771,7 +770,7 @@ export class Queue<T = unknown> {
     for (;;) {
       if (!lockSync(this.#h, Q.Lock, deadline)) break;
       const got = this.#tryGet();
-      if (typeof got !== 'number') return deserializeOwn(got) as T;
+      if (typeof got !== 'number') return decodeAny(got) as T;
       const left = remaining(deadline);
       if (left === 0) break;
       Atomics.wait(this.#h, Q.NotEmpty, got, left);
@@ -806,7 +805,7 @@ export class Queue<T = unknown> {
     for (;;) {
       if (!(await lockAsync(this.#h, Q.Lock, deadline))) break;
       const got = this.#tryGet();
-      if (typeof got !== 'number') return deserializeOwn(got) as T;
+      if (typeof got !== 'number') return decodeAny(got) as T;
       const left = remaining(deadline);
       if (left === 0) break;
       await waitAsync(this.#h, Q.NotEmpty, got, left);
@@ -817,7 +816,7 @@ export class Queue<T = unknown> {
   #encode(item: T, method: string): Buffer {
     let bytes: Buffer;
     try {
-      bytes = serialize(item);
+      bytes = encodeAny(item);
     } catch (err) {
       throw new TypeError(`${method}: the item cannot be put in a queue: ${(err as Error).message} (queues hold structured-clone values)`);
     }

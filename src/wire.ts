@@ -5,6 +5,7 @@
  */
 import { DefaultSerializer, deserialize, serialize } from 'node:v8';
 import { deserializeOwn } from './clone';
+import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from './codec';
 import { fromState, isShared } from './shared';
 
 /** What a job runs: a shipped function's source, or a module's export. */
@@ -279,6 +280,8 @@ export type ResolveShared = (id: number) => SharedArrayBuffer;
 
 /** Marks a payload with shared-memory stand-ins (followed by V8's bytes). */
 const TAG_REFS = 5;
+/** The same, in the plain-data codec (see codec.ts; its first byte is replaced by this tag). */
+const TAG_REFS_PLAIN = 9;
 const SAB_KEY = '\u0000ferropool.sab';
 const VIEW_KEY = '\u0000ferropool.view';
 const SHARED_SEEN = Symbol('shared memory');
@@ -363,6 +366,17 @@ function swapIn(value: unknown, resolve: ResolveShared, depth: number): unknown 
  * to `refs` for the caller to post to the workers. Without `refs`, shared memory is refused.
  */
 export function encodeValue(value: unknown, refs?: SharedRefs): Buffer {
+  const plain = encodePlain(value);
+  if (plain !== undefined) return plain;
+  if (refs !== undefined) {
+    // Plain data once its shared memory is swapped for stand-ins (a Lock, Value or Queue
+    // argument): the plain codec still, not V8's serialiser (see codec.ts).
+    const swapped = encodePlain(swapOut(value, refs, 0));
+    if (swapped !== undefined) {
+      swapped[0] = TAG_REFS_PLAIN;
+      return swapped;
+    }
+  }
   const s = new SharedSpotter();
   try {
     s.writeHeader();
@@ -377,19 +391,25 @@ export function encodeValue(value: unknown, refs?: SharedRefs): Buffer {
 
 /** Decodes what {@link encodeValue} wrote, finding shared buffers with `resolve`. */
 export function decodeValue(bytes: Uint8Array, resolve?: ResolveShared): unknown {
-  if (bytes[0] !== TAG_REFS) return deserializeOwn(bytes);
+  const tag = bytes[0];
+  if (tag !== TAG_REFS && tag !== TAG_REFS_PLAIN) return decodeAny(bytes);
   if (!resolve) throw new Error('ferropool: a payload with shared memory reached a thread that cannot resolve it');
-  return swapIn(deserializeOwn(bytes.subarray(1)), resolve, 0);
+  return swapIn(tag === TAG_REFS ? deserializeOwn(bytes.subarray(1)) : decodePlain(bytes), resolve, 0);
+}
+
+/** A copy of `value` as it would cross a thread (throws what cloning it throws). */
+function cloneValue(value: unknown): unknown {
+  return isPlain(value) ? value : deserialize(serialize(value));
 }
 
 export function encodeResults(results: Items): Buffer {
-  return isNumeric(results) ? encodeTyped(0, results) : serialize(results);
+  return isNumeric(results) ? encodeTyped(0, results) : encodeAny(results);
 }
 
 export function decodeResults(bytes: Uint8Array): Items {
   if (bytes[0] === TAG_SHARED) return IN_OUTPUT;
   if (bytes[0] === TAG_OUTCOMES) return Array.from(decodeTyped(bytes), (v): ItemOutcome => [true, v]);
-  return TYPED[bytes[0]!] ? decodeTyped(bytes) : (deserializeOwn(bytes) as Items);
+  return TYPED[bytes[0]!] ? decodeTyped(bytes) : (decodeAny(bytes) as Items);
 }
 
 /** The outcomes of an `isolate` chunk whose every call returned a number: raw float64s. */
@@ -397,7 +417,7 @@ const TAG_OUTCOMES = 7;
 
 /** Encodes an `isolate` chunk's outcomes. */
 export function encodeOutcomes(outcomes: ItemOutcome[]): Buffer {
-  for (const o of outcomes) if (!o[0] || typeof o[1] !== 'number') return serialize(outcomes);
+  for (const o of outcomes) if (!o[0] || typeof o[1] !== 'number') return encodeAny(outcomes);
   const bytes = encodeTyped(0, Float64Array.from(outcomes, (o) => o[1] as number));
   bytes[0] = TAG_OUTCOMES;
   return bytes;
@@ -435,7 +455,7 @@ export function toWireError(err: unknown, index: number, partial: Items, seriali
     try {
       const c = e.cause;
       if (isErrorLike(c)) cause = { error: toWireError(c, index, [], false, depth + 1) };
-      else cause = { value: deserialize(serialize(c)) };
+      else cause = { value: cloneValue(c) };
     } catch {
       cause = { value: String(e.cause) };
     }
@@ -443,7 +463,7 @@ export function toWireError(err: unknown, index: number, partial: Items, seriali
   for (const key of Object.keys(e)) {
     if (key === 'message' || key === 'stack' || key === 'name' || key === 'cause') continue;
     try {
-      props[key] = deserialize(serialize(e[key]));
+      props[key] = cloneValue(e[key]);
     } catch {
       props[key] = String(e[key]);
     }
@@ -464,12 +484,12 @@ export function toWireError(err: unknown, index: number, partial: Items, seriali
 export function encodeError(err: unknown, index: number, partial: Items, serialization = false): Buffer {
   const wire = toWireError(err, index, partial, serialization);
   try {
-    return serialize(wire);
+    return encodeAny(wire);
   } catch {
-    return serialize({ ...wire, partial: [] });
+    return encodeAny({ ...wire, partial: [] });
   }
 }
 
 export function decodeError(bytes: Uint8Array): WireError {
-  return deserializeOwn(bytes) as WireError;
+  return decodeAny(bytes) as WireError;
 }

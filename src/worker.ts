@@ -8,7 +8,7 @@
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { currentProcess, setIdentity } from './identity';
 import { X, XResult, XState } from './express';
-import { serialize } from 'node:v8';
+import { encodeAny } from './codec';
 import { native } from './native';
 import { pollFor } from './spin';
 import type { ProcessInit } from './process';
@@ -632,7 +632,7 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
       f64[X.NumberF64] = r;
     } else {
       try {
-        bytes = serialize(r);
+        bytes = encodeAny(r);
         kind = XResult.Value;
       } catch (err) {
         kind = XResult.Error;

@@ -7,7 +7,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { PoolStateError, WorkerCrashedError } from './errors';
 import { EXPRESS_BYTES, X, XResult, XState } from './express';
 import * as path from 'node:path';
-import { deserializeOwn } from './clone';
+import { decodeAny } from './codec';
 import { pollFor } from './spin';
 import { native } from './native';
 import { Bell, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
@@ -476,7 +476,7 @@ export class WorkerGroup {
     Atomics.store(x, X.State, XState.Idle);
     if (kind === XResult.Number) return { ok: true, value: this.#expressF64[X.NumberF64], ns };
     const error = kind === XResult.Error || (kind === XResult.Posted && x[X.ResultLen] < 0);
-    return error ? { ok: false, value: decodeError(bytes!), ns } : { ok: true, value: deserializeOwn(bytes!), ns };
+    return error ? { ok: false, value: decodeError(bytes!), ns } : { ok: true, value: decodeAny(bytes!), ns };
   }
 
   /** A worker finished an express call its caller stopped polling for. */

@@ -1,0 +1,89 @@
+// The plain-data codec (src/codec.ts) that carries most payloads between threads: whatever
+// it encodes must decode to what structured clone gives, and whatever it cannot encode
+// exactly it must refuse (the caller then uses V8's serialiser).
+import test from 'ava';
+import fc from 'fast-check';
+import { createRequire } from 'node:module';
+import { isDeepStrictEqual } from 'node:util';
+import { Pool } from '../dist/index.mjs';
+
+const { encodePlain, decodePlain, encodeAny, decodeAny } = createRequire(import.meta.url)('../dist/codec.js');
+
+const plainValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom(undefined, null, true, false, 0, -0, Number.NaN, Infinity, -Infinity, 2 ** 31, -(2 ** 31), 2 ** 53),
+    fc.integer(),
+    fc.double(),
+    fc.string({ unit: 'grapheme' }),
+    fc.string({ unit: 'binary' }), // lone surrogates and every code unit
+    fc.string({ unit: fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)) }),
+    fc.array(tie('value'), { maxLength: 6 }),
+    fc.sparseArray(tie('value'), { maxLength: 6 }),
+    fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', '0', '1', 'constructor')), tie('value'), { maxKeys: 5 }),
+  ),
+})).value;
+
+test('plain values decode to what structured clone gives (holes, -0, lone surrogates, __proto__ keys)', (t) => {
+  fc.assert(
+    fc.property(plainValue, (v) => {
+      const bytes = encodePlain(v);
+      if (bytes === undefined) return false;
+      const back = decodePlain(bytes);
+      const clone = structuredClone(v);
+      return isDeepStrictEqual(back, clone) && Object.is(JSON.stringify(back), JSON.stringify(clone));
+    }),
+    { numRuns: 2000, seed: 20261203 },
+  );
+  const sparse = decodePlain(encodePlain([1, , 3]));
+  t.false(1 in sparse);
+  t.is(sparse.length, 3);
+  t.true(Object.is(decodePlain(encodePlain(-0)), -0));
+  const proto = decodePlain(encodePlain(JSON.parse('{"__proto__": {"x": 1}}')));
+  t.deepEqual(Object.keys(proto), ['__proto__']);
+  t.is(Object.getPrototypeOf(proto), Object.prototype);
+  t.is(decodePlain(encodePlain('\ud800x')), '\ud800x');
+});
+
+test('what plain data cannot carry exactly is refused, and goes through V8 intact', (t) => {
+  const shared = { a: 1 };
+  class Point {
+    constructor() {
+      this.x = 1;
+    }
+  }
+  const cycle = { n: 1 };
+  cycle.self = cycle;
+  for (const v of [new Date(5), new Map([[1, 2]]), new Set([1]), new Float64Array(2), 10n, /x/g, new Point(), [shared, shared], cycle, new Error('e'), Object(1)]) {
+    t.is(encodePlain(v), undefined, `refused: ${Object.prototype.toString.call(v)}`);
+    const back = decodeAny(encodeAny(v));
+    t.deepEqual(back, structuredClone(v));
+  }
+  const back = decodeAny(encodeAny([shared, shared]));
+  t.is(back[0], back[1], 'sharing kept (by V8)');
+  t.is(encodePlain(() => 1), undefined);
+  t.throws(() => encodeAny(() => 1), { message: /could not be cloned/ });
+});
+
+test('a getter that throws while encoding propagates its own error', (t) => {
+  const bad = {
+    get x() {
+      throw new RangeError('no x');
+    },
+  };
+  t.throws(() => encodePlain([bad]), { instanceOf: RangeError, message: 'no x' });
+});
+
+test('pool calls carry plain data both ways exactly', async (t) => {
+  const pool = new Pool(2);
+  try {
+    const items = [{ s: 'é\ud83d\ude00\ud800', n: -0, a: [1, , 3], u: undefined }, 'x'.repeat(100), [[[]]]];
+    const r = await pool.map((x) => x, items, { chunksize: 1 });
+    t.true(isDeepStrictEqual(r, structuredClone(items)));
+    t.true(Object.is(r[0].n, -0));
+    t.false(1 in r[0].a);
+    t.deepEqual(await pool.apply((o) => ({ ...o, k: Object.keys(o) }), [{ b: 1, a: 2 }]), { b: 1, a: 2, k: ['b', 'a'] });
+  } finally {
+    await pool.terminate();
+  }
+});

@@ -1,0 +1,25 @@
+// The short leak soak (the full one: npm run soak -- --leaks): every call path of
+// scripts/leak-paths.mjs, 20,000 calls each after a warm-up (400 for the heavy paths that
+// start a thread a call), in a child process of its own so that no other test's memory
+// is measured. A path fails on an RSS slope over 256 bytes a call (2 KiB for the heavy
+// ones) or a growth over 5%: 20,000 calls cannot resolve the full soak's 64 bytes from
+// RSS noise (about 2 MiB), but the leaks this was written for grew by 300-5,000 bytes a
+// call, and on every path at once.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const script = fileURLToPath(new URL('../scripts/leaks.mjs', import.meta.url));
+
+test('no call path grows native memory (RSS trend over 20,000 calls each)', async (t) => {
+  t.timeout(900_000);
+  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '400', '--slope', '256', '--heavy-slope', '2048', '--json'];
+  const { stdout, stderr, code } = await new Promise((resolve) => {
+    execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? err.code : 0 }));
+  });
+  t.log(stderr.trim());
+  const report = JSON.parse(stdout);
+  t.true(report.results.length >= 20, 'every path ran');
+  for (const r of report.results) t.true(r.ok, `${r.path}: ${r.bytesPerCall} B/call, ${r.growthPct}% (RSS ${r.rssMiB.join(' -> ')} MiB)`);
+  t.is(code, 0);
+});
