@@ -8,6 +8,7 @@
 // RSS grew by more than 5% from the first sample to the last. Heap, external memory,
 // threads and file descriptors are printed beside. Exit status 1 when any path fails.
 import { readdirSync, readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { PATHS } from './leak-paths.mjs';
 
 const args = process.argv.slice(2);
@@ -27,6 +28,7 @@ if (typeof global.gc !== 'function') {
   process.exit(2);
 }
 
+const youngSize = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 async function sample() {
   // Let notes, finalizers and exits of the last tenth run before measuring.
@@ -63,11 +65,22 @@ export async function soakPath(path, calls) {
   const { call, teardown } = await path.setup();
   const batch = path.batch ?? 1;
   const rounds = Math.ceil(calls / batch);
-  // Warm-up: code optimised, caches full, and V8's young generations grown to their working
-  // size (V8 grows each isolate's, up to 2 x 16 MiB, over the first tens of thousands of
-  // calls of a path that allocates: bounded, but a slope that would read as a leak).
-  const warm = Math.max(path.heavy ? 200 : 20_000, Math.ceil(rounds / 4));
-  for (let i = 0; i < warm; i++) await call();
+  // Warm-up: code optimised, caches full, and V8's young generation grown to its working
+  // size: V8 grows an isolate's young generation, up to 2 x 16 MiB, while calls allocate,
+  // over the first tens of thousands of calls. Bounded, but a slope that reads as a leak.
+  // So: at least a quarter of the calls (and 20,000), and until this isolate's young
+  // generation has kept its size for as many calls. (Workers grow theirs too; a worker
+  // that allocates enough to grow it does so within a few thousand calls.)
+  const minWarm = Math.max(path.heavy ? 200 : 20_000, Math.ceil(rounds / 4));
+  let warm = 0;
+  for (let stable = 0, size = youngSize(); warm < minWarm || stable < minWarm; warm++, stable++) {
+    await call();
+    if ((warm & 255) === 255 && youngSize() !== size) {
+      size = youngSize();
+      stable = 0;
+    }
+    if (warm >= 10 * minWarm) break;
+  }
   const xs = [];
   const samples = [];
   const step = Math.ceil(rounds / SAMPLES);
