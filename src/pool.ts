@@ -8,6 +8,7 @@ import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, Co
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { isTask, type ModuleTask, shipFunction } from './task';
+import { iteratorWithCallSite, withCallSite } from './callsite';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
 import { type ExpressCall, type ExpressOutcome, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -262,7 +263,7 @@ export class Pool {
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions & { out?: Float32Array }): Promise<Float32Array>;
   map<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions): Promise<R[]>;
   map(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions): Promise<unknown> {
-    if (!isKernel(fn)) return promised(() => this.#mapJs(fn, input, opts, false, 'map'));
+    if (!isKernel(fn)) return withCallSite(promised(() => this.#mapJs(fn, input, opts, false, 'map')));
     return promised(() => {
       this.#assertRunning('map');
       const kernel = mapKernelArg(fn, 'map');
@@ -308,7 +309,7 @@ export class Pool {
    */
   reduce<T>(fn: TaskFn<[T, T], T | Promise<T>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & { initial?: T }): Promise<T>;
   reduce(fn: ReduceKernel | TaskFn, input: unknown, opts?: KernelReduceOptions | (CallOptions & { initial?: unknown })): Promise<unknown> {
-    if (!isKernel(fn) && (typeof fn === 'function' || isTask(fn))) return promised(() => this.#reduceJs(fn, input, opts));
+    if (!isKernel(fn) && (typeof fn === 'function' || isTask(fn))) return withCallSite(promised(() => this.#reduceJs(fn, input, opts)));
     return promised(() => {
       this.#assertRunning('reduce');
       if (!isKernel(fn)) {
@@ -343,7 +344,7 @@ export class Pool {
    * ```
    */
   starmap<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions): Promise<R[]> {
-    return promised(() => this.#mapJs(fn, argTuples, opts, true, 'starmap')) as Promise<R[]>;
+    return withCallSite(promised(() => this.#mapJs(fn, argTuples, opts, true, 'starmap'))) as Promise<R[]>;
   }
 
   /**
@@ -430,7 +431,7 @@ export class Pool {
    * ```
    */
   imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return this.#imap(fn, input, opts, true, 'imap') as AsyncIterableIterator<R>;
+    return iteratorWithCallSite(this.#imap(fn, input, opts, true, 'imap')) as AsyncIterableIterator<R>;
   }
 
   /**
@@ -442,7 +443,7 @@ export class Pool {
    * ```
    */
   imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return this.#imap(fn, input, opts, false, 'imapUnordered') as AsyncIterableIterator<R>;
+    return iteratorWithCallSite(this.#imap(fn, input, opts, false, 'imapUnordered')) as AsyncIterableIterator<R>;
   }
 
   /** @internal Executor.map: a lazy starmap (each item spread as the arguments), in order. */

@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { definitionSite } from './callsite';
 import { TaskSerializationError } from './errors';
 import { describe } from './kernels';
 import type { FnSpec } from './wire';
@@ -90,6 +91,9 @@ export function shipFunction(fn: unknown, argName: string): FnSpec {
   let spec = bySource.get(key);
   if (!spec) {
     spec = { k: 'fn', src: asExpression(src, name, argName), name };
+    // Where it was defined, so the worker's stack frames name the user's file and line.
+    const site = definitionSite(src);
+    if (site !== undefined) Object.assign(spec, site);
     bySource.set(key, spec);
     if (bySource.size > SOURCE_CACHE) bySource.delete(bySource.keys().next().value!);
   }

@@ -8,6 +8,8 @@
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { currentProcess, setIdentity } from './identity';
 import { X, XResult, XState } from './express';
+import { helpersFor, helperToolchain } from './helpers';
+import { isBuiltin } from 'node:module';
 import { serialize } from 'node:v8';
 import { native } from './native';
 import type { ProcessInit } from './process';
@@ -120,10 +122,7 @@ async function resolveFn(spec: FnSpec): Promise<(...args: unknown[]) => unknown>
   let fn = compiled.get(key);
   if (fn) return fn;
   if (spec.k === 'fn') {
-    const named = IDENT.test(spec.name) && !RESERVED.has(spec.name);
-    const body = named ? `const ${spec.name} = (${spec.src});\nreturn ${spec.name};` : `return (${spec.src});`;
-    // `currentProcess` is in scope, as if the function had imported it.
-    fn = new Function('currentProcess', body)(currentProcess) as (...args: unknown[]) => unknown;
+    fn = compileShipped(spec);
   } else {
     const mod = (await import(spec.url)) as Record<string, unknown>;
     const value = mod[spec.name] ?? (spec.name === 'default' ? undefined : (mod.default as Record<string, unknown> | undefined)?.[spec.name]);
@@ -136,21 +135,78 @@ async function resolveFn(spec: FnSpec): Promise<(...args: unknown[]) => unknown>
   return fn;
 }
 
-/** Turns "x is not defined" from a shipped function into the reason it happened. */
+/**
+ * Compiles a shipped function's source. `currentProcess` is in scope (as if the function
+ * had imported it), and so are the compiler helpers its source names (see helpers.ts). The
+ * source starts on the line it has in the caller's file, which names the code
+ * (`sourceURL`), so the worker's stack frames read `at fib (file:///…/app.mjs:12:9)`; when
+ * the file is not known (a transpiled or another module), they read `shipped:fib:3:9` (a
+ * line of the function itself).
+ */
+function compileShipped(spec: FnSpec & { k: 'fn' }): (...args: unknown[]) => unknown {
+  const [names, values] = helpersFor(spec.src);
+  const named = IDENT.test(spec.name) && !RESERVED.has(spec.name) && spec.name !== 'currentProcess' && !names.includes(spec.name);
+  const params = ['currentProcess', ...names].join(', ');
+  const pad = spec.file !== undefined && spec.line !== undefined && spec.line > 1 ? '\n'.repeat(spec.line - 1) : '';
+  const url = (spec.file ?? `shipped:${spec.name || 'anonymous'}`).replace(/\s/g, encodeURIComponent);
+  const code = named
+    ? `${pad}(function (${params}) { const ${spec.name} = (${spec.src}\n);\nreturn ${spec.name}; })\n//# sourceURL=${url}`
+    : `${pad}(function (${params}) { return (${spec.src}\n); })\n//# sourceURL=${url}`;
+  // An indirect eval, not new Function: its code starts at line 1, so the padding above
+  // puts the function on its own line numbers.
+  // biome-ignore lint/security/noGlobalEval: shipped functions are compiled from their source by design
+  const factory = (0, eval)(code) as (...args: unknown[]) => (...args: unknown[]) => unknown;
+  return factory(currentProcess, ...values);
+}
+
+/** Turns "x is not defined" from a shipped function into the reason it happened, and adds a
+ * hint to "crypto.createHash is not a function" when the name is a worker global that a
+ * module import of the same name shadows on the caller's side. */
 function explain(err: unknown, spec: FnSpec): { err: unknown; serialization: boolean } {
   if (spec.k === 'fn' && err instanceof ReferenceError) {
     const m = /^(\S+) is not defined$/.exec(err.message);
     if (m) {
-      const e = new ReferenceError(
-        `${spec.name || 'the function'} uses ${m[1]}, which does not exist in the worker: functions are shipped by source, so they cannot capture outer variables. ` +
-          `Pass ${m[1]} as an argument, set it on globalThis in the pool's initializer, or use task(moduleUrl, exportName).`,
-      );
+      const e = new ReferenceError(notDefined(m[1]!, spec.name || 'the function'));
       e.name = 'TaskSerializationError';
       e.stack = `${e.name}: ${e.message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`;
       return { err: e, serialization: true };
     }
   }
+  if (spec.k === 'fn' && err instanceof TypeError) {
+    const m = /^(\w+)\.(\w+) is not a function$/.exec(err.message);
+    if (m && m[1]! in globalThis && isBuiltin(`node:${m[1]}`)) {
+      err.message += ` (in the worker, ${m[1]} is the global ${m[1]}, not the module 'node:${m[1]}': a shipped function does not take its module's imports along. Get the module inside the function, e.g. const ${m[1]} = process.getBuiltinModule('node:${m[1]}') (Node 20.16+) or await import('node:${m[1]}'), or use task(moduleUrl, exportName).)`;
+      if (typeof err.stack === 'string') err.stack = err.stack.replace(/^[^\n]*/, `${err.name}: ${err.message}`);
+    }
+  }
   return { err, serialization: false };
+}
+
+/** Why a shipped function's name `name` is undefined in the worker, and what to do. */
+function notDefined(name: string, fnName: string): string {
+  const toolchain = helperToolchain(name);
+  if (toolchain !== undefined) {
+    return (
+      `${fnName} uses ${name}, a helper that ${toolchain} inserts when it compiles a function, and one that ferropool does not provide to shipped functions. ` +
+      'Compile for a newer target (tsconfig "target": "ES2022" or later; SWC "jsc.target": "es2022"), turn the helper\'s transform off, or put the function in a module and use task(moduleUrl, exportName).'
+    );
+  }
+  if (/^\w+_\d+$/.test(name)) {
+    return (
+      `${fnName} uses ${name}, which is how TypeScript compiles a module import: a shipped function cannot use its module's imports, as functions are shipped by source. ` +
+      'Import inside the function (await import(...), or process.getBuiltinModule for node: modules), or put the function in a module and use task(moduleUrl, exportName).'
+    );
+  }
+  if (isBuiltin(name)) {
+    return (
+      `${fnName} uses ${name}, which does not exist in the worker: functions are shipped by source, so a module imported as ${name} in the caller's file does not come along. ` +
+      `Get it inside the function: const ${name} = process.getBuiltinModule('node:${name}') (Node 20.16+) or await import('node:${name}'), or use task(moduleUrl, exportName).`
+    );
+  }
+  return (
+    `${fnName} uses ${name}, which does not exist in the worker: functions are shipped by source, so they cannot capture outer variables. ` +
+    `Pass ${name} as an argument, set it on globalThis in the pool's initializer, or use task(moduleUrl, exportName).`
+  );
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
