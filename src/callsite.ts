@@ -27,7 +27,7 @@ function frameFile(line: string): string | undefined {
 function isInternal(line: string): boolean {
   if (line.includes('(node:') || /^\s+at node:/.test(line) || line.includes('(<anonymous>)')) return true;
   const file = frameFile(line);
-  return file !== undefined && file.startsWith(OWN_DIR);
+  return file?.startsWith(OWN_DIR) === true;
 }
 
 /** The frame lines of `stack` outside ferropool and Node's internals. */

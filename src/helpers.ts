@@ -13,6 +13,7 @@
  * name.
  * @internal
  */
+// biome-ignore-all lint/suspicious/noExplicitAny: the helpers take whatever compiled code passes them, as the compilers' own do
 
 type Fn = (...args: any[]) => any;
 type Obj = Record<PropertyKey, any>;
@@ -221,9 +222,11 @@ function __rest(source: unknown, excluded: PropertyKey[]): Obj {
   return restOf(source, excluded);
 }
 
-function __spreadArray(to: unknown[], from: ArrayLike<unknown>, pack?: boolean): unknown[] {
+function __spreadArray(to: unknown[], from: ArrayLike<unknown>, ...pack: [boolean?]): unknown[] {
   let items: unknown[];
-  if (pack || arguments.length === 2) {
+  // Packed (holes read as undefined) unless told not to: tsc passes `false` for array
+  // literals whose holes must stay holes.
+  if (pack.length === 0 || pack[0]) {
     items = new Array(from.length);
     for (let i = 0; i < from.length; i++) items[i] = from[i];
   } else items = Array.prototype.slice.call(from);
@@ -496,6 +499,37 @@ function _instanceof(left: unknown, right: any): boolean {
   return left instanceof right;
 }
 
+function _inherits(derived: Fn, base: Fn | null): void {
+  if (typeof base !== 'function' && base !== null) throw new TypeError('Super expression must either be null or a function');
+  derived.prototype = Object.create(base === null ? null : base.prototype, {
+    constructor: { value: derived, writable: true, configurable: true },
+  });
+  if (base !== null) Object.setPrototypeOf(derived, base);
+}
+
+function _assert_this_initialized(self: unknown): unknown {
+  if (self === undefined) throw new ReferenceError("this hasn't been initialised - super() hasn't been called");
+  return self;
+}
+
+function _possible_constructor_return(self: unknown, result: unknown): unknown {
+  if (result !== null && (typeof result === 'object' || typeof result === 'function')) return result;
+  return _assert_this_initialized(self);
+}
+
+/** `super(...args)` in a lowered derived class's constructor. */
+function _call_super(self: object, derived: Fn, args?: ArrayLike<unknown>): unknown {
+  const base = Object.getPrototypeOf(derived);
+  return _possible_constructor_return(self, Reflect.construct(base, Array.from(args ?? []), Object.getPrototypeOf(self).constructor));
+}
+
+/** Older SWC's form of {@link _call_super}: a function that calls the base constructor. */
+function _create_super(derived: Fn): Fn {
+  return function (this: object, ...args: unknown[]) {
+    return _call_super(this, derived, args);
+  };
+}
+
 /** tsc's helpers, also as tslib exports them (`tslib_1.__awaiter` under `importHelpers`). */
 const TSC = {
   __generator,
@@ -551,6 +585,13 @@ const SWC: Record<string, Fn> = {
   _type_of,
   _instanceof,
   _ts_generator: __generator,
+  _inherits,
+  _call_super,
+  _create_super,
+  _assert_this_initialized,
+  _possible_constructor_return,
+  _get_prototype_of: Object.getPrototypeOf,
+  _set_prototype_of: Object.setPrototypeOf,
 };
 // With `externalHelpers`, SWC's CommonJS output calls `_async_to_generator._(fn)`.
 for (const helper of Object.values(SWC)) if (!Object.hasOwn(helper, '_')) Object.defineProperty(helper, '_', { value: helper });

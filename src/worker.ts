@@ -152,10 +152,12 @@ function compileShipped(spec: FnSpec & { k: 'fn' }): (...args: unknown[]) => unk
   const code = named
     ? `${pad}(function (${params}) { const ${spec.name} = (${spec.src}\n);\nreturn ${spec.name}; })\n//# sourceURL=${url}`
     : `${pad}(function (${params}) { return (${spec.src}\n); })\n//# sourceURL=${url}`;
-  // An indirect eval, not new Function: its code starts at line 1, so the padding above
-  // puts the function on its own line numbers.
+  // An indirect eval (eval called by another name runs in the global scope), not new
+  // Function: its code starts at line 1, so the padding above puts the function on its own
+  // line numbers.
   // biome-ignore lint/security/noGlobalEval: shipped functions are compiled from their source by design
-  const factory = (0, eval)(code) as (...args: unknown[]) => (...args: unknown[]) => unknown;
+  const globalEval = eval;
+  const factory = globalEval(code) as (...args: unknown[]) => (...args: unknown[]) => unknown;
   return factory(currentProcess, ...values);
 }
 
