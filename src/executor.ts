@@ -128,7 +128,7 @@ export class Executor {
    * ```
    */
   submit<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, ...args: A): Future<R> {
-    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
+    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()', 'ERR_POOL_NOT_RUNNING');
     let resolve!: (v: R) => void;
     let reject!: (e: unknown) => void;
     const future = new Promise<R>((res, rej) => {
@@ -198,7 +198,7 @@ export class Executor {
    * ```
    */
   map<R>(fn: TaskFn<any[], R | Promise<R>>, ...rest: Array<Iterable<unknown> | { timeout?: number; chunksize?: number }>): AsyncIterableIterator<R> {
-    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
+    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()', 'ERR_POOL_NOT_RUNNING');
     const last = rest[rest.length - 1];
     const opts = last !== undefined && !isIterable(last) ? (rest.pop() as { timeout?: number; chunksize?: number }) : {};
     const iterables = rest as Iterable<unknown>[];

@@ -2,6 +2,8 @@
  * The compiled Rust addon, loaded once per isolate by the loader napi-rs generates.
  * @internal
  */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import type * as Binding from '../native/index';
 
 /** The napi-rs name of this platform, as used in the prebuilt package names (`linux-x64-gnu`). */
@@ -33,13 +35,56 @@ export function missingBinaryMessage(cause: unknown): string {
   ].join('\n');
 }
 
+/** The errors of a load failure: the error, then its `cause` chain (as napi-rs chains the
+ * loader's attempts). */
+function causes(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = err; e !== undefined && e !== null && out.length < 32; e = (e as { cause?: unknown }).cause) out.push(e);
+  return out;
+}
+
+/** The binary file for this platform, if one is installed: a local build next to the loader,
+ * or the prebuilt package's. */
+export function installedBinary(nativeDir = path.join(__dirname, '..', 'native')): string | undefined {
+  const name = platformName();
+  const local = path.join(nativeDir, `ferropool.${name}.node`);
+  if (existsSync(local)) return local;
+  try {
+    const pkg = path.dirname(require.resolve(`@ferropool/binding-${name}/package.json`));
+    const file = path.join(pkg, `ferropool.${name}.node`);
+    return existsSync(file) ? file : pkg;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The error users see when the binary for this platform is installed but did not load:
+ * the underlying error first (the loader's attempt at that file, or else the first that
+ * failed for another reason than a missing module: a tool's require hook that throws), then
+ * the others.
+ */
+export function brokenBinaryMessage(cause: unknown, file: string): string {
+  const all = causes(cause);
+  const text = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+  const real = all.find((e) => text(e).includes(path.basename(file))) ?? all.find((e) => !/^Cannot find (module|native binding)/.test(text(e))) ?? all[0];
+  return [
+    `ferropool: the native binary for this platform (${platformName()}, Node ${process.versions.node}) is installed at ${file} but could not be loaded:`,
+    `  ${text(real)}`,
+    ...(all.length > 1 ? ['The loader tried, in order:', ...all.filter((e) => e !== real).map((e) => `  - ${text(e)}`)] : []),
+    'A loader hook (a TypeScript runner, a bundler) that fails to require a file, a binary built for another',
+    'Node.js ABI or C library, or a file that is not readable are the usual causes.',
+  ].join('\n');
+}
+
 function load(): typeof Binding {
   try {
     // The generated loader picks the binary for this platform: NAPI_RS_NATIVE_LIBRARY_PATH,
     // a local build next to it, or the installed @ferropool/binding-<platform> package.
     return require('../native/index.js');
   } catch (cause) {
-    throw new Error(missingBinaryMessage(cause), { cause });
+    const file = installedBinary();
+    throw new Error(file === undefined ? missingBinaryMessage(cause) : brokenBinaryMessage(cause, file), { cause });
   }
 }
 

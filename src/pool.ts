@@ -35,6 +35,27 @@ import {
 export type PoolState = 'running' | 'closed' | 'terminated';
 
 /**
+ * What {@link Pool.stats} reports.
+ * @example
+ * ```ts
+ * const { workers, busy, pendingChunks, chunksDone }: PoolStats = pool.stats();
+ * ```
+ */
+export interface PoolStats {
+  /** Worker threads alive now. */
+  workers: number;
+  /** Workers running a chunk or a call now. */
+  busy: number;
+  /** Calls handed to the workers and not finished. */
+  pendingCalls: number;
+  /** The chunks of those calls not yet handed back (queued, running, or done and waiting
+   * for the rest of their call). */
+  pendingChunks: number;
+  /** Chunks finished on the workers since the pool started. */
+  chunksDone: number;
+}
+
+/**
  * Options of {@link Pool}'s constructor.
  * @example
  * ```ts
@@ -86,7 +107,7 @@ export const STARMAP_LAZY = Symbol('ferropool.starmapLazy');
  * await pool.map(sha, ['a', 'b']);
  * ```
  */
-export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleTask;
+export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleTask<(...args: A) => R>;
 
 /**
  * Options of {@link Pool.map} with a kernel.
@@ -228,6 +249,31 @@ export class Pool {
    */
   get processes(): number {
     return this.#processes;
+  }
+
+  /**
+   * A snapshot of the pool's work, for monitoring (what piscina users read from
+   * `utilization`, `queueSize` and `completed`):
+   * - `workers`: worker threads alive now (0 until the first JS-function call starts them);
+   * - `busy`: of those, how many are running a chunk or a call now;
+   * - `pendingCalls`: calls handed to the workers and not finished;
+   * - `pendingChunks`: their chunks not yet handed back (queued, running, or done and waiting
+   *   for the rest of their call);
+   * - `chunksDone`: chunks finished on the workers since the pool started (a call of
+   *   `apply` is one chunk; calls run on the caller with `inline: true` are not counted).
+   *
+   * Kernel calls run on the native thread pool and do not appear here.
+   * @example
+   * ```ts
+   * const pool = new Pool(2);
+   * const pending = pool.map((x) => x * 2, [1, 2, 3, 4], { chunksize: 1 });
+   * pool.stats(); // e.g. { workers: 2, busy: 2, pendingCalls: 1, pendingChunks: 4, chunksDone: 0 }
+   * await pending;
+   * pool.stats().chunksDone; // 4
+   * ```
+   */
+  stats(): PoolStats {
+    return this.#group?.stats() ?? { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0 };
   }
 
   /**
@@ -606,7 +652,7 @@ export class Pool {
     this.#applies.flush();
     this.#state = 'terminated';
     const calls = [...this.#calls];
-    for (const call of calls) call.cancel(new PoolStateError('Pool was terminated before the call finished'));
+    for (const call of calls) call.cancel(new PoolStateError('Pool was terminated before the call finished', 'ERR_POOL_TERMINATED'));
     await Promise.all([...calls.map((c) => c.drained), this.#group?.close()]);
   }
 
@@ -620,7 +666,7 @@ export class Pool {
    * ```
    */
   async join(): Promise<void> {
-    if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()');
+    if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()', 'ERR_POOL_RUNNING');
     while (this.#calls.size > 0) await Promise.all([...this.#calls].map((c) => c.drained));
     await this.#group?.close();
   }
@@ -641,7 +687,7 @@ export class Pool {
   }
 
   #assertRunning(method: string): void {
-    if (this.#state !== 'running') throw new PoolStateError(`Pool not running (it is ${this.#state}); ${method}() needs a running pool`);
+    if (this.#state !== 'running') throw new PoolStateError(`Pool not running (it is ${this.#state}); ${method}() needs a running pool`, 'ERR_POOL_NOT_RUNNING');
   }
 
   /**

@@ -118,6 +118,8 @@ export class WorkerGroup {
   /** Functions the express lane has named, by id (every worker is told each once). */
   readonly #fnIds = new Map<string, number>();
   readonly #fns: Array<[number, FnSpec]> = [];
+  /** Chunks (and express calls) finished on the workers: see stats(). */
+  #chunksDone = 0;
   #nextWorker = 1;
   #nextJob = 1;
   #closed = false;
@@ -138,6 +140,7 @@ export class WorkerGroup {
 
   #spawn(): void {
     const id = this.#nextWorker;
+    this.#current[id * SLOT_STRIDE] = -1; // not running anything yet (stats(): not busy)
     const channel = new MessageChannel();
     this.#nextWorker = this.#nextWorker >= 1023 ? 1 : this.#nextWorker + 1;
     const init: WorkerInit = {
@@ -208,6 +211,7 @@ export class WorkerGroup {
     const outcome = native.boardTake(this.#pool, job.id, index);
     if (!outcome) return false;
     job.delivered[index] = 1;
+    this.#chunksDone++; // for stats()
     if (outcome.ok) job.handlers.chunk(index, true, decodeResults(outcome.bytes));
     else job.handlers.chunk(index, false, decodeError(outcome.bytes));
     return true;
@@ -259,7 +263,7 @@ export class WorkerGroup {
   submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array]): number {
     // An imap still reading its input after terminate(): its next chunks are refused as the
     // rest of the call was (found by the model-based fault sequences).
-    if (this.#closed) throw new PoolStateError('Pool was terminated before the call finished');
+    if (this.#closed) throw new PoolStateError('Pool was terminated before the call finished', 'ERR_POOL_TERMINATED');
     const id = this.#nextJob;
     this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
     const refs: SharedRefs = new Map();
@@ -432,6 +436,7 @@ export class WorkerGroup {
     const ns = this.#expressF64[X.NsF64]!;
     const bytes = posted ?? (kind === XResult.Number ? undefined : new Uint8Array(x.buffer, X.Data, x[X.ResultLen]).slice());
     Atomics.store(x, X.State, XState.Idle);
+    this.#chunksDone++; // for stats()
     if (kind === XResult.Number) return { ok: true, value: this.#expressF64[X.NumberF64], ns };
     const error = kind === XResult.Error || (kind === XResult.Posted && x[X.ResultLen] < 0);
     return error ? { ok: false, value: decodeError(bytes!), ns } : { ok: true, value: deserializeOwn(bytes!), ns };
@@ -473,5 +478,14 @@ export class WorkerGroup {
     this.#retained.clear();
     this.#sabs.clear();
     this.#pinned.clear();
+  }
+
+  /** What `Pool.stats()` reports (see there). */
+  stats(): { workers: number; busy: number; pendingCalls: number; pendingChunks: number; chunksDone: number } {
+    let busy = 0;
+    for (const m of this.#members.values()) if (this.#current[m.id * SLOT_STRIDE]! >= 0) busy++;
+    let pendingChunks = 0;
+    for (const job of this.#jobs.values()) for (let i = 0; i < job.chunks; i++) if (!job.delivered[i]) pendingChunks++;
+    return { workers: this.#members.size, busy, pendingCalls: this.#jobs.size, pendingChunks, chunksDone: this.#chunksDone };
   }
 }
