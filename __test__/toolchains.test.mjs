@@ -6,7 +6,7 @@
 // provides them (src/helpers.ts).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +23,7 @@ function build(name, files, compile, ext = '.js') {
   mkdirSync(out, { recursive: true });
   const emitted = {};
   for (const file of files) {
-    let code = compile(readFileSync(dir + file, 'utf8'), file);
+    let code = compile(existsSync(dir + file) ? readFileSync(dir + file, 'utf8') : '', file);
     if (ext !== '.js') code = code.replaceAll(/(from\s+|require\()(['"])\.\/([\w-]+)\.js\2/g, `$1$2./$3${ext}$2`);
     const target = out + file.replace(/\.ts$/, ext);
     writeFileSync(target, code);
@@ -126,4 +126,22 @@ test('a helper ferropool does not provide: the error names the toolchain and the
   t.regex(err.message, /__using, a helper that tsc \(a "target" below ES2022\) or esbuild\/tsx inserts/);
   t.regex(err.message, /"target": "ES2022"/);
   t.regex(err.message, /task\(moduleUrl, exportName\)/);
+});
+
+test('a shipped function that calls currentProcess() it imported, compiled to CommonJS by tsc, SWC and esbuild', async (t) => {
+  const source = "import { currentProcess } from 'ferropool';\nexport function who(x: number): string {\n  return `${currentProcess().name}:${x}`;\n}\n";
+  const compilers = {
+    tsc: (code) => ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS } }).outputText,
+    swc: (code) => swc.transformSync(code, { filename: 'who.ts', jsc: { parser: { syntax: 'typescript' }, target: 'es2020' }, module: { type: 'commonjs' } }).code,
+    esbuild: (code) => esbuild.transformSync(code, { loader: 'ts', format: 'cjs', target: 'es2020' }).code,
+  };
+  const { Pool } = await import('ferropool');
+  const pool = new Pool(1);
+  t.teardown(() => pool.terminate());
+  for (const [name, compile] of Object.entries(compilers)) {
+    const { out, emitted } = build(`who-${name}`, ['who.ts'], () => compile(source));
+    t.regex(emitted['who.ts'], /(ferropool_1|_ferropool|import_ferropool)\.currentProcess/, name);
+    const { who } = require(`${out}who.js`);
+    t.deepEqual(await pool.map(who, [7]), ['PoolWorker-1:7'], name);
+  }
 });

@@ -13,6 +13,7 @@
  * name.
  * @internal
  */
+import { currentProcess } from './identity';
 // biome-ignore-all lint/suspicious/noExplicitAny: the helpers take whatever compiled code passes them, as the compilers' own do
 
 type Fn = (...args: any[]) => any;
@@ -596,6 +597,14 @@ const SWC: Record<string, Fn> = {
 // With `externalHelpers`, SWC's CommonJS output calls `_async_to_generator._(fn)`.
 for (const helper of Object.values(SWC)) if (!Object.hasOwn(helper, '_')) Object.defineProperty(helper, '_', { value: helper });
 
+/**
+ * How compilers name an import of ferropool in CommonJS output (tsc `ferropool_1`, SWC
+ * `_ferropool`, esbuild `import_ferropool`): a shipped function that calls
+ * `currentProcess()` it imported reads it from there, so the worker provides it.
+ */
+const FERROPOOL_IMPORTS = 'ferropool_\\d+|_ferropool|import_ferropool';
+const FERROPOOL_IMPORT = new RegExp(`^(?:${FERROPOOL_IMPORTS})$`);
+
 /** Every helper by the name the compiled code calls it. */
 export const HELPERS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
   ...Object.entries(TSC),
@@ -604,7 +613,7 @@ export const HELPERS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
   ['tslib_1', Object.freeze({ ...TSC })],
 ]);
 
-const NAMES = new RegExp(`\\b(?:${[...HELPERS.keys()].join('|')})\\b`, 'g');
+const NAMES = new RegExp(`\\b(?:${[...HELPERS.keys()].join('|')}|${FERROPOOL_IMPORTS})\\b`, 'g');
 
 /**
  * The helpers `src` names that the worker has no global for: `[names, values]`, to be
@@ -617,7 +626,7 @@ export function helpersFor(src: string): [string[], unknown[]] {
     const name = m[0];
     if (names.includes(name) || name in globalThis) continue;
     names.push(name);
-    values.push(HELPERS.get(name));
+    values.push(FERROPOOL_IMPORT.test(name) ? { currentProcess } : HELPERS.get(name));
   }
   return [names, values];
 }
