@@ -129,7 +129,7 @@ test('a helper ferropool does not provide: the error names the toolchain and the
 });
 
 test('a shipped function that calls currentProcess() it imported, compiled to CommonJS by tsc, SWC and esbuild', async (t) => {
-  const source = "import { currentProcess } from 'ferropool';\nexport function who(x: number): string {\n  return `${currentProcess().name}:${x}`;\n}\n";
+  const source = "import { currentProcess } from 'ferropool';\nexport function who(x: number): string {\n  return currentProcess().name + ':' + x;\n}\n";
   const compilers = {
     tsc: (code) => ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS } }).outputText,
     swc: (code) => swc.transformSync(code, { filename: 'who.ts', jsc: { parser: { syntax: 'typescript' }, target: 'es2020' }, module: { type: 'commonjs' } }).code,

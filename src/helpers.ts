@@ -14,7 +14,6 @@
  * @internal
  */
 import { currentProcess } from './identity';
-// biome-ignore-all lint/suspicious/noExplicitAny: the helpers take whatever compiled code passes them, as the compilers' own do
 
 type Fn = (...args: any[]) => any;
 type Obj = Record<PropertyKey, any>;
