@@ -5,7 +5,8 @@
 // without importing them (they are imported for it), and it may read `./tasks.js` (a module
 // with a `sha(s)` export, written beside it). A line `<!-- sample: sigint -->` before a
 // sample makes it a Ctrl-C test: once it prints `started`, it gets SIGINT, and must still
-// exit 0 (a graceful shutdown).
+// exit 0 (a graceful shutdown). A `console.log(…)` line's trailing comment is what it prints
+// (its output must contain the comment, less a final parenthesised remark).
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,6 +89,17 @@ test('the TypeScript samples type-check', (t) => {
   t.deepEqual(all.typeErrors, []);
 });
 
+/** What a sample's `console.log(…); // what it prints` lines say they print. */
+function printed(code) {
+  const out = [];
+  for (const line of code.split('\n')) {
+    const at = line.lastIndexOf(' // ');
+    if (at < 0 || !line.slice(0, at).includes('console.log(')) continue;
+    out.push(line.slice(at + 4).trim().replace(/\s+\([^()]*\)$/, ''));
+  }
+  return out;
+}
+
 function run(file, directive) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], { cwd: out, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -116,6 +128,7 @@ for (const s of all) {
     const r = await run(`${out}${s.name}.mjs`, s.directive);
     t.is(r.signal, null, r.stderr);
     t.is(r.code, 0, `${r.stderr}\n--- the sample as run:\n${s.js}`);
+    for (const expected of printed(s.code)) t.true(r.stdout.includes(expected), `prints ${expected}; it printed:\n${r.stdout}`);
     if (s.directive === 'sigint') {
       t.true(r.interrupted, 'it printed "started" and got SIGINT');
       t.regex(r.stdout, /stopped cleanly/);
