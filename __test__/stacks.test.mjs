@@ -3,6 +3,7 @@
 // when the call is made), without ferropool's internals. Also the hints shipped functions
 // get for imports and globals that do not come along.
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { Pool } from 'ferropool';
 
 const pool = new Pool(2);
@@ -14,7 +15,7 @@ function thrower(n) {
   if (n === 3) throw new RangeError(`bad ${n}`); // THROW LINE
   return n;
 }
-const THROW_LINE = 14;
+const THROW_LINE = 15;
 
 /** The line of this file where `marker` is written. */
 function lineOf(stack, what) {
@@ -23,21 +24,23 @@ function lineOf(stack, what) {
 }
 
 test('map: the worker frame is the function in this file, then the line of the call', async (t) => {
-  const err = await t.throwsAsync(pool.map(thrower, [1, 2, 3, 4], { chunksize: 1 }), { instanceOf: RangeError }); const CALL_LINE = 26;
+  const err = await t.throwsAsync(pool.map(thrower, [1, 2, 3, 4], { chunksize: 1 }), { instanceOf: RangeError }); const CALL_LINE = 27;
   const [worker, caller] = err.stack.split('--- the task ran in a pool worker; the call was made: ---');
   t.truthy(caller, err.stack);
   t.regex(worker, /^RangeError: bad 3\n\s+at thrower \(/);
   t.is(lineOf(worker, 'at thrower'), THROW_LINE, err.stack);
+  const column = readFileSync(new URL(HERE), 'utf8').split('\n')[THROW_LINE - 1].indexOf('new RangeError') + 1;
+  t.true(worker.includes(`${HERE}:${THROW_LINE}:${column})`), `the column too (${column}): ${worker}`);
   t.is(lineOf(caller, 'at '), CALL_LINE, err.stack);
   t.notRegex(err.stack, /dist[\\/]|node:internal/, 'no ferropool or Node internals');
 });
 
 test('starmap, reduce and imap errors end with their call lines too', async (t) => {
-  const s = await t.throwsAsync(pool.starmap(thrower, [[3]])); const S = 36;
+  const s = await t.throwsAsync(pool.starmap(thrower, [[3]])); const S = 39;
   t.is(lineOf(s.stack, 'the call was made'), S, s.stack);
-  const r = await t.throwsAsync(pool.reduce((a, b) => { throw new Error(`r${a + b}`); }, [1, 2])); const R = 38;
+  const r = await t.throwsAsync(pool.reduce((a, b) => { throw new Error(`r${a + b}`); }, [1, 2])); const R = 41;
   t.is(lineOf(r.stack, 'the call was made'), R, r.stack);
-  const it = pool.imap(thrower, [1, 2, 3]); const I = 40;
+  const it = pool.imap(thrower, [1, 2, 3]); const I = 43;
   const seen = [];
   const e = await t.throwsAsync(async () => { for await (const x of it) seen.push(x); });
   t.deepEqual(seen, [1, 2]);

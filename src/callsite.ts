@@ -121,11 +121,11 @@ function fileText(file: string): string | null {
 
 /**
  * Where a function whose source is `src` was defined: the first file on the current stack
- * outside ferropool (the caller's), if its text holds `src`, as `{ file, line }` (`file` as
+ * outside ferropool (the caller's), if its text holds `src`, as `{ file, line, col }` (`file` as
  * the stack names it: a path or a `file:` URL). Undefined when the function came from
  * elsewhere or its file was transpiled (tsx, ts-node: the source is not in the file).
  */
-export function definitionSite(src: string): { file: string; line: number } | undefined {
+export function definitionSite(src: string): { file: string; line: number; col: number } | undefined {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 30;
@@ -140,5 +140,5 @@ export function definitionSite(src: string): { file: string; line: number } | un
   if (at < 0) return undefined;
   let line = 1;
   for (let i = text!.indexOf('\n'); i >= 0 && i < at; i = text!.indexOf('\n', i + 1)) line++;
-  return { file: m[1]!, line };
+  return { file: m[1]!, line, col: at - (text!.lastIndexOf('\n', at - 1) + 1) };
 }

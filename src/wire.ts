@@ -10,7 +10,7 @@ import { fromState, isShared } from './shared';
 /** What a job runs: a shipped function's source (with where it was defined, when the
  * caller's file shows it: the worker names its stack frames after that file and line), or a
  * module's export. */
-export type FnSpec = { k: 'fn'; src: string; name: string; file?: string; line?: number } | { k: 'mod'; url: string; name: string };
+export type FnSpec = { k: 'fn'; src: string; name: string; file?: string; line?: number; col?: number } | { k: 'mod'; url: string; name: string };
 
 /** A job's description, as the board stores it (JSON). */
 export interface JobSpec {

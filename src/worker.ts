@@ -147,14 +147,19 @@ function compileShipped(spec: FnSpec & { k: 'fn' }): (...args: unknown[]) => unk
   const [names, values] = helpersFor(spec.src);
   const named = IDENT.test(spec.name) && !RESERVED.has(spec.name) && spec.name !== 'currentProcess' && !names.includes(spec.name);
   const params = ['currentProcess', ...names].join(', ');
-  const pad = spec.file !== undefined && spec.line !== undefined && spec.line > 1 ? '\n'.repeat(spec.line - 1) : '';
   const url = (spec.file ?? `shipped:${spec.name || 'anonymous'}`).replace(/\s/g, encodeURIComponent);
+  // Where the caller's file has it, the source starts on its own line and column: the wrapper
+  // goes on the line before (or, for a function on line 1, before it on the same line).
+  const line = spec.file !== undefined ? (spec.line ?? 1) : 1;
+  const at = line > 1 ? `${'\n'.repeat(line - 2)}` : '';
+  const open = line > 1 ? `\n${' '.repeat(spec.col ?? 0)}` : '';
   const code = named
-    ? `${pad}(function (${params}) { const ${spec.name} = (${spec.src}\n);\nreturn ${spec.name}; })\n//# sourceURL=${url}`
-    : `${pad}(function (${params}) { return (${spec.src}\n); })\n//# sourceURL=${url}`;
-  // An indirect eval (eval called by another name runs in the global scope), not new
-  // Function: its code starts at line 1, so the padding above puts the function on its own
-  // line numbers.
+    ? `${at}(function (${params}) { const ${spec.name} = (${open}${spec.src}\n);\nreturn ${spec.name}; })\n//# sourceURL=${url}`
+    : `${at}(function (${params}) { return { anonymous: (${open}${spec.src}\n) }.anonymous; })\n//# sourceURL=${url}`;
+  // An unnamed function gets the name `anonymous` (as new Function's do), so its frames do
+  // not read `at eval`. Compiled by an indirect eval (eval called by another name runs in
+  // the global scope), not new Function: eval's code starts at line 1 and column 1, so the
+  // padding above puts the function at its own line and column.
   // biome-ignore lint/security/noGlobalEval: shipped functions are compiled from their source by design
   const globalEval = eval;
   const factory = globalEval(code) as (...args: unknown[]) => (...args: unknown[]) => unknown;
