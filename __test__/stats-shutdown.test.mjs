@@ -67,3 +67,16 @@ test('a binary that is installed but does not load: its own error comes first', 
   t.true(lines[at + 1].includes(file), `the next line is that file's own error: ${lines[at + 1]}`);
   t.notRegex(lines[at + 1], /Cannot find/);
 });
+
+test('the loader names the failure of the installed package first (a loader hook that cannot resolve it)', (t) => {
+  const { brokenBinaryMessage, platformName } = require_(path.join(root, 'dist/native.js'));
+  const name = platformName();
+  const file = `/app/node_modules/@ferropool/binding-${name}/ferropool.${name}.node`;
+  const chain = new Error('Cannot find native binding. npm has a bug related to optional dependencies');
+  chain.cause = new Error(`Cannot find module './ferropool.${name}.node'`);
+  chain.cause.cause = new Error(`Cannot find module '/app/node_modules/@ferropool/binding-${name}/package.json'`);
+  const lines = brokenBinaryMessage(chain, file).split('\n');
+  t.is(lines[0], `ferropool: the native binary for this platform (${name}, Node ${process.versions.node}) is installed at ${file} but could not be loaded:`);
+  t.is(lines[1], `  Cannot find module '/app/node_modules/@ferropool/binding-${name}/package.json'`);
+  t.regex(lines.slice(2).join('\n'), /Cannot find native binding[\s\S]*ferropool\.[\w-]+\.node'/);
+});

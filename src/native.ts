@@ -60,14 +60,18 @@ export function installedBinary(nativeDir = path.join(__dirname, '..', 'native')
 
 /**
  * The error users see when the binary for this platform is installed but did not load:
- * the underlying error first (the loader's attempt at that file, or else the first that
- * failed for another reason than a missing module: a tool's require hook that throws), then
- * the others.
+ * the underlying error first, then the loader's other attempts.
  */
 export function brokenBinaryMessage(cause: unknown, file: string): string {
   const all = causes(cause);
   const text = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
-  const real = all.find((e) => text(e).includes(path.basename(file))) ?? all.find((e) => !/^Cannot find (module|native binding)/.test(text(e))) ?? all[0];
+  const notFound = (e: unknown) => /^Cannot find (module|native binding)/.test(text(e));
+  const pkg = `@ferropool/binding-${platformName()}`;
+  // The attempt at the installed file (a dlopen error names it); else any error about the
+  // installed package (not finding it is then the cause: a loader hook that fails to
+  // resolve it or to read its package.json); else the first that is not "not found".
+  const real =
+    all.find((e) => text(e).includes(path.basename(file)) && !notFound(e)) ?? all.find((e) => text(e).includes(pkg)) ?? all.find((e) => !notFound(e)) ?? all[0];
   return [
     `ferropool: the native binary for this platform (${platformName()}, Node ${process.versions.node}) is installed at ${file} but could not be loaded:`,
     `  ${text(real)}`,
