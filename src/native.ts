@@ -2,7 +2,7 @@
  * The compiled Rust addon, loaded once per isolate by the loader napi-rs generates.
  * @internal
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as Binding from '../native/index';
 
@@ -75,10 +75,27 @@ export function brokenBinaryMessage(cause: unknown, file: string): string {
   return [
     `ferropool: the native binary for this platform (${platformName()}, Node ${process.versions.node}) is installed at ${file} but could not be loaded:`,
     `  ${text(real)}`,
-    ...(all.length > 1 ? ['The loader tried, in order:', ...all.filter((e) => e !== real).map((e) => `  - ${text(e)}`)] : []),
+    ...(all.length > 1 ? ['The loader tried, in order:', ...all.filter((e) => e !== real && text(e) !== text(real)).map((e) => `  - ${text(e)}`)] : []),
     'A loader hook (a TypeScript runner, a bundler) that fails to require a file, a binary built for another',
     'Node.js ABI or C library, or a file that is not readable are the usual causes.',
   ].join('\n');
+}
+
+/**
+ * Loads the installed binary file directly (`process.dlopen`, no module loader), checking
+ * that a prebuilt package's version matches this package's, as the generated loader does.
+ */
+function loadFile(file: string): typeof Binding {
+  const dir = path.dirname(file);
+  if (path.basename(path.dirname(dir)) === '@ferropool') {
+    const version = (p: string) => (JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version;
+    const want = version(path.join(__dirname, '..', 'package.json'));
+    const got = version(path.join(dir, 'package.json'));
+    if (want !== got) throw new Error(`Native binding package version mismatch, expected ${want} but got ${got}. Reinstall ferropool to fix it.`);
+  }
+  const mod = { exports: {} as typeof Binding };
+  process.dlopen(mod, file);
+  return mod.exports;
 }
 
 function load(): typeof Binding {
@@ -88,7 +105,16 @@ function load(): typeof Binding {
     return require('../native/index.js');
   } catch (cause) {
     const file = installedBinary();
-    throw new Error(file === undefined ? missingBinaryMessage(cause) : brokenBinaryMessage(cause, file), { cause });
+    if (file === undefined) throw new Error(missingBinaryMessage(cause), { cause });
+    // The binary is there, but the loader failed: a loader hook may have broken `require`
+    // (tsx with a .cts entry in an ESM project on Node 20 fails to require the binding
+    // package's package.json). Load the file itself; if that fails too, say why.
+    try {
+      if (file.endsWith('.node')) return loadFile(file);
+    } catch (direct) {
+      throw new Error(brokenBinaryMessage(Object.assign(direct as Error, { cause }), file), { cause: direct });
+    }
+    throw new Error(brokenBinaryMessage(cause, file), { cause });
   }
 }
 
