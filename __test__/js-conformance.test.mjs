@@ -587,7 +587,7 @@ test('an anonymous thrower: index at every position and chunking, and the stack 
     t.is(error.message, `no ${bad}`);
     t.is(error.index, bad, `bad=${bad} chunksize=${chunksize}`);
     t.regex(error.stack, /^TypeError: no \d/);
-    t.regex(error.stack, /eval/, 'the worker-side frame of the shipped function');
+    t.regex(error.stack, /at anonymous \(file:\/\/\S+js-conformance\.test\.mjs:584:\d+\)/, 'the worker-side frame of the shipped function, at its line in this file');
   }
 });
 
