@@ -181,12 +181,23 @@ function explain(err: unknown, spec: FnSpec): { err: unknown; serialization: boo
   }
   if (spec.k === 'fn' && err instanceof TypeError) {
     const m = /^(\w+)\.(\w+) is not a function$/.exec(err.message);
-    if (m && m[1]! in globalThis && isBuiltin(`node:${m[1]}`)) {
+    if (m && shadowsModule(m[1]!)) {
       err.message += ` (in the worker, ${m[1]} is the global ${m[1]}, not the module 'node:${m[1]}': a shipped function does not take its module's imports along. Get the module inside the function, e.g. const ${m[1]} = process.getBuiltinModule('node:${m[1]}') (Node 20.16+) or await import('node:${m[1]}'), or use task(moduleUrl, exportName).)`;
       if (typeof err.stack === 'string') err.stack = err.stack.replace(/^[^\n]*/, `${err.name}: ${err.message}`);
     }
   }
   return { err, serialization: false };
+}
+
+/** Whether `name` is a worker global that differs from the Node module of the same name
+ * (`crypto`: WebCrypto, not 'node:crypto'), which a caller's import may have shadowed. */
+function shadowsModule(name: string): boolean {
+  if (!(name in globalThis) || !isBuiltin(`node:${name}`)) return false;
+  try {
+    return require(`node:${name}`) !== (globalThis as Record<string, unknown>)[name];
+  } catch {
+    return false;
+  }
 }
 
 /** Why a shipped function's name `name` is undefined in the worker, and what to do. */
