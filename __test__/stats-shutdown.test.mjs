@@ -15,7 +15,7 @@ const require_ = createRequire(import.meta.url);
 test('stats(): workers, busy, pending calls and chunks, chunks done', async (t) => {
   const pool = new Pool(2);
   t.teardown(() => pool.terminate());
-  t.deepEqual(pool.stats(), { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0 });
+  t.deepEqual(pool.stats(), { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0, heapUsed: [] });
   const sab = new Int32Array(new SharedArrayBuffer(4));
   // Four chunks whose tasks wait until released: two run, two wait in the queue.
   const call = pool.map((flag) => { Atomics.wait(flag, 0, 0, 20_000); return 1; }, [sab, sab, sab, sab], { chunksize: 1 });
@@ -30,6 +30,14 @@ test('stats(): workers, busy, pending calls and chunks, chunks done', async (t) 
   t.deepEqual(await call, [1, 1, 1, 1]);
   await pool.apply((x) => x, [1]);
   t.like(pool.stats(), { workers: 2, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 5 });
+  // Each worker reports its heap when it parks (after 0.5 ms of polling for work).
+  let heaps = pool.stats().heapUsed;
+  for (let i = 0; i < 200 && !heaps.every((h) => h > 100_000); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    heaps = pool.stats().heapUsed;
+  }
+  t.is(heaps.length, 2);
+  for (const h of heaps) t.true(h > 100_000 && h < 1e9, `a worker's heap in bytes: ${h}`);
 });
 
 test('PoolStateError codes: terminated while pending, not running, still running', async (t) => {

@@ -10,10 +10,10 @@ import { currentProcess, setIdentity } from './identity';
 import { X, XResult, XState } from './express';
 import { helpersFor, helperToolchain } from './helpers';
 import { isBuiltin } from 'node:module';
-import { serialize } from 'node:v8';
+import { getHeapStatistics, serialize } from 'node:v8';
 import { native } from './native';
 import type { ProcessInit } from './process';
-import { type ArgAlloc, type ArgArrayConstructor, Bell, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
+import { type ArgAlloc, type ArgArrayConstructor, Bell, HEAP_USED, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -603,6 +603,7 @@ async function main(init: WorkerInit): Promise<void> {
       }
       if (Atomics.load(bell, Bell.Ring) === seen) {
         buffers.drain(); // idle: forget the shared buffers the pool no longer refers to
+        current[init.worker * SLOT_STRIDE + HEAP_USED] = getHeapStatistics().used_heap_size; // for Pool.stats()
         Atomics.wait(bell, Bell.Ring, seen);
       }
       continue;

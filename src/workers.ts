@@ -9,7 +9,7 @@ import { EXPRESS_BYTES, X, XResult, XState } from './express';
 import * as path from 'node:path';
 import { deserializeOwn } from './clone';
 import { native } from './native';
-import { Bell, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
+import { Bell, HEAP_USED, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
 import type { WorkerInit } from './worker';
 
 /** What a job's submitter is told. */
@@ -141,6 +141,7 @@ export class WorkerGroup {
   #spawn(): void {
     const id = this.#nextWorker;
     this.#current[id * SLOT_STRIDE] = -1; // not running anything yet (stats(): not busy)
+    this.#current[id * SLOT_STRIDE + HEAP_USED] = 0; // not measured yet
     const channel = new MessageChannel();
     this.#nextWorker = this.#nextWorker >= 1023 ? 1 : this.#nextWorker + 1;
     const init: WorkerInit = {
@@ -481,11 +482,15 @@ export class WorkerGroup {
   }
 
   /** What `Pool.stats()` reports (see there). */
-  stats(): { workers: number; busy: number; pendingCalls: number; pendingChunks: number; chunksDone: number } {
+  stats(): { workers: number; busy: number; pendingCalls: number; pendingChunks: number; chunksDone: number; heapUsed: number[] } {
     let busy = 0;
-    for (const m of this.#members.values()) if (this.#current[m.id * SLOT_STRIDE]! >= 0) busy++;
+    const heapUsed: number[] = [];
+    for (const m of this.#members.values()) {
+      if (this.#current[m.id * SLOT_STRIDE]! >= 0) busy++;
+      heapUsed.push(this.#current[m.id * SLOT_STRIDE + HEAP_USED]!);
+    }
     let pendingChunks = 0;
     for (const job of this.#jobs.values()) for (let i = 0; i < job.chunks; i++) if (!job.delivered[i]) pendingChunks++;
-    return { workers: this.#members.size, busy, pendingCalls: this.#jobs.size, pendingChunks, chunksDone: this.#chunksDone };
+    return { workers: this.#members.size, busy, pendingCalls: this.#jobs.size, pendingChunks, chunksDone: this.#chunksDone, heapUsed };
   }
 }
