@@ -92,6 +92,14 @@ test.serial('installed offline with no Rust on PATH: import, require, strict typ
   t.is(tsc.status, 0, tsc.stdout + tsc.stderr);
 });
 
+test.serial('under tsx, a .cts entry loads the installed package and ships a TypeScript function', (t) => {
+  t.timeout(60_000);
+  writeFileSync(join(project, 'entry.cts'), "import { Pool } from 'ferropool';\nconst pool = new Pool(1);\npool.map((x: number) => {\n  class Box { constructor(readonly v: number) {} }\n  const twice = (b: Box) => b.v * 2;\n  return twice(new Box(x));\n}, [1, 2]).then(async (r) => { console.log(JSON.stringify(r)); await pool.terminate(); });\n");
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'entry.cts'], { cwd: project, env, encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), '[2,4]', r.stderr);
+});
+
 test.serial('without its platform package the loader names the platform, the package and how to build', (t) => {
   const installed = join(project, 'node_modules', ...hostPackage.split('/'));
   renameSync(installed, `${installed}.away`);

@@ -74,3 +74,15 @@ const code: number | null = await proc.join(100);
 const info: ProcessInfo = currentProcess();
 const into64: Float64Array = await pool.map((x: number) => x * 2, new Float64Array(2), { out: new Float64Array(2) });
 void [gotIt, gotAsync, inLock, c1, c2, w1, d1, badWide, item, qe, code, info.workerId, into64];
+
+// A typed task(): the results follow the export's type.
+const shaTask = task<typeof import('./fixtures/tasks/typed.mjs')['sha']>(new URL('./fixtures/tasks/typed.mjs', import.meta.url), 'sha');
+const hashes: string[] = await pool.map(shaTask, ['a', 'b']);
+const lengths: number[] = await pool.map(task<typeof import('./fixtures/tasks/typed.mjs')['lengthOf']>('./typed.mjs', 'lengthOf'), ['a']);
+// @ts-expect-error sha takes strings
+await pool.map(shaTask, [1, 2]);
+// @ts-expect-error sha returns strings
+const wrong: number[] = await pool.map(shaTask, ['a']);
+const untypedTask: unknown[] = await pool.map(task('./tasks.mjs', 'sha'), ['a']);
+const assignable: TaskFn<[string], string> = task('./tasks.mjs', 'sha');
+void [hashes, lengths, wrong, untypedTask, assignable];

@@ -137,7 +137,7 @@ export class AsyncResult<R> implements PromiseLike<R> {
    * ```
    */
   successful(): boolean {
-    if (this.#state === 'pending') throw new PoolStateError('the result is not ready: successful() needs a finished call');
+    if (this.#state === 'pending') throw new PoolStateError('the result is not ready: successful() needs a finished call', 'ERR_RESULT_NOT_READY');
     return this.#state === 'fulfilled';
   }
 

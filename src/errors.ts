@@ -17,7 +17,43 @@
 export class PoolStateError extends Error {
   /** Always `'PoolStateError'`. */
   override name = 'PoolStateError';
+  /**
+   * What went wrong, stable across versions (messages may change):
+   * `'ERR_POOL_TERMINATED'` (the pool was terminated while the call was pending),
+   * `'ERR_POOL_NOT_RUNNING'` (a call on a closed or terminated pool, or an executor after
+   * `shutdown()`), `'ERR_POOL_RUNNING'` (`join()` before `close()`/`terminate()`),
+   * `'ERR_RESULT_NOT_READY'` (`AsyncResult.successful()` too early), `'ERR_PROCESS_STATE'`
+   * (a `Process` started twice or joined before it started).
+   */
+  readonly code: PoolStateErrorCode;
+  /**
+   * @param message - The error's message.
+   * @param code - Its {@link PoolStateError.code}.
+   * @example
+   * ```ts
+   * process.once('SIGINT', () => void pool.terminate());
+   * try {
+   *   await pool.map(work, items);
+   * } catch (err) {
+   *   if (err instanceof PoolStateError && err.code === 'ERR_POOL_TERMINATED') console.log('stopped by Ctrl-C');
+   *   else throw err;
+   * }
+   * ```
+   */
+  constructor(message: string, code: PoolStateErrorCode = 'ERR_POOL_NOT_RUNNING') {
+    super(message);
+    this.code = code;
+  }
 }
+
+/**
+ * The values of {@link PoolStateError.code}.
+ * @example
+ * ```ts
+ * const code: PoolStateErrorCode = 'ERR_POOL_TERMINATED';
+ * ```
+ */
+export type PoolStateErrorCode = 'ERR_POOL_TERMINATED' | 'ERR_POOL_NOT_RUNNING' | 'ERR_POOL_RUNNING' | 'ERR_RESULT_NOT_READY' | 'ERR_PROCESS_STATE';
 
 /**
  * The call's `signal` was aborted. `cause` is the signal's reason.

@@ -146,7 +146,7 @@ export class Executor {
    * ```
    */
   submit<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, ...args: A): Future<R> {
-    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
+    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()', 'ERR_POOL_NOT_RUNNING');
     return this.#enqueue(() => this.#pool.apply(fn, args) as Promise<R>);
   }
 
@@ -231,7 +231,7 @@ export class Executor {
    * ```
    */
   map<R>(fn: TaskFn<any[], R | Promise<R>>, ...rest: Array<Iterable<unknown> | ExecutorMapOptions>): AsyncIterableIterator<R> {
-    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()');
+    if (this.#shutdown) throw new PoolStateError('cannot schedule new futures after shutdown()', 'ERR_POOL_NOT_RUNNING');
     const last = rest[rest.length - 1];
     const opts = typeof last === 'object' && last !== null && !isIterable(last) ? (rest.pop() as ExecutorMapOptions) : {};
     const iterables = rest as Iterable<unknown>[];

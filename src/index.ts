@@ -3,9 +3,10 @@
  * @module
  */
 export { Pool, cpuCount } from './pool';
-export type { PoolOptions, PoolState, KernelMapOptions, KernelReduceOptions, TaskFn } from './pool';
+export type { PoolOptions, PoolState, PoolStats, KernelMapOptions, KernelReduceOptions, TaskFn } from './pool';
 export { task } from './task';
 export type { ModuleTask } from './task';
+export type { PoolStateErrorCode } from './errors';
 export { AsyncResult } from './async-result';
 export { Executor } from './executor';
 export { Process } from './process';

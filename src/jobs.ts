@@ -3,6 +3,7 @@
  * jobs of the task board, and turning what comes back into results or errors.
  * @internal
  */
+import { CALL_MARKER, userFrames, WORKER_MARKER, workerStack } from './callsite';
 import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
@@ -41,8 +42,9 @@ export function rebuildError(w: WireError): Error {
   if (err.name !== w.name) Object.defineProperty(err, 'name', { value: w.name, writable: true, configurable: true, enumerable: false });
   for (const [k, v] of Object.entries(w.props)) err[k] = v;
   err.index = w.index;
-  const local = (err.stack ?? '').split('\n').slice(1).join('\n');
-  err.stack = `${w.stack ?? `${w.name}: ${w.message}`}\n    --- the task ran in a pool worker; the call was made: ---\n${local}`;
+  // The worker's frames without ferropool's own, then the caller's (see callsite.ts).
+  const local = userFrames(err.stack);
+  err.stack = `${workerStack(w.stack ?? `${w.name}: ${w.message}`)}\n${local.length > 0 ? `${CALL_MARKER}\n${local.join('\n')}` : WORKER_MARKER}`;
   Object.defineProperty(err, PARTIAL, { value: w.partial, enumerable: false });
   if (w.cause !== undefined) {
     const cause = 'error' in w.cause ? rebuildError(w.cause.error) : w.cause.value;

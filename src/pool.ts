@@ -8,6 +8,7 @@ import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, Co
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { isTask, type ModuleTask, shipFunction } from './task';
+import { iteratorWithCallSite, withCallSite } from './callsite';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
 import { type ExpressCall, type ExpressOutcome, WORKER_ID_LIMIT, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -32,6 +33,29 @@ import {
  * ```
  */
 export type PoolState = 'running' | 'closed' | 'terminated';
+
+/**
+ * What {@link Pool.stats} reports.
+ * @example
+ * ```ts
+ * const { workers, busy, pendingChunks, chunksDone }: PoolStats = pool.stats();
+ * ```
+ */
+export interface PoolStats {
+  /** Worker threads alive now. */
+  workers: number;
+  /** Workers running a chunk or a call now. */
+  busy: number;
+  /** Calls handed to the workers and not finished. */
+  pendingCalls: number;
+  /** The chunks of those calls not yet handed back (queued, running, or done and waiting
+   * for the rest of their call). */
+  pendingChunks: number;
+  /** Chunks finished on the workers since the pool started. */
+  chunksDone: number;
+  /** Each worker's V8 heap in use (bytes), as of the last time it went idle. */
+  heapUsed: number[];
+}
 
 /**
  * Options of {@link Pool}'s constructor.
@@ -84,7 +108,7 @@ export interface PoolOptions {
  * await pool.map(sha, ['a', 'b']);
  * ```
  */
-export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleTask;
+export type TaskFn<A extends unknown[] = any[], R = unknown> = ((...args: A) => R) | ModuleTask<(...args: A) => R>;
 
 /**
  * Options of {@link Pool.map} with a kernel.
@@ -237,6 +261,33 @@ export class Pool {
   }
 
   /**
+   * A snapshot of the pool's work, for monitoring (what piscina users read from
+   * `utilization`, `queueSize` and `completed`):
+   * - `workers`: worker threads alive now (0 until the first JS-function call starts them);
+   * - `busy`: of those, how many are running a chunk or a call now;
+   * - `pendingCalls`: calls handed to the workers and not finished;
+   * - `pendingChunks`: their chunks not yet handed back (queued, running, or done and waiting
+   *   for the rest of their call);
+   * - `chunksDone`: chunks finished on the workers since the pool started (a call of
+   *   `apply` is one chunk; calls run on the caller with `inline: true` are not counted);
+   * - `heapUsed`: each worker's V8 heap in use, in bytes, as of the last time it went idle
+   *   (0 before it first did).
+   *
+   * Kernel calls run on the native thread pool and do not appear here.
+   * @example
+   * ```ts
+   * const pool = new Pool(2);
+   * const pending = pool.map((x) => x * 2, [1, 2, 3, 4], { chunksize: 1 });
+   * pool.stats(); // e.g. { workers: 2, busy: 2, pendingCalls: 1, pendingChunks: 4, chunksDone: 0, heapUsed: [0, 0] }
+   * await pending;
+   * pool.stats().chunksDone; // 4
+   * ```
+   */
+  stats(): PoolStats {
+    return this.#group?.stats() ?? { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0, heapUsed: [] };
+  }
+
+  /**
    * `'running'`, `'closed'` or `'terminated'`.
    * @example
    * ```ts
@@ -269,7 +320,7 @@ export class Pool {
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions & { out?: Float32Array }): Promise<Float32Array>;
   map<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions): Promise<R[]>;
   map(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions): Promise<unknown> {
-    if (!isKernel(fn)) return promised(() => this.#mapJs(fn, input, opts, false, 'map'));
+    if (!isKernel(fn)) return withCallSite(promised(() => this.#mapJs(fn, input, opts, false, 'map')));
     return promised(() => {
       this.#assertRunning('map');
       const kernel = mapKernelArg(fn, 'map');
@@ -315,7 +366,7 @@ export class Pool {
    */
   reduce<T>(fn: TaskFn<[T, T], T | Promise<T>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & { initial?: T }): Promise<T>;
   reduce(fn: ReduceKernel | TaskFn, input: unknown, opts?: KernelReduceOptions | (CallOptions & { initial?: unknown })): Promise<unknown> {
-    if (!isKernel(fn) && (typeof fn === 'function' || isTask(fn))) return promised(() => this.#reduceJs(fn, input, opts));
+    if (!isKernel(fn) && (typeof fn === 'function' || isTask(fn))) return withCallSite(promised(() => this.#reduceJs(fn, input, opts)));
     return promised(() => {
       this.#assertRunning('reduce');
       if (!isKernel(fn)) {
@@ -350,7 +401,7 @@ export class Pool {
    * ```
    */
   starmap<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions): Promise<R[]> {
-    return promised(() => this.#mapJs(fn, argTuples, opts, true, 'starmap')) as Promise<R[]>;
+    return withCallSite(promised(() => this.#mapJs(fn, argTuples, opts, true, 'starmap'))) as Promise<R[]>;
   }
 
   /**
@@ -437,7 +488,7 @@ export class Pool {
    * ```
    */
   imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return this.#imap(fn, input, opts, true, 'imap') as AsyncIterableIterator<R>;
+    return iteratorWithCallSite(this.#imap(fn, input, opts, true, 'imap')) as AsyncIterableIterator<R>;
   }
 
   /**
@@ -449,7 +500,7 @@ export class Pool {
    * ```
    */
   imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return this.#imap(fn, input, opts, false, 'imapUnordered') as AsyncIterableIterator<R>;
+    return iteratorWithCallSite(this.#imap(fn, input, opts, false, 'imapUnordered')) as AsyncIterableIterator<R>;
   }
 
   #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string): AsyncIterableIterator<unknown> {
@@ -607,7 +658,7 @@ export class Pool {
     this.#applies.flush();
     this.#state = 'terminated';
     const calls = [...this.#calls];
-    for (const call of calls) call.cancel(new PoolStateError('Pool was terminated before the call finished'));
+    for (const call of calls) call.cancel(new PoolStateError('Pool was terminated before the call finished', 'ERR_POOL_TERMINATED'));
     await Promise.all([...calls.map((c) => c.drained), this.#group?.close()]);
   }
 
@@ -621,7 +672,7 @@ export class Pool {
    * ```
    */
   async join(): Promise<void> {
-    if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()');
+    if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()', 'ERR_POOL_RUNNING');
     while (this.#calls.size > 0) await Promise.all([...this.#calls].map((c) => c.drained));
     await this.#group?.close(this.#state === 'closed');
   }
@@ -642,7 +693,7 @@ export class Pool {
   }
 
   #assertRunning(method: string): void {
-    if (this.#state !== 'running') throw new PoolStateError(`Pool not running (it is ${this.#state}); ${method}() needs a running pool`);
+    if (this.#state !== 'running') throw new PoolStateError(`Pool not running (it is ${this.#state}); ${method}() needs a running pool`, 'ERR_POOL_NOT_RUNNING');
   }
 
   /**

@@ -124,7 +124,7 @@ export class Process<A extends readonly unknown[] = unknown[]> {
    * ```
    */
   start(): void {
-    if (this.#worker) throw new PoolStateError(`${this.name}: a process can be started only once`);
+    if (this.#worker) throw new PoolStateError(`${this.name}: a process can be started only once`, 'ERR_PROCESS_STATE');
     const init: ProcessInit = { f: this.#spec, args: this.#args, sabs: [...this.#refs], name: this.name };
     const worker = new Worker(WORKER_SCRIPT, { workerData: { ferropoolProcess: init }, resourceLimits: this.#limits, stdout: false, stderr: false });
     this.#worker = worker;
@@ -167,7 +167,7 @@ export class Process<A extends readonly unknown[] = unknown[]> {
     if (timeout !== undefined && (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)) {
       throw new RangeError(`${this.name}.join: timeout must be a number of milliseconds >= 0, got ${describe(timeout)}`);
     }
-    if (!this.#exited) throw new PoolStateError(`${this.name}.join: the process was not started (call start() first)`);
+    if (!this.#exited) throw new PoolStateError(`${this.name}.join: the process was not started (call start() first)`, 'ERR_PROCESS_STATE');
     if (timeout === undefined) {
       await this.#exited;
     } else {

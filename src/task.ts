@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { definitionSite } from './callsite';
 import { TaskSerializationError } from './errors';
 import { describe } from './kernels';
 import type { FnSpec } from './wire';
@@ -12,7 +13,10 @@ import type { FnSpec } from './wire';
 const TASK = Symbol.for('ferropool.task');
 
 /**
- * A module export for workers to import and call; made by {@link task}.
+ * A module export for workers to import and call; made by {@link task}. `F` is the
+ * export's type, when given to {@link task}, so that a call's results are typed (without it,
+ * they are `unknown`).
+ * @typeParam F - The export's function type, e.g. `typeof import('./tasks.js')['sha']`.
  * @example
  * ```ts
  * const sha: ModuleTask = task('./tasks.mjs', 'sha');
@@ -20,25 +24,34 @@ const TASK = Symbol.for('ferropool.task');
  * sha.exportName; // 'sha'
  * ```
  */
-export interface ModuleTask {
+export interface ModuleTask<F extends (...args: any[]) => unknown = never> {
   /** The module's URL (a `file:` URL for a path). */
   readonly url: string;
   /** The export's name. */
   readonly exportName: string;
+  /** The export's type, for type inference only: never set at run time. */
+  readonly signature?: F;
 }
 
 /**
  * Names an export of an ES or CommonJS module as a task. Every worker imports the module
- * once, so the function may use imports, closures and module state.
+ * once, so the function may use imports, closures and module state. Give the export's type
+ * (`typeof import('./tasks.js')['sha']`) to type the results of the calls that run it.
  *
+ * @typeParam F - The export's function type (optional): the calls' arguments and results
+ *   are checked against it.
  * @example
  * ```ts
  * // tasks.mjs: import { createHash } from 'node:crypto';
  * //            export function sha(s) { return createHash('sha256').update(s).digest('hex') }
  * const hashes = await pool.map(task(new URL('./tasks.mjs', import.meta.url), 'sha'), strings);
+ *
+ * // TypeScript: the results are typed after the export (string[] here).
+ * const sha = task<typeof import('./tasks.js')['sha']>(new URL('./tasks.js', import.meta.url), 'sha');
+ * const typed: string[] = await pool.map(sha, strings);
  * ```
  */
-export function task(moduleUrlOrPath: string | URL, exportName = 'default'): ModuleTask {
+export function task<F extends (...args: any[]) => unknown = never>(moduleUrlOrPath: string | URL, exportName = 'default'): ModuleTask<F> {
   let url: string;
   if (moduleUrlOrPath instanceof URL) url = moduleUrlOrPath.href;
   else if (typeof moduleUrlOrPath === 'string' && moduleUrlOrPath.length > 0) {
@@ -49,7 +62,7 @@ export function task(moduleUrlOrPath: string | URL, exportName = 'default'): Mod
   if (typeof exportName !== 'string' || exportName.length === 0) {
     throw new TypeError(`task: exportName must be a non-empty string, got ${describe(exportName)}`);
   }
-  return Object.freeze({ [TASK]: true, url, exportName }) as ModuleTask;
+  return Object.freeze({ [TASK]: true, url, exportName }) as ModuleTask<F>;
 }
 
 /** Whether `value` was made by {@link task}. */
@@ -90,6 +103,9 @@ export function shipFunction(fn: unknown, argName: string): FnSpec {
   let spec = bySource.get(key);
   if (!spec) {
     spec = { k: 'fn', src: asExpression(src, name, argName), name };
+    // Where it was defined, so the worker's stack frames name the user's file and line.
+    const site = definitionSite(src);
+    if (site !== undefined) Object.assign(spec, site);
     bySource.set(key, spec);
     if (bySource.size > SOURCE_CACHE) bySource.delete(bySource.keys().next().value!);
   }

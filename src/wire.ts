@@ -8,8 +8,10 @@ import { deserializeOwn } from './clone';
 import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from './codec';
 import { fromState, isShared } from './shared';
 
-/** What a job runs: a shipped function's source, or a module's export. */
-export type FnSpec = { k: 'fn'; src: string; name: string } | { k: 'mod'; url: string; name: string };
+/** What a job runs: a shipped function's source (with where it was defined, when the
+ * caller's file shows it: the worker names its stack frames after that file and line), or a
+ * module's export. */
+export type FnSpec = { k: 'fn'; src: string; name: string; file?: string; line?: number; col?: number } | { k: 'mod'; url: string; name: string };
 
 /** A job's description, as the board stores it (JSON). */
 export interface JobSpec {
@@ -72,6 +74,9 @@ export const enum Bell {
  */
 export const SLOT_STRIDE = 8;
 export const POLLING = 2;
+/** A Float64 at `worker * SLOT_STRIDE + HEAP_USED`: the worker's V8 heap in use (bytes), as
+ * of the last time it parked (for `Pool.stats()`). */
+export const HEAP_USED = 2;
 
 /** A chunk's items: numbers travel as one typed array, anything else as an array. */
 /** Numbers travel in a typed array: Float64Array, Float32Array, or Int32Array when every

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { decodeAny } from './codec';
 import { pollFor } from './spin';
 import { native } from './native';
-import { Bell, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
+import { Bell, HEAP_USED, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
 import type { WorkerInit } from './worker';
 
 /** What a job's submitter is told. */
@@ -132,6 +132,8 @@ export class WorkerGroup {
   /** Functions the express lane has named, by id (every worker is told each once). */
   readonly #fnIds = new Map<string, number>();
   readonly #fns: Array<[number, FnSpec]> = [];
+  /** Chunks (and express calls) finished on the workers: see stats(). */
+  #chunksDone = 0;
   #nextWorker = 1;
   /** The highest worker id (see {@link GroupOptions.idLimit}). */
   readonly #idLimit: number;
@@ -176,6 +178,7 @@ export class WorkerGroup {
 
   #spawn(): void {
     const id = this.#freeId();
+    this.#current[id * SLOT_STRIDE + HEAP_USED] = 0; // not measured yet (stats())
     const channel = new MessageChannel();
     // The slot may hold what its last worker left there (a position, a polling flag).
     this.#current[id * SLOT_STRIDE] = -1;
@@ -255,6 +258,7 @@ export class WorkerGroup {
     const outcome = native.boardTake(this.#pool, job.id, index);
     if (!outcome) return false;
     job.delivered[index] = 1;
+    this.#chunksDone++; // for stats()
     if (outcome.ok) job.handlers.chunk(index, true, decodeResults(outcome.bytes));
     else job.handlers.chunk(index, false, decodeError(outcome.bytes));
     return true;
@@ -307,7 +311,7 @@ export class WorkerGroup {
   submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array]): number {
     // An imap still reading its input after terminate(): its next chunks are refused as the
     // rest of the call was (found by the model-based fault sequences).
-    if (this.#closed) throw new PoolStateError('Pool was terminated before the call finished');
+    if (this.#closed) throw new PoolStateError('Pool was terminated before the call finished', 'ERR_POOL_TERMINATED');
     const id = this.#nextJob;
     this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
     const refs: SharedRefs = new Map();
@@ -474,6 +478,7 @@ export class WorkerGroup {
     const ns = this.#expressF64[X.NsF64]!;
     const bytes = posted ?? (kind === XResult.Number ? undefined : new Uint8Array(x.buffer, X.Data, x[X.ResultLen]).slice());
     Atomics.store(x, X.State, XState.Idle);
+    this.#chunksDone++; // for stats()
     if (kind === XResult.Number) return { ok: true, value: this.#expressF64[X.NumberF64], ns };
     const error = kind === XResult.Error || (kind === XResult.Posted && x[X.ResultLen] < 0);
     return error ? { ok: false, value: decodeError(bytes!), ns } : { ok: true, value: decodeAny(bytes!), ns };
@@ -525,5 +530,18 @@ export class WorkerGroup {
     this.#retained.clear();
     this.#sabs.clear();
     this.#pinned.clear();
+  }
+
+  /** What `Pool.stats()` reports (see there). */
+  stats(): { workers: number; busy: number; pendingCalls: number; pendingChunks: number; chunksDone: number; heapUsed: number[] } {
+    let busy = 0;
+    const heapUsed: number[] = [];
+    for (const m of this.#members.values()) {
+      if (this.#current[m.id * SLOT_STRIDE]! >= 0) busy++;
+      heapUsed.push(this.#current[m.id * SLOT_STRIDE + HEAP_USED]!);
+    }
+    let pendingChunks = 0;
+    for (const job of this.#jobs.values()) for (let i = 0; i < job.chunks; i++) if (!job.delivered[i]) pendingChunks++;
+    return { workers: this.#members.size, busy, pendingCalls: this.#jobs.size, pendingChunks, chunksDone: this.#chunksDone, heapUsed };
   }
 }

@@ -1,0 +1,147 @@
+// Functions compiled by the usual TypeScript toolchains ship unchanged: each toolchain
+// compiles the same fixture (inner functions, a class with private state, a generic
+// function, async/await, spreads and rests), whose entry ships the function to a pool and
+// prints what the workers and the main thread computed. The compilers insert their helpers
+// (`__name`, `__awaiter`, `_async_to_generator`, …) into the function's source; the worker
+// provides them (src/helpers.ts).
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const dir = fileURLToPath(new URL('./fixtures/toolchains/', import.meta.url));
+const ts = require('typescript');
+const esbuild = require('esbuild');
+const swc = require('@swc/core');
+
+/** Compiles `work*.ts` and `ship*.ts` with `compile(source, file)` into .build/<name>/. */
+function build(name, files, compile, ext = '.js') {
+  const out = `${dir}.build/${name}/`;
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const emitted = {};
+  for (const file of files) {
+    let code = compile(existsSync(dir + file) ? readFileSync(dir + file, 'utf8') : '', file);
+    if (ext !== '.js') code = code.replaceAll(/(from\s+|require\()(['"])\.\/([\w-]+)\.js\2/g, `$1$2./$3${ext}$2`);
+    const target = out + file.replace(/\.ts$/, ext);
+    writeFileSync(target, code);
+    emitted[file] = code;
+  }
+  return { out, emitted };
+}
+
+function run(args, cwd = dir) {
+  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 45_000 });
+  return r;
+}
+
+function check(t, r) {
+  t.is(r.status, 0, r.stderr);
+  const { shipped, local } = JSON.parse(r.stdout);
+  t.deepEqual(shipped, local);
+  return shipped;
+}
+
+const EXPECTED_1 = { count: 4, n: 1, total: 6, first: 6, others: 1, keys: ['count', 'n', 'extra'], label: 'n=1' };
+const EXPECTED_ES5_2 = { volume: 8, area: 4, side: 2, head: 1, tail: [3, 4], caught: 'once', isShape: true };
+
+test('tsx (esbuild with keepNames: __name around inner functions and classes)', (t) => {
+  const r = run([require.resolve('tsx/cli'), 'ship.ts']);
+  t.deepEqual(check(t, r)[0], EXPECTED_1);
+});
+
+test('esbuild, target es2016 (__name, __async, __privateAdd/Get/Wrapper, __spreadValues, __objRest, …)', (t) => {
+  const { out, emitted } = build('esbuild-es2016', ['work.ts', 'ship.ts'], (code, file) =>
+    esbuild.transformSync(code, { loader: 'ts', format: 'cjs', target: 'es2016', keepNames: true, sourcefile: file }).code,
+  );
+  for (const helper of ['__name(', '__async(', '__privateAdd(', '__spreadValues(', '__objRest(']) t.true(emitted['work.ts'].includes(helper), helper);
+  t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+});
+
+for (const [target, module, ext, helpers] of [
+  ['ES2015', 'CommonJS', '.js', ['__awaiter(', '__rest(', '__classPrivateFieldGet(']],
+  ['ES2017', 'ES2020', '.mjs', ['__rest(', '__classPrivateFieldSet(']],
+  ['ES2020', 'CommonJS', '.js', ['__classPrivateFieldGet(']],
+]) {
+  test(`tsc, target ${target}, module ${module} (${helpers.join(' ')})`, (t) => {
+    const { out, emitted } = build(`tsc-${target}-${module}`, ['work.ts', 'ship.ts'], (code, file) =>
+      ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget[target], module: ts.ModuleKind[module], useDefineForClassFields: false } }).outputText,
+      ext,
+    );
+    for (const helper of helpers) t.true(emitted['work.ts'].includes(helper), helper);
+    t.deepEqual(check(t, run([`${out}ship${ext}`]))[0], EXPECTED_1);
+  });
+}
+
+test('tsc, target ES5 (__generator, __extends, __spreadArray, __read, __assign, __rest, __awaiter)', (t) => {
+  const { out, emitted } = build('tsc-es5', ['work-es5.ts', 'ship-es5.ts'], (code, file) =>
+    ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.CommonJS, lib: ['lib.es2020.d.ts'], downlevelIteration: true } }).outputText,
+  );
+  for (const helper of ['__generator(', '__extends(', '__spreadArray(', '__assign(', '__rest(', '__awaiter(', '__read(']) t.true(emitted['work-es5.ts'].includes(helper), helper);
+  t.deepEqual(check(t, run([`${out}ship-es5.js`]))[1], EXPECTED_ES5_2);
+});
+
+test('tsc with importHelpers, CommonJS (tslib_1.__awaiter)', (t) => {
+  const { out, emitted } = build('tsc-tslib', ['work.ts', 'ship.ts'], (code, file) =>
+    ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget.ES2015, module: ts.ModuleKind.CommonJS, importHelpers: true } }).outputText,
+  );
+  t.true(emitted['work.ts'].includes('tslib_1.__awaiter('));
+  // The module loads tslib (a dependency of the dev tools); the shipped function gets ferropool's.
+  t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+});
+
+for (const target of ['es2015', 'es2017']) {
+  test(`SWC, jsc.target ${target} (_async_to_generator, _object_spread, _class_private_field_*, …)`, (t) => {
+    const { out, emitted } = build(`swc-${target}`, ['work.ts', 'ship.ts'], (code, file) =>
+      swc.transformSync(code, { filename: file, jsc: { parser: { syntax: 'typescript' }, target }, module: { type: 'commonjs' } }).code,
+    );
+    t.true(emitted['work.ts'].includes('_class_private_field_get('));
+    t.true(emitted['work.ts'].includes('_object_spread('));
+    t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+  });
+}
+
+test('SWC, jsc.target es5 (_ts_generator, _inherits, _call_super, _create_class, _to_consumable_array, …)', (t) => {
+  const { out, emitted } = build('swc-es5', ['work-es5.ts', 'ship-es5.ts'], (code, file) =>
+    swc.transformSync(code, { filename: file, jsc: { parser: { syntax: 'typescript' }, target: 'es5' }, module: { type: 'commonjs' } }).code,
+  );
+  for (const helper of ['_ts_generator(', '_inherits(', '_call_super(', '_class_call_check(', '_create_class(', '_to_consumable_array(', '_to_array(']) t.true(emitted['work-es5.ts'].includes(helper), helper);
+  t.deepEqual(check(t, run([`${out}ship-es5.js`]))[1], EXPECTED_ES5_2);
+});
+
+test('ts-node (tsconfig target ES2015, CommonJS: __awaiter, __rest, __classPrivateField*)', (t) => {
+  const r = run(['-r', 'ts-node/register', 'ship.ts']);
+  t.deepEqual(check(t, r)[0], EXPECTED_1);
+});
+
+test('a helper ferropool does not provide: the error names the toolchain and the fix', async (t) => {
+  const { Pool } = await import('ferropool');
+  const pool = new Pool(1);
+  t.teardown(() => pool.terminate());
+  // What esbuild emits for `using` below ES2024 (a helper not provided).
+  const fn = new Function('return function work(x) { return __using([], x); }')();
+  const err = await t.throwsAsync(pool.map(fn, [1]), { name: 'TaskSerializationError' });
+  t.regex(err.message, /__using, a helper that tsc \(a "target" below ES2022\) or esbuild\/tsx inserts/);
+  t.regex(err.message, /"target": "ES2022"/);
+  t.regex(err.message, /task\(moduleUrl, exportName\)/);
+});
+
+test('a shipped function that calls currentProcess() it imported, compiled to CommonJS by tsc, SWC and esbuild', async (t) => {
+  const source = "import { currentProcess } from 'ferropool';\nexport function who(x: number): string {\n  return currentProcess().name + ':' + x;\n}\n";
+  const compilers = {
+    tsc: (code) => ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS } }).outputText,
+    swc: (code) => swc.transformSync(code, { filename: 'who.ts', jsc: { parser: { syntax: 'typescript' }, target: 'es2020' }, module: { type: 'commonjs' } }).code,
+    esbuild: (code) => esbuild.transformSync(code, { loader: 'ts', format: 'cjs', target: 'es2020' }).code,
+  };
+  const { Pool } = await import('ferropool');
+  const pool = new Pool(1);
+  t.teardown(() => pool.terminate());
+  for (const [name, compile] of Object.entries(compilers)) {
+    const { out, emitted } = build(`who-${name}`, ['who.ts'], () => compile(source));
+    t.regex(emitted['who.ts'], /(ferropool_1|_ferropool|import_ferropool)\.currentProcess/, name);
+    const { who } = require(`${out}who.js`);
+    t.deepEqual(await pool.map(who, [7]), ['PoolWorker-1:7'], name);
+  }
+});
