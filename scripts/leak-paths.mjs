@@ -2,7 +2,8 @@
 // (scripts/leaks.mjs, and its short version in __test__/leaks.test.mjs). A path's `setup`
 // makes what its calls need and returns `{ call, teardown }`; `call()` makes one call (or,
 // for `batch` paths, `batch` calls at once) and checks its result, so a path that stopped
-// doing its work would fail, not pass as flat. `heavy` paths start threads on every call
+// doing its work would fail, not pass as flat. Paths with a pool return it too, so the
+// soak can watch its workers' heaps during the warm-up. `heavy` paths start threads on every call
 // (Process, worker replacement, pools made and terminated) and run fewer calls.
 import { Executor, Lock, Pool, Process, Queue, Value, kernels, task } from '../dist/index.mjs';
 
@@ -28,6 +29,7 @@ export const PATHS = [
           check(Math.abs((await pool.reduce(kernels.sum, out)) - sqrtSum) < 1e-6, 'kernel map + reduce');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -40,6 +42,7 @@ export const PATHS = [
           check((await pool.apply((a) => a.length, [f64])) === 1000, 'apply');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -53,6 +56,7 @@ export const PATHS = [
           check(r.length === 1000 && r[999] === Math.sqrt(999), 'map over a Float64Array');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -68,6 +72,7 @@ export const PATHS = [
           check(out[999] === 1998, 'map into out');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -81,6 +86,7 @@ export const PATHS = [
           check(r.length === 64 && r[63] === 64, 'map over numbers');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -94,6 +100,7 @@ export const PATHS = [
           check(r[2].y === 6 && r[2].s === '#3', 'map over objects');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -108,6 +115,7 @@ export const PATHS = [
           check(r[2] === 30, 'starmap');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -122,6 +130,7 @@ export const PATHS = [
           check(n === 6, 'imap');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -136,6 +145,7 @@ export const PATHS = [
           check(n === 14, 'imapUnordered');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -149,6 +159,7 @@ export const PATHS = [
           check((await pool.reduce((a, b) => a + b, squares)) === 85344, 'reduce');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -165,6 +176,7 @@ export const PATHS = [
           check(got[7] === 14, 'applyAsync');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -178,6 +190,7 @@ export const PATHS = [
           check(r[2] === 2, 'mapAsync');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -191,6 +204,7 @@ export const PATHS = [
           check(r[2] === 6, 'task()');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -235,6 +249,7 @@ export const PATHS = [
           check(got.n === expected && counter.value === expected, 'Value + Queue');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -250,6 +265,7 @@ export const PATHS = [
           lock.release();
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -271,6 +287,7 @@ export const PATHS = [
           check(false, 'a failing map (it did not fail)');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },
@@ -300,6 +317,7 @@ export const PATHS = [
           check((await pool.apply((a) => a.reduce((s, x) => s + x, 0), [[1, 2, 3]])) === 6, 'a call on a replaced worker');
         },
         teardown: () => pool.terminate(),
+        pool,
       };
     },
   },

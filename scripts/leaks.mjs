@@ -62,22 +62,30 @@ function slope(xs, ys) {
 
 /** Runs one path: warm-up, then `calls` calls in SAMPLES steps; what it measured. */
 export async function soakPath(path, calls) {
-  const { call, teardown } = await path.setup();
+  const { call, teardown, pool } = await path.setup();
   const batch = path.batch ?? 1;
   const rounds = Math.ceil(calls / batch);
-  // Warm-up: code optimised, caches full, and V8's young generation grown to its working
+  // Warm-up: code optimised, caches full, and V8's young generations grown to their working
   // size: V8 grows an isolate's young generation, up to 2 x 16 MiB, while calls allocate,
   // over the first tens of thousands of calls. Bounded, but a slope that reads as a leak.
-  // So: at least a quarter of the calls (and 20,000), and until this isolate's young
-  // generation has kept its size for as many calls. (Workers grow theirs too; a worker
-  // that allocates enough to grow it does so within a few thousand calls.)
+  // So: at least a quarter of the calls (and 20,000), and until the heaps (this isolate's
+  // young generation, and the size of each worker's heap) have kept their size, within
+  // 4 MiB, for as many calls.
   const minWarm = Math.max(path.heavy ? 200 : 20_000, Math.ceil(rounds / 4));
+  const heaps = async () => {
+    if (!pool) return youngSize();
+    await pause(2); // the workers go idle, and note their heap sizes
+    return youngSize() + pool.stats().heapTotal.reduce((a, b) => a + b, 0);
+  };
   let warm = 0;
-  for (let stable = 0, size = youngSize(); warm < minWarm || stable < minWarm; warm++, stable++) {
+  for (let stable = 0, size = await heaps(); warm < minWarm || stable < minWarm; warm++, stable++) {
     await call();
-    if ((warm & 255) === 255 && youngSize() !== size) {
-      size = youngSize();
-      stable = 0;
+    if ((warm & 1023) === 1023) {
+      const now = await heaps();
+      if (Math.abs(now - size) > 4 * 2 ** 20) {
+        stable = 0;
+        size = now;
+      }
     }
     if (warm >= 10 * minWarm) break;
   }

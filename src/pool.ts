@@ -55,6 +55,9 @@ export interface PoolStats {
   chunksDone: number;
   /** Each worker's V8 heap in use (bytes), as of the last time it went idle. */
   heapUsed: number[];
+  /** Each worker's V8 heap size (bytes: what its heap holds from the system, the young
+   * generation included), as of the last time it went idle. */
+  heapTotal: number[];
 }
 
 /**
@@ -271,20 +274,21 @@ export class Pool {
    * - `chunksDone`: chunks finished on the workers since the pool started (a call of
    *   `apply` is one chunk; calls run on the caller with `inline: true` are not counted);
    * - `heapUsed`: each worker's V8 heap in use, in bytes, as of the last time it went idle
-   *   (0 before it first did).
+   *   (0 before it first did);
+   * - `heapTotal`: each worker's V8 heap size, likewise.
    *
    * Kernel calls run on the native thread pool and do not appear here.
    * @example
    * ```ts
    * const pool = new Pool(2);
    * const pending = pool.map((x) => x * 2, [1, 2, 3, 4], { chunksize: 1 });
-   * pool.stats(); // e.g. { workers: 2, busy: 2, pendingCalls: 1, pendingChunks: 4, chunksDone: 0, heapUsed: [0, 0] }
+   * pool.stats(); // e.g. { workers: 2, busy: 2, pendingCalls: 1, pendingChunks: 4, chunksDone: 0, heapUsed: [0, 0], heapTotal: [0, 0] }
    * await pending;
    * pool.stats().chunksDone; // 4
    * ```
    */
   stats(): PoolStats {
-    return this.#group?.stats() ?? { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0, heapUsed: [] };
+    return this.#group?.stats() ?? { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0, heapUsed: [], heapTotal: [] };
   }
 
   /**

@@ -77,6 +77,9 @@ export const POLLING = 2;
 /** A Float64 at `worker * SLOT_STRIDE + HEAP_USED`: the worker's V8 heap in use (bytes), as
  * of the last time it parked (for `Pool.stats()`). */
 export const HEAP_USED = 2;
+/** A Float64 at `worker * SLOT_STRIDE + HEAP_TOTAL`: the worker's V8 heap size (bytes,
+ * young generation included), likewise. */
+export const HEAP_TOTAL = 3;
 
 /** A chunk's items: numbers travel as one typed array, anything else as an array. */
 /** Numbers travel in a typed array: Float64Array, Float32Array, or Int32Array when every

@@ -15,7 +15,7 @@ import { getHeapStatistics } from 'node:v8';
 import { native } from './native';
 import { pollFor } from './spin';
 import type { ProcessInit } from './process';
-import { type ArgAlloc, type ArgArrayConstructor, Bell, HEAP_USED, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
+import { type ArgAlloc, type ArgArrayConstructor, Bell, HEAP_TOTAL, HEAP_USED, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
 
 /** What the pool passes to each worker. */
 export interface WorkerInit {
@@ -612,7 +612,9 @@ async function main(init: WorkerInit): Promise<void> {
       }
       if (Atomics.load(bell, Bell.Ring) === seen) {
         buffers.drain(); // idle: forget the shared buffers the pool no longer refers to
-        current[init.worker * SLOT_STRIDE + HEAP_USED] = getHeapStatistics().used_heap_size; // for Pool.stats()
+        const heap = getHeapStatistics(); // for Pool.stats()
+        current[init.worker * SLOT_STRIDE + HEAP_USED] = heap.used_heap_size;
+        current[init.worker * SLOT_STRIDE + HEAP_TOTAL] = heap.total_heap_size;
         Atomics.wait(bell, Bell.Ring, seen);
       }
       continue;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { decodeAny } from './codec';
 import { pollFor } from './spin';
 import { native } from './native';
-import { Bell, HEAP_USED, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
+import { Bell, HEAP_TOTAL, HEAP_USED, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
 import type { WorkerInit } from './worker';
 
 /** What a job's submitter is told. */
@@ -179,6 +179,7 @@ export class WorkerGroup {
   #spawn(): void {
     const id = this.#freeId();
     this.#current[id * SLOT_STRIDE + HEAP_USED] = 0; // not measured yet (stats())
+    this.#current[id * SLOT_STRIDE + HEAP_TOTAL] = 0;
     const channel = new MessageChannel();
     // The slot may hold what its last worker left there (a position, a polling flag).
     this.#current[id * SLOT_STRIDE] = -1;
@@ -533,15 +534,17 @@ export class WorkerGroup {
   }
 
   /** What `Pool.stats()` reports (see there). */
-  stats(): { workers: number; busy: number; pendingCalls: number; pendingChunks: number; chunksDone: number; heapUsed: number[] } {
+  stats(): { workers: number; busy: number; pendingCalls: number; pendingChunks: number; chunksDone: number; heapUsed: number[]; heapTotal: number[] } {
     let busy = 0;
     const heapUsed: number[] = [];
+    const heapTotal: number[] = [];
     for (const m of this.#members.values()) {
       if (this.#current[m.id * SLOT_STRIDE]! >= 0) busy++;
       heapUsed.push(this.#current[m.id * SLOT_STRIDE + HEAP_USED]!);
+      heapTotal.push(this.#current[m.id * SLOT_STRIDE + HEAP_TOTAL]!);
     }
     let pendingChunks = 0;
     for (const job of this.#jobs.values()) for (let i = 0; i < job.chunks; i++) if (!job.delivered[i]) pendingChunks++;
-    return { workers: this.#members.size, busy, pendingCalls: this.#jobs.size, pendingChunks, chunksDone: this.#chunksDone, heapUsed };
+    return { workers: this.#members.size, busy, pendingCalls: this.#jobs.size, pendingChunks, chunksDone: this.#chunksDone, heapUsed, heapTotal };
   }
 }
