@@ -13,7 +13,8 @@
  * codec allocates nothing native: one reused scratch buffer, and the bytes it hands back.
  *
  * Anything it cannot write exactly as structured clone would (typed arrays, Dates, Maps,
- * class instances, shared memory, bigints, an object met twice, …) makes
+ * class instances, shared memory, bigints, an object met twice, …), and anything over
+ * 256 KiB, makes
  * {@link encodePlain} return undefined, and the caller uses V8's serialiser for that
  * payload. Decoding gives what structured clone gives: fresh arrays and plain objects,
  * holes kept, `-0` kept, strings exact (lone surrogates too: they travel as UTF-16).
@@ -48,15 +49,23 @@ const MAX_DEPTH = 256;
 /** Thrown (and caught here) when a value is not plain data. */
 const NOT_PLAIN: unique symbol = Symbol('not plain');
 
-let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+let scratch = Buffer.allocUnsafeSlow(16 * 1024);
 let view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 let at = 0;
 /** The arrays and objects of the value being written: one met twice is not plain (structured
  * clone keeps the sharing; this codec does not). */
 const seen = new Set<object>();
 
+/**
+ * Payloads larger than this go through V8's serialiser: its native copying outruns this
+ * codec on bulk data (three times on long strings), and one serialiser's zone segment is
+ * little beside a payload this size. The codec is for the many small payloads of hot loops.
+ */
+const MAX_PLAIN_BYTES = 256 * 1024;
+
 function room(n: number): void {
   if (at + n <= scratch.length) return;
+  if (at + n > MAX_PLAIN_BYTES) throw NOT_PLAIN;
   let size = scratch.length * 2;
   while (size < at + n) size *= 2;
   const bigger = Buffer.allocUnsafeSlow(size);
@@ -71,27 +80,36 @@ function writeLength(n: number): void {
   at += 4;
 }
 
+/** A code unit that does not fit a byte. */
+const WIDE = /[^\u0000-\u00ff]/;
+
 function writeString(s: string): void {
   const n = s.length;
-  let wide = false;
-  for (let i = 0; i < n; i++) {
-    if (s.charCodeAt(i) > 0xff) {
-      wide = true;
-      break;
-    }
-  }
   room(5 + n * 2);
-  scratch[at] = wide ? T.Utf16 : T.Latin1;
-  view.setUint32(at + 1, n, true);
-  at += 5;
-  if (wide) {
-    at += scratch.write(s, at, 'utf16le');
-  } else if (n < 32) {
-    for (let i = 0; i < n; i++) scratch[at + i] = s.charCodeAt(i);
-    at += n;
-  } else {
-    at += scratch.write(s, at, 'latin1');
+  const base = at + 5;
+  if (n < 32) {
+    // Short strings (keys, most values): copied here, in one pass while they fit bytes.
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0xff) break;
+      scratch[base + i] = c;
+    }
+    if (i === n) {
+      scratch[at] = T.Latin1;
+      view.setUint32(at + 1, n, true);
+      at = base + n;
+      return;
+    }
+  } else if (!WIDE.test(s)) {
+    scratch[at] = T.Latin1;
+    view.setUint32(at + 1, n, true);
+    at = base + scratch.write(s, base, n, 'latin1');
+    return;
   }
+  scratch[at] = T.Utf16;
+  view.setUint32(at + 1, n, true);
+  at = base + scratch.write(s, base, n * 2, 'utf16le');
 }
 
 function write(value: unknown, depth: number): void {
@@ -188,12 +206,12 @@ export function isPlain(value: unknown): boolean {
 }
 
 class Reader {
-  readonly bytes: Uint8Array;
+  readonly bytes: Buffer;
   readonly view: DataView;
   at = 1;
 
   constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
+    this.bytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -209,15 +227,15 @@ class Reader {
     const start = this.at;
     if (kind === T.Latin1) {
       this.at += n;
-      if (n < 24) {
+      if (n < 16) {
         let s = '';
         for (let i = start; i < start + n; i++) s += String.fromCharCode(b[i]!);
         return s;
       }
-      return Buffer.from(b.buffer, b.byteOffset + start, n).toString('latin1');
+      return b.toString('latin1', start, start + n);
     }
     this.at += n * 2;
-    return Buffer.from(b.buffer, b.byteOffset + start, n * 2).toString('utf16le');
+    return b.toString('utf16le', start, start + n * 2);
   }
 
   value(): unknown {
