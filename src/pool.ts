@@ -11,6 +11,8 @@ import { isTask, type ModuleTask, shipFunction } from './task';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
 import { type ExpressCall, type ExpressOutcome, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { ClusterClient } from './cluster/client';
+import type { ClusterOptions } from './cluster/options';
 import {
   type CallOptions,
   type FloatArray,
@@ -68,6 +70,12 @@ export interface PoolOptions {
   /** V8 heap limits of each worker (see `worker_threads` `resourceLimits`): a task that
    * exceeds them fails with `WorkerCrashedError` and its worker is replaced. */
   resourceLimits?: ResourceLimits;
+  /**
+   * Run the chunks on other machines: worker hosts started with `npx ferropool worker`
+   * on a BullMQ queue in Redis (needs the optional packages `bullmq` and `ioredis`; see
+   * docs/cluster.md). Every method keeps its meaning; `processes` is then only a hint.
+   */
+  cluster?: ClusterOptions;
 }
 
 /** @internal The key of Pool's lazy starmap, for Executor.map. */
@@ -164,6 +172,8 @@ export class Pool {
   readonly #applies: ApplyBatcher;
   readonly #costs = new CostModel();
   readonly #inline: boolean;
+  /** Cluster mode's engine (loaded only when `options.cluster` is given). */
+  readonly #cluster: ClusterClient | undefined;
 
   /**
    * A pool of `options.processes` workers (or `options` of them, when it is a number), by
@@ -196,6 +206,14 @@ export class Pool {
     if (opts.inline !== undefined && typeof opts.inline !== 'boolean') throw new TypeError(`inline must be a boolean, got ${describe(opts.inline)}`);
     this.#inline = opts.inline ?? false;
     this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes);
+    this.#cluster =
+      opts.cluster === undefined
+        ? undefined
+        : new (require('./cluster/client') as typeof import('./cluster/client')).ClusterClient(opts.cluster, {
+            initializer: this.#initializer,
+            initargs: this.#initargs,
+            maxTasksPerChild: this.#maxTasksPerChild,
+          });
   }
 
   /** The workers for JS functions, started on the first call that needs them. */
@@ -266,6 +284,7 @@ export class Pool {
     return promised(() => {
       this.#assertRunning('map');
       const kernel = mapKernelArg(fn, 'map');
+      if (this.#cluster) return this.#cluster.mapKernel(kernel, input, opts);
       const o = checkOptions<KernelMapOptions>(opts, 'map', ['out']);
       const data = numericInput(input, 'map');
       return data instanceof Promise ? data.then((d) => this.#mapKernel(kernel, d, o, input)) : this.#mapKernel(kernel, data, o, input);
@@ -325,6 +344,7 @@ export class Pool {
         if (typeof o.initial !== 'number') throw new TypeError(`reduce: opts.initial must be a number, got ${describe(o.initial)}`);
         if (fn.name === 'mean') throw new TypeError('reduce: opts.initial cannot be used with kernels.mean');
       }
+      if (this.#cluster) return this.#cluster.reduceKernel(fn, pre, o.initial, input, o);
       const [preCode, p0, p1] = pre ? [pre.code, ...pre.params] : [-1, 0, 0];
       const reduceData = (data: FloatArray) =>
         this.#run(o, data.length, (id) =>
@@ -356,7 +376,7 @@ export class Pool {
   apply<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, args?: A, opts?: CallOptions): Promise<R> {
     return promised(() => {
       if (args !== undefined && !Array.isArray(args)) throw new TypeError(`apply: args must be an array, got ${describe(args)}`);
-      if (opts === undefined) {
+      if (opts === undefined && !this.#cluster) {
         this.#assertRunning('apply');
         const f = shipFunction(fn, 'apply: fn');
         const argv = args === undefined ? [] : [...args];
@@ -457,6 +477,7 @@ export class Pool {
     if (typeof input !== 'object' || input === null || (typeof (input as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
       throw new TypeError(`${method}: input must be an iterable or async iterable, got ${describe(input)}`);
     }
+    if (this.#cluster) return this.#cluster.imap(fn, input, o, ordered, method);
     const length = Array.isArray(input) || ArrayBuffer.isView(input) ? (input as ArrayLike<unknown>).length : undefined;
     const chunksize = o.chunksize ?? (length === undefined ? 1 : defaultChunksize(length, this.#processes));
     return streamJobs(this.#workers(), f, star, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
@@ -464,6 +485,7 @@ export class Pool {
 
   #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
     this.#assertRunning(method);
+    if (this.#cluster) return this.#cluster.mapJs(fn, input, opts, star, method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions & { out?: FloatArray }>(opts, method, method === 'map' ? ['out'] : []);
     let out: FloatArray | undefined;
@@ -515,6 +537,7 @@ export class Pool {
 
   #reduceJs(fn: unknown, input: unknown, opts: unknown): Promise<unknown> {
     this.#assertRunning('reduce');
+    if (this.#cluster) return this.#cluster.reduceJs(fn, input, opts);
     const f = shipFunction(fn, 'reduce: fn');
     const o = checkOptions<CallOptions & { initial?: unknown }>(opts, 'reduce', ['initial']);
     const hasInitial = o.initial !== undefined;
@@ -606,7 +629,8 @@ export class Pool {
     this.#state = 'terminated';
     const calls = [...this.#calls];
     for (const call of calls) call.cancel(new PoolStateError('Pool was terminated before the call finished'));
-    await Promise.all([...calls.map((c) => c.drained), this.#group?.close()]);
+    await Promise.all([...calls.map((c) => c.drained), this.#group?.close(), this.#cluster?.cancelAll(new PoolStateError('Pool was terminated before the call finished'))]);
+    await this.#cluster?.close();
   }
 
   /**
@@ -621,7 +645,8 @@ export class Pool {
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()');
     while (this.#calls.size > 0) await Promise.all([...this.#calls].map((c) => c.drained));
-    await this.#group?.close();
+    await this.#cluster?.drain();
+    await Promise.all([this.#group?.close(), this.#cluster?.close()]);
   }
 
   /**
@@ -727,7 +752,7 @@ function checkPoolOptions(options: unknown): PoolOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`Pool options must be a number of processes or an object, got ${describe(options)}`);
   }
-  const known = ['processes', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits', 'inline'];
+  const known = ['processes', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits', 'inline', 'cluster'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new TypeError(`Pool: options.${key} is not an option (known: ${known.join(', ')})`);
   }
