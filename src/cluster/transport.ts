@@ -198,6 +198,7 @@ export class BullCaller implements CallerTransport {
   readonly #cancelChannel: string;
   #lastError = 'not connected yet';
   #listening = false;
+  #onLost: ((err: Error) => void) | undefined;
   #generation = 0;
 
   constructor(config: CallerConfig) {
@@ -207,10 +208,17 @@ export class BullCaller implements CallerTransport {
     bullmq();
     // No offline queue: a command sent while Redis is away fails at once (and the call with
     // it) instead of waiting for a reconnection that may never come.
-    const options: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: null, connectTimeout: config.connectTimeout };
+    // A command in flight when the connection drops fails too (no retries): the calls
+    // waiting on it reject instead of waiting for a reconnection.
+    const options: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: config.connectTimeout };
     this.#client = new Redis(this.#url, options);
     this.#reader = new Redis(this.#url, options);
-    for (const c of [this.#client, this.#reader]) c.on('error', (err: Error) => (this.#lastError = err.message || String(err)));
+    for (const c of [this.#client, this.#reader]) {
+      c.on('error', (err: Error) => (this.#lastError = err.message || String(err)));
+      c.on('close', () => {
+        if (this.#listening) this.#onLost?.(this.#error('the connection was lost'));
+      });
+    }
     this.#queueName = config.queue;
     this.resultKey = `${PREFIX}:${config.queue}:results:${config.callerId}`;
     this.#cancelChannel = `${PREFIX}:${config.queue}:cancel`;
@@ -275,6 +283,7 @@ export class BullCaller implements CallerTransport {
   }
 
   listen(onResult: (bytes: Buffer) => void, onError: (err: Error) => void): void {
+    this.#onLost = onError;
     if (this.#listening) return;
     this.#listening = true;
     const generation = ++this.#generation;
