@@ -343,6 +343,7 @@ export class BullHost implements HostTransport {
   constructor(config: HostConfig) {
     checkUrl(config.connection, 'connection');
     this.#config = config;
+    bullmq();
     const Redis = ioredis();
     this.#publisher = new Redis(config.connection, { maxRetriesPerRequest: null });
     this.#subscriber = new Redis(config.connection, { maxRetriesPerRequest: null });
