@@ -273,7 +273,7 @@ export class ClusterClient {
       default: {
         if (data.length === 0) return Number.NaN;
         let total = 0;
-        parts.forEach((m, i) => (total += m * chunks[i]!.length));
+        for (let i = 0; i < parts.length; i++) total += parts[i]! * chunks[i]!.length;
         return total / data.length;
       }
     }

@@ -7,4 +7,3 @@
 export { serve } from './host';
 export type { ServeOptions, ClusterHost } from './host';
 export { ClusterConnectionError } from './transport';
-export type { ClusterOptions } from './options';

@@ -6,7 +6,7 @@
 
 /**
  * Where a cluster pool sends its chunks: a BullMQ queue on Redis, served by hosts started
- * with `npx ferropool worker` (or {@link serve}) on the same connection and queue.
+ * with `npx ferropool worker` (or `serve()` of `ferropool/cluster`) on the same connection and queue.
  * @example
  * ```ts
  * const pool = new Pool({
