@@ -204,8 +204,8 @@ export class BullCaller implements CallerTransport {
   constructor(config: CallerConfig) {
     this.#url = checkUrl(config.connection, 'cluster.connection');
     this.#timeout = config.connectTimeout;
-    const Redis = ioredis();
     bullmq();
+    const Redis = ioredis();
     // No offline queue: a command sent while Redis is away fails at once (and the call with
     // it) instead of waiting for a reconnection that may never come.
     // A command in flight when the connection drops fails too (no retries): the calls
