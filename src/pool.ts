@@ -213,6 +213,7 @@ export class Pool {
             initializer: this.#initializer,
             initargs: this.#initargs,
             maxTasksPerChild: this.#maxTasksPerChild,
+            resourceLimits: this.#resourceLimits,
           });
   }
 

@@ -147,6 +147,18 @@ test.serial('initializer and initargs run on every host', async (t) => {
   }
 });
 
+test.serial('maxTasksPerChild applies on every host: a fresh worker for each chunk', async (t) => {
+  const count = () => (globalThis.seen = (globalThis.seen ?? 0) + 1);
+  const fresh = new Pool({ cluster: { connection: redis.url, queue }, maxTasksPerChild: 1 });
+  const reused = new Pool({ cluster: { connection: redis.url, queue } });
+  try {
+    t.deepEqual(await fresh.map(count, Array(8).fill(0), { chunksize: 1 }), Array(8).fill(1));
+    t.true((await reused.map(count, Array(8).fill(0), { chunksize: 1 })).some((n) => n > 1), 'without it, workers are reused');
+  } finally {
+    await Promise.all([fresh.terminate(), reused.terminate()]);
+  }
+});
+
 test.serial('shared-memory arguments are refused with a TypeError naming them, and nothing is sent', async (t) => {
   await t.throwsAsync(cluster.map((l) => l, [1, new Lock()]), { instanceOf: TypeError, message: /input\[1\] is a Lock.*shared memory/ });
   await t.throwsAsync(cluster.apply((x) => x, [{ buf: new SharedArrayBuffer(8) }]), { instanceOf: TypeError, message: /argTuples\[0\]\[0\]\.buf is a SharedArrayBuffer/ });

@@ -2,7 +2,6 @@
 /**
  * The `ferropool` command: `ferropool worker --connection URL --queue NAME [--processes N]
  * [--secret S] [--name NAME]` runs a cluster host until SIGTERM or SIGINT.
- * @internal
  * @module
  */
 import { parseArgs } from 'node:util';

@@ -3,10 +3,10 @@
  * made with `cluster`. Chunks become jobs of a BullMQ queue; results come back on this
  * caller's own Redis list and are put in order here. Loaded by pool.ts only when `cluster`
  * is given.
- * @internal
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import type { ResourceLimits } from 'node:worker_threads';
 import { AbortError, RemoteError, TimeoutError, WorkerCrashedError } from '../errors';
 import { PARTIAL, rebuildError, toItems } from '../jobs';
 import { describe, type MapKernel, type ReduceKernel } from '../kernels';
@@ -22,6 +22,7 @@ export interface LocalSettings {
   initializer: FnSpec | undefined;
   initargs: unknown[];
   maxTasksPerChild: number | undefined;
+  resourceLimits: ResourceLimits | undefined;
 }
 
 /** What a call sends with each chunk besides the items. */
@@ -114,7 +115,7 @@ export class ClusterClient {
     this.#maxInFlight = options.maxInFlight === undefined ? 256 : positiveInteger(options.maxInFlight, 'options.cluster.maxInFlight');
     const connectTimeout = options.connectTimeout === undefined ? 5000 : positiveInteger(options.connectTimeout, 'options.cluster.connectTimeout');
     refuseShared(local.initargs, 'initargs', 'Pool');
-    this.#init = { fn: local.initializer, args: local.initargs, maxTasksPerChild: local.maxTasksPerChild };
+    this.#init = { fn: local.initializer, args: local.initargs, maxTasksPerChild: local.maxTasksPerChild, resourceLimits: local.resourceLimits };
     this.#transport = new BullCaller({ connection: options.connection, queue: options.queue, callerId: this.#id, connectTimeout });
   }
 

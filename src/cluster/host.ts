@@ -93,7 +93,9 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
   const transport: HostTransport = new BullHost({
     connection: options.connection,
     queue,
-    concurrency: processes,
+    // One chunk more than the workers: the next one is already here when a worker frees up,
+    // instead of a Redis round trip later.
+    concurrency: processes + 1,
     lockDuration: positive(options.lockDuration, 'lockDuration', 5000),
     stalledInterval: positive(options.stalledInterval, 'stalledInterval', 3000),
     onError: (err) => {
@@ -128,6 +130,7 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
       initializer: init.fn === undefined ? undefined : toFn(init.fn),
       initargs: init.args,
       maxTasksPerChild: init.maxTasksPerChild,
+      resourceLimits: init.resourceLimits,
     });
     pools.set(key, pool);
     if (pools.size > MAX_POOLS) {
@@ -171,7 +174,8 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
       await reply(data.r, { j: job.id, ok: false, e: wire, host: lost, crashed: { exitCode: undefined } });
       return;
     }
-    await job.markHost(name);
+    // Recorded while the chunk runs (not waited for): only needed if this host is lost.
+    job.markHost(name).catch(() => {});
     const callKey = job.id.slice(0, job.id.lastIndexOf('.'));
     const ac = new AbortController();
     let set = running.get(callKey);

@@ -2,9 +2,9 @@
  * What crosses Redis between a caller and its hosts in cluster mode: the chunk payload, the
  * result message, their HMAC signatures, and the check that refuses shared-memory
  * arguments (which cannot cross machines).
- * @internal
  * @module
  */
+import type { ResourceLimits } from 'node:worker_threads';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import { describe } from '../kernels';
@@ -26,6 +26,7 @@ export interface InitSpec {
   fn: FnSpec | undefined;
   args: unknown[];
   maxTasksPerChild: number | undefined;
+  resourceLimits: ResourceLimits | undefined;
 }
 
 /** One chunk of one call: what a job carries (v8-serialised, so typed arrays travel as bytes). */

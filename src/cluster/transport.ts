@@ -4,7 +4,6 @@
  * (locks, stalled-job recovery, at-least-once delivery); each caller's results come back
  * on a Redis list of its own, read with BLPOP; cancellations go out on a pub/sub channel.
  * `bullmq` and `ioredis` are loaded here, and only when a cluster pool or host is made.
- * @internal
  * @module
  */
 import { type JobData, redact } from './protocol';
