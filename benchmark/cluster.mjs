@@ -17,7 +17,6 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from '../dist/index.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const log = (...m) => process.stderr.write(`${m.join(' ')}\n`);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
