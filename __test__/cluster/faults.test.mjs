@@ -121,6 +121,26 @@ test.serial('terminate() rejects unfinished calls with PoolStateError and leaves
   }
 });
 
+test.serial('SIGTERM: a host finishes its running chunk, logs its stop and exits 0; the call completes', async (t) => {
+  t.timeout(60_000);
+  const queue = queueName();
+  const host = await startHost(redis.url, queue, { name: 'graceful' });
+  const pool = new Pool({ cluster: { connection: redis.url, queue } });
+  try {
+    const call = pool.apply(spin, [7, 1500]);
+    await eventually(() => queued(redis.url, queue).then((q) => q.some((k) => k.endsWith(':active'))), 5000);
+    const exited = new Promise((r) => host.child.once('exit', (code) => r(code)));
+    host.child.kill('SIGTERM');
+    t.is(await call, 7, 'the running chunk finished');
+    t.is(await exited, 0);
+    t.regex(host.log, /graceful: started on queue/);
+    t.regex(host.log, /graceful: stopping \(finishing its running chunks\)\n.*graceful: stopped/);
+  } finally {
+    await pool.terminate();
+    await host.kill();
+  }
+});
+
 test.serial('Redis down: calls reject with ClusterConnectionError naming the connection, no hang; once it is back, calls work', async (t) => {
   t.timeout(60_000);
   const own = await startRedis();

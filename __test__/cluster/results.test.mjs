@@ -2,6 +2,7 @@
 // its own OS process: every method gives what a local pool gives, errors included (plus the
 // host), and nothing of a settled call stays in Redis.
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +166,23 @@ test.serial('shared-memory arguments are refused with a TypeError naming them, a
   await t.throwsAsync(cluster.map((x) => x, new Float64Array(new SharedArrayBuffer(16))), { instanceOf: TypeError });
   t.throws(() => new Pool({ cluster: { connection: redis.url, queue }, initargs: [new Value('i32', 1)] }), { instanceOf: TypeError, message: /initargs\[0\] is a Value/ });
   t.deepEqual(await cluster.map(square, [2]), [4], 'the pool still works');
+});
+
+test.serial('onProgress reports chunks as they arrive, and (total, total) at the end', async (t) => {
+  const seen = [];
+  await cluster.map(square, Array.from({ length: 10 }, (_, i) => i), { chunksize: 2, onProgress: (done, total) => seen.push([done, total]) });
+  t.deepEqual(seen.at(-1), [10, 10]);
+  t.true(seen.length >= 2, JSON.stringify(seen));
+  for (let i = 1; i < seen.length; i++) t.true(seen[i][0] > seen[i - 1][0]);
+});
+
+test.serial('an idle cluster pool does not keep the process alive', (t) => {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { Pool } from ${JSON.stringify(new URL('../../dist/index.mjs', import.meta.url).href)};
+const pool = new Pool({ cluster: { connection: ${JSON.stringify(redis.url)}, queue: ${JSON.stringify(queue)} } });
+console.log(JSON.stringify(await pool.map((x) => x * 2, [1, 2, 3])));`], { encoding: 'utf8', timeout: 20_000 });
+  t.is(r.signal, null, 'it exited by itself');
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout, '[2,4,6]\n');
 });
 
 test.serial('bad cluster options name the option', (t) => {

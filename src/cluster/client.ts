@@ -140,10 +140,16 @@ export class ClusterClient {
    */
   async *#run(spec: CallSpec, source: Iterator<Items> | AsyncIterator<Items>, o: CallOptions): AsyncGenerator<Event, void, undefined> {
     if (o.signal?.aborted) throw new AbortError('The operation was aborted', { cause: o.signal.reason });
-    await this.#transport.ready();
+    // Listening first: it also keeps the process alive while the call waits for Redis.
+    this.#transport.listen(this.#route, this.#lost);
+    try {
+      await this.#transport.ready();
+    } catch (err) {
+      if (this.#calls.size === 0) this.#transport.idle();
+      throw err;
+    }
     const call = new Call(`${this.#id}.${(lastCall = (lastCall + 1) % 0x7fff_ffff)}`);
     this.#calls.set(call.key, call);
-    this.#transport.listen(this.#route, this.#lost);
     const onAbort = () => call.fail(new AbortError('The operation was aborted', { cause: o.signal?.reason }));
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const timer =

@@ -60,6 +60,9 @@ export interface ClusterHost {
 /** What a local pool's error stack has between the worker's stack and the call site. */
 const LOCAL_CALL_SITE = '\n    --- the task ran in a pool worker';
 
+/** How long a host remembers a cancelled call (ms). */
+const CANCELLED_MS = 60_000;
+
 /** Local pools kept for different initializers at once (the oldest is closed beyond). */
 const MAX_POOLS = 8;
 
@@ -107,6 +110,8 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
 
   const pools = new Map<string, Pool>();
   const running = new Map<string, Set<AbortController>>();
+  /** Calls cancelled lately (by key, with when), oldest first. */
+  const cancelled = new Map<string, number>();
   const compiled = new Map<string, (...args: unknown[]) => unknown>();
 
   const toFn = (spec: FnSpec): ((...args: unknown[]) => unknown) | ReturnType<typeof task> => {
@@ -177,6 +182,7 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
     // Recorded while the chunk runs (not waited for): only needed if this host is lost.
     job.markHost(name).catch(() => {});
     const callKey = job.id.slice(0, job.id.lastIndexOf('.'));
+    if (cancelled.has(callKey)) return;
     const ac = new AbortController();
     let set = running.get(callKey);
     if (!set) running.set(callKey, (set = new Set()));
@@ -204,6 +210,13 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
 
   transport.onCancel((callKey) => {
     for (const ac of running.get(callKey) ?? []) ac.abort();
+    // A chunk of the call taken just before the message came is dropped when it starts.
+    const now = Date.now();
+    cancelled.set(callKey, now);
+    for (const [key, at] of cancelled) {
+      if (now - at < CANCELLED_MS) break;
+      cancelled.delete(key);
+    }
   });
   await transport.start(handle);
   log(`ferropool worker ${name}: started on queue "${queue}" at ${redact(options.connection)} with ${processes} processes${secret === undefined ? '' : ', signed jobs only'}`);

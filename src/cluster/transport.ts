@@ -217,6 +217,7 @@ export class BullCaller implements CallerTransport {
       c.on('close', () => {
         if (this.#listening) this.#onLost?.(this.#error('the connection was lost'));
       });
+      c.on('ready', () => this.#reference(c));
     }
     this.#queueName = config.queue;
     this.resultKey = `${PREFIX}:${config.queue}:results:${config.callerId}`;
@@ -285,6 +286,7 @@ export class BullCaller implements CallerTransport {
     this.#onLost = onError;
     if (this.#listening) return;
     this.#listening = true;
+    for (const c of [this.#client, this.#reader]) this.#reference(c);
     const generation = ++this.#generation;
     const loop = async () => {
       while (this.#listening && generation === this.#generation) {
@@ -307,6 +309,15 @@ export class BullCaller implements CallerTransport {
 
   idle(): void {
     this.#listening = false;
+    for (const c of [this.#client, this.#reader]) this.#reference(c);
+  }
+
+  /** An idle pool does not keep the process alive: its sockets are unreferenced while no
+   * call is in flight, as local workers are. */
+  #reference(c: Redis): void {
+    const stream = (c as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
+    if (this.#listening) stream?.ref?.();
+    else stream?.unref?.();
   }
 
   async close(): Promise<void> {
