@@ -170,6 +170,21 @@ test.serial('Redis down: calls reject with ClusterConnectionError naming the con
   }
 });
 
+test.serial('while Redis cannot be reached: abort rejects at once, and without it the call gives up after connectTimeout', async (t) => {
+  const pool = new Pool({ cluster: { connection: 'redis://127.0.0.1:1', queue: queueName(), connectTimeout: 1500 } });
+  try {
+    const ac = new AbortController();
+    const call = pool.map((x) => x, [1], { signal: ac.signal });
+    setTimeout(() => ac.abort('user'), 100);
+    const aborted = await t.throwsAsync(call, { instanceOf: AbortError });
+    t.is(aborted.cause, 'user');
+    const err = await t.throwsAsync(pool.apply(() => 1), { instanceOf: ClusterConnectionError });
+    t.regex(err.message, /^cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(.*ECONNREFUSED.*no connection within 1500 ms\)$/);
+  } finally {
+    await pool.terminate();
+  }
+});
+
 test('a password in the connection is not shown in errors', (t) => {
   const err = new ClusterConnectionError('redis://user:hunter2@db:6379/0', 'down');
   t.false(err.message.includes('hunter2'));

@@ -192,6 +192,15 @@ test.serial('bad cluster options name the option', (t) => {
   t.throws(() => new Pool({ cluster: { connection: redis.url, queue, nope: 1 } }), { instanceOf: TypeError, message: /cluster\.nope is not an option/ });
 });
 
+test.serial('close() and join() right after a call: the call completes first', async (t) => {
+  const pool = new Pool({ cluster: { connection: redis.url, queue } });
+  const call = pool.map(square, [1, 2, 3]);
+  pool.close();
+  await pool.join();
+  t.deepEqual(await call, [1, 4, 9]);
+  await t.throwsAsync(pool.map(square, [1]), { name: 'PoolStateError' });
+});
+
 test.serial('settled calls leave no keys in Redis, and close() + join() disconnect', async (t) => {
   const pool = new Pool({ cluster: { connection: redis.url, queue } });
   t.deepEqual(await pool.map(square, Array.from({ length: 50 }, (_, i) => i), { chunksize: 5 }), Array.from({ length: 50 }, (_, i) => i * i));

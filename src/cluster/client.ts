@@ -140,16 +140,11 @@ export class ClusterClient {
    */
   async *#run(spec: CallSpec, source: Iterator<Items> | AsyncIterator<Items>, o: CallOptions): AsyncGenerator<Event, void, undefined> {
     if (o.signal?.aborted) throw new AbortError('The operation was aborted', { cause: o.signal.reason });
-    // Listening first: it also keeps the process alive while the call waits for Redis.
-    this.#transport.listen(this.#route, this.#lost);
-    try {
-      await this.#transport.ready();
-    } catch (err) {
-      if (this.#calls.size === 0) this.#transport.idle();
-      throw err;
-    }
+    // The call counts from now (join() waits for it, terminate() and abort reach it), also
+    // while it waits for Redis; listening keeps the process alive meanwhile.
     const call = new Call(`${this.#id}.${(lastCall = (lastCall + 1) % 0x7fff_ffff)}`);
     this.#calls.set(call.key, call);
+    this.#transport.listen(this.#route, this.#lost);
     const onAbort = () => call.fail(new AbortError('The operation was aborted', { cause: o.signal?.reason }));
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const timer =
@@ -161,6 +156,12 @@ export class ClusterClient {
     let position = 0;
     let exhausted = false;
     try {
+      await Promise.race([
+        this.#transport.ready(),
+        call.wait().then(() => {
+          throw call.failure;
+        }),
+      ]);
       for (;;) {
         if (call.failure) throw call.failure;
         const batch: Array<{ id: string; data: JobData }> = [];

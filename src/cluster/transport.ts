@@ -198,6 +198,8 @@ export class BullCaller implements CallerTransport {
   #lastError = 'not connected yet';
   #listening = false;
   #onLost: ((err: Error) => void) | undefined;
+  /** While close() talks to Redis, the process must wait for it. */
+  #closing = false;
   #generation = 0;
 
   constructor(config: CallerConfig) {
@@ -214,10 +216,17 @@ export class BullCaller implements CallerTransport {
     this.#reader = new Redis(this.#url, options);
     for (const c of [this.#client, this.#reader]) {
       c.on('error', (err: Error) => (this.#lastError = err.message || String(err)));
+      // A connection that was up and dropped fails the calls in flight at once; one that
+      // never came up fails them after connectTimeout (see ready()).
+      let up = false;
       c.on('close', () => {
-        if (this.#listening) this.#onLost?.(this.#error('the connection was lost'));
+        if (up && this.#listening) this.#onLost?.(this.#error('the connection was lost'));
+        up = false;
       });
-      c.on('ready', () => this.#reference(c));
+      c.on('ready', () => {
+        up = true;
+        this.#reference(c);
+      });
     }
     this.#queueName = config.queue;
     this.resultKey = `${PREFIX}:${config.queue}:results:${config.callerId}`;
@@ -316,12 +325,14 @@ export class BullCaller implements CallerTransport {
    * call is in flight, as local workers are. */
   #reference(c: Redis): void {
     const stream = (c as unknown as { stream?: { ref?(): void; unref?(): void } }).stream;
-    if (this.#listening) stream?.ref?.();
+    if (this.#listening || this.#closing) stream?.ref?.();
     else stream?.unref?.();
   }
 
   async close(): Promise<void> {
     this.#listening = false;
+    this.#closing = true;
+    for (const c of [this.#client, this.#reader]) this.#reference(c);
     this.#generation++;
     await this.#queue?.close().catch(() => {});
     // Results that came after their call settled (chunks that finished anyway).
