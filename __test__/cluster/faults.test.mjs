@@ -83,19 +83,20 @@ test.serial('abort and timeout reject at once and remove the call’s queued chu
   const pool = new Pool({ cluster: { connection: redis.url, queue } });
   try {
     const ac = new AbortController();
-    const call = pool.starmap(spin, Array.from({ length: 30 }, (_, i) => [i, 1000]), { chunksize: 1, signal: ac.signal });
+    // Chunks of 20 s each: gone within 3 s only if the running ones are stopped on the host.
+    const call = pool.starmap(spin, Array.from({ length: 30 }, (_, i) => [i, 20_000]), { chunksize: 1, signal: ac.signal });
     await eventually(() => queued(redis.url, queue).then((q) => q.some((k) => k.endsWith(':active'))), 5000);
     ac.abort('enough');
     const err = await t.throwsAsync(call, { instanceOf: AbortError });
     t.is(err.cause, 'enough');
     await eventually(async () => (await queued(redis.url, queue)).length === 0, 3000);
-    t.deepEqual(await queued(redis.url, queue), [], 'no waiting or running chunk left');
+    t.deepEqual(await queued(redis.url, queue), [], 'no waiting chunk left, and the running ones were stopped');
 
-    const slow = pool.starmap(spin, Array.from({ length: 20 }, (_, i) => [i, 1000]), { chunksize: 1, timeout: 300 });
+    const slow = pool.starmap(spin, Array.from({ length: 20 }, (_, i) => [i, 20_000]), { chunksize: 1, timeout: 300 });
     await t.throwsAsync(slow, { instanceOf: TimeoutError });
     await eventually(async () => (await queued(redis.url, queue)).length === 0, 3000);
     t.deepEqual(await queued(redis.url, queue), [], 'the timed-out call left nothing queued');
-    // 19 chunks of a second each were queued: the next call would wait ~19 s behind them.
+    // Chunks of 20 s were queued and running: the next call would wait behind them.
     const began = Date.now();
     t.deepEqual(await pool.map((x) => x * 2, [1, 2, 3]), [2, 4, 6]);
     t.true(Date.now() - began < 5000, `the next call took ${Date.now() - began} ms`);
@@ -110,7 +111,7 @@ test.serial('terminate() rejects unfinished calls with PoolStateError and leaves
   const host = await startHost(redis.url, queue, { name: 'term' });
   const pool = new Pool({ cluster: { connection: redis.url, queue } });
   try {
-    const call = pool.starmap(spin, Array.from({ length: 10 }, (_, i) => [i, 500]), { chunksize: 1 });
+    const call = pool.starmap(spin, Array.from({ length: 10 }, (_, i) => [i, 20_000]), { chunksize: 1 });
     await eventually(() => queued(redis.url, queue).then((q) => q.some((k) => k.endsWith(':active'))), 5000);
     await pool.terminate();
     await t.throwsAsync(call, { name: 'PoolStateError' });
