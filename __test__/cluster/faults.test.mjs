@@ -55,6 +55,26 @@ test.serial('a host SIGKILLed mid-call: its chunks run on the other host, every 
   }
 });
 
+test.serial('with the default lock times, the chunk of a killed host runs again within 10 s', async (t) => {
+  t.timeout(60_000);
+  const queue = queueName();
+  const first = await startHost(redis.url, queue, { name: 'default-1', defaults: true });
+  const pool = new Pool({ cluster: { connection: redis.url, queue } });
+  try {
+    const call = pool.apply(spin, [9, 3000]); // long enough to be running when its host is killed
+    await eventually(() => queued(redis.url, queue).then((q) => q.some((k) => k.endsWith(':active'))), 5000);
+    await first.kill('SIGKILL');
+    const killedAt = Date.now();
+    const second = await startHost(redis.url, queue, { name: 'default-2', defaults: true });
+    t.is(await call, 9);
+    const took = Date.now() - killedAt;
+    t.true(took < 10_000 + 3000 + 1500, `the result came ${took} ms after the kill`);
+    await second.kill('SIGTERM');
+  } finally {
+    await pool.terminate();
+  }
+});
+
 test.serial('a chunk that loses its host more than maxRetries times rejects with WorkerCrashedError naming the host', async (t) => {
   t.timeout(60_000);
   const queue = queueName();

@@ -71,8 +71,10 @@ export async function testRedis() {
 export const queueName = () => `t${randomUUID().slice(0, 8)}`;
 
 /** Starts `ferropool worker` as a child process; resolves once it logged that it started. */
-export function startHost(url, queue, { processes = 1, name = `h-${randomUUID().slice(0, 6)}`, secret, extra = [] } = {}) {
-  const args = [cli, 'worker', '--connection', url, '--queue', queue, '--processes', String(processes), '--name', name, '--lock-duration', '2000', '--stalled-interval', '1000', ...extra];
+/** (Short lock times by default, so that a lost host is found in 2-3 s; `defaults` keeps the command's own.) */
+export function startHost(url, queue, { processes = 1, name = `h-${randomUUID().slice(0, 6)}`, secret, defaults = false } = {}) {
+  const args = [cli, 'worker', '--connection', url, '--queue', queue, '--processes', String(processes), '--name', name];
+  if (!defaults) args.push('--lock-duration', '2000', '--stalled-interval', '1000');
   if (secret !== undefined) args.push('--secret', secret);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERROPOOL_SECRET: '' } });
   let log = '';
