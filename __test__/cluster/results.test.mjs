@@ -85,6 +85,15 @@ test.serial('imap yields in input order, imapUnordered yields every result', asy
   const unordered = [];
   for await (const r of cluster.imapUnordered((x) => x * 10, [1, 2, 3, 4, 5])) unordered.push(r);
   t.deepEqual(unordered.sort((a, b) => a - b), [10, 20, 30, 40, 50]);
+  async function* later() {
+    for (const x of [3, 2, 1]) {
+      await new Promise((r) => setTimeout(r, 10));
+      yield x;
+    }
+  }
+  const fromAsync = [];
+  for await (const r of cluster.imap((x) => -x, later())) fromAsync.push(r);
+  t.deepEqual(fromAsync, [-3, -2, -1]);
   // An endless input: read lazily, and the loop can stop.
   function* naturals() {
     for (let i = 1; ; i++) yield i;
