@@ -99,10 +99,31 @@ export async function runCluster(args) {
         if (out.length !== tiny.length || out[6399] !== 6400) throw new Error('C1 map result');
       }
     }
+    // For scale: the engine alone, a bare BullMQ job whose worker pushes its answer to a list
+    // the caller BLPOPs (what a cluster apply does, without ferropool around it).
+    const { Queue, Worker } = await import('bullmq');
+    const { Redis } = await import('ioredis');
+    const bareName = `bench-${randomUUID().slice(0, 8)}`;
+    const conns = Array.from({ length: 4 }, () => new Redis(redis.url, { maxRetriesPerRequest: null }));
+    const bareQueue = new Queue(bareName, { connection: conns[0] });
+    const bareWorker = new Worker(bareName, async (job) => void (await conns[1].rpush(`${bareName}:r`, String(job.data.x + 1))), { connection: conns[2] });
+    await bareWorker.waitUntilReady();
+    const bare = [];
+    for (let r = 0; r < 20 + rounds * 30; r++) {
+      const t = performance.now();
+      await bareQueue.add('j', { x: r }, { removeOnComplete: true, removeOnFail: true });
+      const [, v] = await conns[3].blpop(`${bareName}:r`, 5);
+      if (Number(v) !== r + 1) throw new Error('C1 bare BullMQ result');
+      if (r >= 20) bare.push(performance.now() - t);
+    }
+    await bareWorker.close();
+    await bareQueue.obliterate({ force: true });
+    await bareQueue.close();
+    for (const c of conns) c.disconnect();
     const sorted = [...applies.cluster].sort((a, b) => a - b);
     results.workloads.C1_overhead = {
       title: 'cost of a chunk: apply round trip (p50, p99), and a map of 64 chunks of 100 tiny items (per chunk), 1 host vs a local pool of 1 worker',
-      applyP50: { local: median(applies.local), cluster: median(applies.cluster) },
+      applyP50: { local: median(applies.local), cluster: median(applies.cluster), 'bare BullMQ': median(bare) },
       applyP99Cluster: sorted[Math.floor(sorted.length * 0.99)],
       perChunkMap: { local: median(maps.local) / 64, cluster: median(maps.cluster) / 64 },
     };
@@ -143,7 +164,7 @@ export async function runCluster(args) {
   const s = results.workloads.C1_scaling;
   const f = (x) => x.toFixed(2);
   console.log(`C1 cluster mode (${results.machine.cores} cores, ${results.machine.cpu}, Node ${results.machine.node}; Redis on loopback)`);
-  console.log(`  apply round trip, p50:         local ${f(o.applyP50.local)} ms   cluster ${f(o.applyP50.cluster)} ms (p99 ${f(o.applyP99Cluster)} ms)`);
+  console.log(`  apply round trip, p50:         local ${f(o.applyP50.local)} ms   cluster ${f(o.applyP50.cluster)} ms (p99 ${f(o.applyP99Cluster)} ms)   bare BullMQ job ${f(o.applyP50['bare BullMQ'])} ms`);
   console.log(`  map, per chunk of 100 items:   local ${f(o.perChunkMap.local)} ms   cluster ${f(o.perChunkMap.cluster)} ms`);
   console.log(`  16 × 50 ms chunks:             1 host ${f(s.medians['1 host'])} ms   2 hosts ${f(s.medians['2 hosts'])} ms   speedup ${f(s.speedup)}× (target ≥ 1.8×)`);
 }
