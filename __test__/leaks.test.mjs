@@ -13,7 +13,7 @@ const script = fileURLToPath(new URL('../scripts/leaks.mjs', import.meta.url));
 
 test('no call path grows native memory (RSS trend over 20,000 calls each)', async (t) => {
   t.timeout(900_000);
-  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '400', '--slope', '256', '--heavy-slope', '2048', '--json'];
+  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '400', '--slope', '256', '--heavy-slope', '2048', '--max-warm-factor', '2', '--json'];
   const { stdout, stderr, code } = await new Promise((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? err.code : 0 }));
   });

@@ -54,11 +54,18 @@ test.serial('every target gets a platform package with its os, cpu and libc', (t
   const staged = JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8'));
   t.deepEqual(staged.optionalDependencies, { [hostPackage]: pkg.version });
   t.is(staged.scripts, undefined, 'no build scripts in the published manifest');
+  // Cluster mode: the `ferropool` command, the `ferropool/cluster` entry, and its engine as
+  // optional peers (a user who never uses cluster installs neither).
+  t.deepEqual(staged.bin, { ferropool: 'dist/cluster/cli.js' });
+  t.deepEqual(staged.exports['./cluster'], { types: './dist/cluster/index.d.ts', default: './dist/cluster/index.js' });
+  t.deepEqual(Object.keys(staged.peerDependencies).sort(), ['bullmq', 'ioredis']);
+  t.deepEqual(staged.peerDependenciesMeta, { bullmq: { optional: true }, ioredis: { optional: true } });
+  t.is(staged.dependencies, undefined);
 });
 
 test.serial('the main tarball holds the facade, the loader and the docs; the platform tarball holds the binary', (t) => {
   const files = packList(stage);
-  for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/worker.js', 'native/index.js', 'native/index.d.ts']) {
+  for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/worker.js', 'dist/cluster/cli.js', 'dist/cluster/index.js', 'dist/cluster/index.d.ts', 'native/index.js', 'native/index.d.ts']) {
     t.true(files.includes(need), need);
   }
   const stray = files.filter((f) => f.endsWith('.node') || f.endsWith('.rs') || /^(crates|__test__|benchmark|src|scripts|examples|fuzz|target|docs|npm|bench-results)\//.test(f));
@@ -98,6 +105,19 @@ test.serial('under tsx, a .cts entry loads the installed package and ships a Typ
   const r = spawnSync(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'entry.cts'], { cwd: project, env, encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout.trim(), '[2,4]', r.stderr);
+});
+
+test.serial('installed without its optional peers: the ferropool command and ferropool/cluster say to install bullmq', (t) => {
+  t.false(existsSync(join(project, 'node_modules', 'bullmq')), 'bullmq is not installed with ferropool');
+  const help = spawnSync(join(project, 'node_modules', '.bin', 'ferropool'), ['--help'], { cwd: project, env, encoding: 'utf8' });
+  t.is(help.status, 0, help.stderr);
+  t.regex(help.stdout, /usage: ferropool worker --connection/);
+  const worker = spawnSync(join(project, 'node_modules', '.bin', 'ferropool'), ['worker', '--connection', 'redis://127.0.0.1:1', '--queue', 'q'], { cwd: project, env, encoding: 'utf8' });
+  t.is(worker.status, 1);
+  t.regex(worker.stderr, /needs the package "bullmq", which is not installed: npm install bullmq ioredis/);
+  writeFileSync(join(project, 'cluster.mjs'), "import { serve } from 'ferropool/cluster';\nimport { Pool } from 'ferropool';\ntry { new Pool({ cluster: { connection: 'redis://127.0.0.1:1', queue: 'q' } }); } catch (e) { console.log(e.message); }\nconsole.log(typeof serve);\n");
+  const r = inProject('cluster.mjs');
+  t.is(r.stdout, 'ferropool cluster mode needs the package "bullmq", which is not installed: npm install bullmq ioredis\nfunction\n', r.stderr);
 });
 
 test.serial('without its platform package the loader names the platform, the package and how to build', (t) => {

@@ -15,7 +15,7 @@ const require_ = createRequire(import.meta.url);
 test('stats(): workers, busy, pending calls and chunks, chunks done', async (t) => {
   const pool = new Pool(2);
   t.teardown(() => pool.terminate());
-  t.deepEqual(pool.stats(), { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0, heapUsed: [] });
+  t.deepEqual(pool.stats(), { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0, heapUsed: [], heapTotal: [] });
   const sab = new Int32Array(new SharedArrayBuffer(4));
   // Four chunks whose tasks wait until released: two run, two wait in the queue.
   const call = pool.map((flag) => { Atomics.wait(flag, 0, 0, 20_000); return 1; }, [sab, sab, sab, sab], { chunksize: 1 });
@@ -38,6 +38,9 @@ test('stats(): workers, busy, pending calls and chunks, chunks done', async (t) 
   }
   t.is(heaps.length, 2);
   for (const h of heaps) t.true(h > 100_000 && h < 1e9, `a worker's heap in bytes: ${h}`);
+  const { heapUsed, heapTotal } = pool.stats();
+  t.is(heapTotal.length, 2);
+  heapTotal.forEach((total, i) => t.true(total >= heapUsed[i], `a worker's heap size (${total}) holds what is in use (${heapUsed[i]})`));
 });
 
 test('PoolStateError codes: terminated while pending, not running, still running', async (t) => {

@@ -8,6 +8,7 @@
 // tinybench runs one task's samples after another.
 //
 //   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a] [--threads N]
+//   node benchmark/bench.mjs --cluster [--quick] [--json]   (C1: see cluster.mjs)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,11 @@ import { Pool, kernels } from '../dist/index.mjs';
 import { peers } from './peers/index.mjs';
 
 const args = process.argv.slice(2);
+if (args.includes('--cluster')) {
+  // C1, cluster mode: its own runner (a Redis server and worker host processes), see cluster.mjs.
+  await (await import('./cluster.mjs')).runCluster(args);
+  process.exit(0);
+}
 const QUICK = args.includes('--quick');
 const JSON_OUT = args.includes('--json');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;

@@ -39,7 +39,9 @@ const hasExample = (reflection) => comments(reflection).some(exampleIn);
 
 const offenders = [];
 let checked = 0;
-for (const symbol of project.children ?? []) {
+// One module per entry point (ferropool, ferropool/cluster): their symbols are checked alike.
+const symbols = (project.children ?? []).flatMap((c) => (c.kindOf(ReflectionKind.Module) ? (c.children ?? []) : [c]));
+for (const symbol of symbols) {
   checked++;
   if (!hasExample(symbol)) offenders.push(`${symbol.name} (${ReflectionKind.singularString(symbol.kind)})`);
   if (!symbol.kindOf(ReflectionKind.Class)) continue;

@@ -1,5 +1,5 @@
 // The leak soak: npm run soak -- --leaks [--calls N] [--heavy-calls N] [--only SUBSTRING]
-//   [--slope B] [--heavy-slope B] [--growth FRACTION] [--json]
+//   [--slope B] [--heavy-slope B] [--growth FRACTION] [--max-warm-factor F] [--json]
 // Runs every call path of scripts/leak-paths.mjs in turn, in this process: a warm-up, then
 // N calls (N/10 for the heavy paths: Process, worker replacement, pools made and
 // terminated), sampling the process's RSS (all native memory included: the addon, the
@@ -22,6 +22,8 @@ const SLOPE_LIMIT = Number(opt('--slope', 64));
 const HEAVY_SLOPE_LIMIT = Number(opt('--heavy-slope', SLOPE_LIMIT));
 const GROWTH_LIMIT = Number(opt('--growth', 0.05));
 const SAMPLES = 10;
+/** The warm-up stops after this many times its minimum even if the heaps still change. */
+const MAX_WARM_FACTOR = Number(opt('--max-warm-factor', 10));
 
 if (typeof global.gc !== 'function') {
   console.error('run with node --expose-gc (npm run soak -- --leaks does)');
@@ -87,7 +89,7 @@ export async function soakPath(path, calls) {
         size = now;
       }
     }
-    if (warm >= 10 * minWarm) break;
+    if (warm >= MAX_WARM_FACTOR * minWarm) break;
   }
   const xs = [];
   const samples = [];

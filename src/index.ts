@@ -4,6 +4,7 @@
  */
 export { Pool, cpuCount } from './pool';
 export type { PoolOptions, PoolState, PoolStats, KernelMapOptions, KernelReduceOptions, TaskFn } from './pool';
+export type { ClusterOptions } from './cluster/options';
 export { task } from './task';
 export type { ModuleTask } from './task';
 export type { PoolStateErrorCode } from './errors';

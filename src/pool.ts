@@ -12,6 +12,8 @@ import { iteratorWithCallSite, withCallSite } from './callsite';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
 import { type ExpressCall, type ExpressOutcome, WORKER_ID_LIMIT, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { ClusterClient } from './cluster/client';
+import type { ClusterOptions } from './cluster/options';
 import {
   type CallOptions,
   type FloatArray,
@@ -97,6 +99,12 @@ export interface PoolOptions {
   /** V8 heap limits of each worker (see `worker_threads` `resourceLimits`): a task that
    * exceeds them fails with `WorkerCrashedError` and its worker is replaced. */
   resourceLimits?: ResourceLimits;
+  /**
+   * Run the chunks on other machines: worker hosts started with `npx ferropool worker`
+   * on a BullMQ queue in Redis (needs the optional packages `bullmq` and `ioredis`; see
+   * docs/cluster.md). Every method keeps its meaning; `processes` is then only a hint.
+   */
+  cluster?: ClusterOptions;
 }
 
 /**
@@ -191,6 +199,8 @@ export class Pool {
   readonly #costs = new CostModel();
   readonly #inline: boolean;
   readonly #idLimit: number | undefined;
+  /** Cluster mode's engine (loaded only when `options.cluster` is given). */
+  readonly #cluster: ClusterClient | undefined;
 
   /**
    * A pool of `options.processes` workers (or `options` of them, when it is a number), by
@@ -226,9 +236,19 @@ export class Pool {
     const idLimit = (opts as { [WORKER_ID_LIMIT]?: unknown })[WORKER_ID_LIMIT];
     this.#idLimit = typeof idLimit === 'number' ? idLimit : undefined;
     this.#applies = new ApplyBatcher(() => this.#workers(), this.#processes, this.#maxTasksPerChild);
+    this.#cluster =
+      opts.cluster === undefined
+        ? undefined
+        : new (require('./cluster/client') as typeof import('./cluster/client')).ClusterClient(opts.cluster, {
+            initializer: this.#initializer,
+            initargs: this.#initargs,
+            maxTasksPerChild: this.#maxTasksPerChild,
+            resourceLimits: this.#resourceLimits,
+          });
     // With an initializer, the workers start now, as Python's do (it may set up what the
-    // program expects to exist even if no task comes); without one, on the first call.
-    if (this.#initializer !== undefined) this.#workers().group.start();
+    // program expects to exist even if no task comes); without one, on the first call. (In
+    // cluster mode the hosts run the initializer.)
+    if (this.#initializer !== undefined && this.#cluster === undefined) this.#workers().group.start();
   }
 
   /** The workers for JS functions, started on the first call that needs them. */
@@ -328,6 +348,7 @@ export class Pool {
     return promised(() => {
       this.#assertRunning('map');
       const kernel = mapKernelArg(fn, 'map');
+      if (this.#cluster) return this.#cluster.mapKernel(kernel, input, opts);
       const o = checkOptions<KernelMapOptions>(opts, 'map', ['out']);
       const data = numericInput(input, 'map');
       return data instanceof Promise ? data.then((d) => this.#mapKernel(kernel, d, o, input)) : this.#mapKernel(kernel, data, o, input);
@@ -387,6 +408,7 @@ export class Pool {
         if (typeof o.initial !== 'number') throw new TypeError(`reduce: opts.initial must be a number, got ${describe(o.initial)}`);
         if (fn.name === 'mean') throw new TypeError('reduce: opts.initial cannot be used with kernels.mean');
       }
+      if (this.#cluster) return this.#cluster.reduceKernel(fn, pre, o.initial, input, o);
       const [preCode, p0, p1] = pre ? [pre.code, ...pre.params] : [-1, 0, 0];
       const reduceData = (data: FloatArray) =>
         this.#run(o, data.length, (id) =>
@@ -418,7 +440,7 @@ export class Pool {
   apply<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, args?: A, opts?: CallOptions): Promise<R> {
     return promised(() => {
       if (args !== undefined && !Array.isArray(args)) throw new TypeError(`apply: args must be an array, got ${describe(args)}`);
-      if (opts === undefined) {
+      if (opts === undefined && !this.#cluster) {
         this.#assertRunning('apply');
         const f = shipFunction(fn, 'apply: fn');
         const argv = args === undefined ? [] : [...args];
@@ -514,6 +536,7 @@ export class Pool {
     if (typeof input !== 'object' || input === null || (typeof (input as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
       throw new TypeError(`${method}: input must be an iterable or async iterable, got ${describe(input)}`);
     }
+    if (this.#cluster) return this.#cluster.imap(fn, input, o, ordered, method);
     const length = Array.isArray(input) || ArrayBuffer.isView(input) ? (input as ArrayLike<unknown>).length : undefined;
     const chunksize = o.chunksize ?? (length === undefined ? 1 : defaultChunksize(length, this.#processes));
     return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
@@ -521,6 +544,7 @@ export class Pool {
 
   #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
     this.#assertRunning(method);
+    if (this.#cluster) return this.#cluster.mapJs(fn, input, opts, star, method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions & { out?: FloatArray }>(opts, method, method === 'map' ? ['out'] : []);
     let out: FloatArray | undefined;
@@ -572,6 +596,7 @@ export class Pool {
 
   #reduceJs(fn: unknown, input: unknown, opts: unknown): Promise<unknown> {
     this.#assertRunning('reduce');
+    if (this.#cluster) return this.#cluster.reduceJs(fn, input, opts);
     const f = shipFunction(fn, 'reduce: fn');
     const o = checkOptions<CallOptions & { initial?: unknown }>(opts, 'reduce', ['initial']);
     const hasInitial = o.initial !== undefined;
@@ -662,8 +687,10 @@ export class Pool {
     this.#applies.flush();
     this.#state = 'terminated';
     const calls = [...this.#calls];
-    for (const call of calls) call.cancel(new PoolStateError('Pool was terminated before the call finished', 'ERR_POOL_TERMINATED'));
-    await Promise.all([...calls.map((c) => c.drained), this.#group?.close()]);
+    const terminated = () => new PoolStateError('Pool was terminated before the call finished', 'ERR_POOL_TERMINATED');
+    for (const call of calls) call.cancel(terminated());
+    await Promise.all([...calls.map((c) => c.drained), this.#group?.close(), this.#cluster?.cancelAll(terminated())]);
+    await this.#cluster?.close();
   }
 
   /**
@@ -678,7 +705,8 @@ export class Pool {
   async join(): Promise<void> {
     if (this.#state === 'running') throw new PoolStateError('Pool is still running: call close() or terminate() before join()', 'ERR_POOL_RUNNING');
     while (this.#calls.size > 0) await Promise.all([...this.#calls].map((c) => c.drained));
-    await this.#group?.close(this.#state === 'closed');
+    await this.#cluster?.drain();
+    await Promise.all([this.#group?.close(this.#state === 'closed'), this.#cluster?.close()]);
   }
 
   /**
@@ -784,7 +812,7 @@ function checkPoolOptions(options: unknown): PoolOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`Pool options must be a number of processes or an object, got ${describe(options)}`);
   }
-  const known = ['processes', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits', 'inline'];
+  const known = ['processes', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits', 'inline', 'cluster'];
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) throw new TypeError(`Pool: options.${key} is not an option (known: ${known.join(', ')})`);
   }
