@@ -81,7 +81,7 @@ function writeLength(n: number): void {
 }
 
 /** A code unit that does not fit a byte. */
-const WIDE = /[^\u0000-\u00ff]/;
+const WIDE = /[\u0100-\uffff]/;
 
 function writeString(s: string): void {
   const n = s.length;
