@@ -516,6 +516,21 @@ function outputPending(): boolean {
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Views of callers' arrays made (native.boardViews) since the event loop last turned. Each
+ * is an external ArrayBuffer, and Node frees an external buffer's bookkeeping in a native
+ * immediate, which runs only when this thread's event loop turns: a worker that runs chunks
+ * and parks in `Atomics.wait` kept them all.
+ */
+let viewsMade = 0;
+/** Views made before the loop must turn even while chunks keep coming. */
+const VIEWS_PER_TURN = 256;
+
+async function releaseViews(): Promise<void> {
+  viewsMade = 0;
+  await turn();
+}
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1));
 
 /** How long a worker waits for the main thread to take its output before it goes on (the
@@ -610,6 +625,10 @@ async function main(init: WorkerInit): Promise<void> {
         await flushOutput(() => Atomics.load(bell, Bell.Ring) === seen, 60_000);
         continue;
       }
+      if (viewsMade > 0) {
+        await releaseViews();
+        continue;
+      }
       if (Atomics.load(bell, Bell.Ring) === seen) {
         buffers.drain(); // idle: forget the shared buffers the pool no longer refers to
         const heap = getHeapStatistics(); // for Pool.stats()
@@ -644,7 +663,10 @@ async function main(init: WorkerInit): Promise<void> {
       // Views of one job at a time: a finished job's arrays may be freed by their owner.
       if (!views.has(job)) views.clear();
       let mapped = views.get(job);
-      if (mapped === undefined) views.set(job, (mapped = (native.boardViews(init.pool, job) as SharedViews | null) ?? undefined));
+      if (mapped === undefined) {
+        views.set(job, (mapped = (native.boardViews(init.pool, job) as SharedViews | null) ?? undefined));
+        viewsMade++;
+      }
       count = shared[1];
       [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot) : [true, encodeInOutput()];
     } else {
@@ -678,6 +700,7 @@ async function main(init: WorkerInit): Promise<void> {
     } else if (spec.each) {
       port.postMessage([job, index, Note.ChunkDone, nsPerItem]);
     }
+    if (viewsMade >= VIEWS_PER_TURN) await releaseViews();
     if (++chunksRun >= init.maxTasksPerChild) {
       Atomics.store(polling, pollingAt, 0);
       port.postMessage([0, 0, Note.Retiring]);
