@@ -216,6 +216,12 @@ const SMALL_JOB_NS = 100_000;
  * about 2% of a hot loop's calls through the event loop at several times the cost. */
 const SMALL_JOB_SLACK_NS = 1_000_000;
 
+/** The largest chunk a stream grows to (with its read-ahead, what it holds in memory). */
+export const MAX_STREAM_CHUNK = 4096;
+/** A stream's chunk is sent once reading it took this long (ms), full or not: a slow input
+ * must not hold back the items already read. */
+const STREAM_READ_MS = 1;
+
 export class CostModel {
   readonly #ns = new Map<string, number>();
 
@@ -259,6 +265,17 @@ export class CostModel {
     const base = defaultChunksize(length, processes);
     const ns = this.#ns.get(costKey(f));
     return ns === undefined || ns <= 0 ? base : Math.min(base, Math.max(1, Math.ceil(TARGET_CHUNK_NS / ns)));
+  }
+
+  /**
+   * The next chunk's size for a stream (imap) without a `chunksize`, after one of `last`
+   * items filled up: twice as many, up to what a worker runs in {@link TARGET_CHUNK_NS} once
+   * `f` was measured, {@link MAX_STREAM_CHUNK}, and `max` (a known input's share of a worker).
+   */
+  streamChunk(f: FnSpec, last: number, max: number): number {
+    const ns = this.#ns.get(costKey(f));
+    const cap = ns === undefined || ns <= 0 ? MAX_STREAM_CHUNK : Math.min(MAX_STREAM_CHUNK, Math.ceil(TARGET_CHUNK_NS / ns));
+    return Math.max(1, Math.min(last * 2, cap, max));
   }
 
   cheap(f: FnSpec, items: number): boolean {
@@ -443,13 +460,21 @@ function abortError(signal: AbortSignal): Error {
 /**
  * imap / imapUnordered: reads `input` lazily, keeps at most `readAhead` chunks in flight,
  * and yields results in input order (`ordered`) or as chunks finish.
+ *
+ * Without a `chunksize` the chunks start at one item and double while the input keeps
+ * coming (up to {@link CostModel.streamChunk}'s bound): the first results come after one
+ * item's work, and a long stream of cheap items is not paid for one job an item. A chunk
+ * whose reading takes over {@link STREAM_READ_MS} goes as it is, and the next one does not
+ * grow. Memory stays bounded: at most `readAhead` chunks of {@link MAX_STREAM_CHUNK} items.
  */
 export async function* streamJobs(
   ctx: JobContext,
   f: FnSpec,
   star: boolean,
   input: Iterable<unknown> | AsyncIterable<unknown>,
-  chunksize: number,
+  /** Fixed; undefined: growing (see above), up to `maxChunk`. */
+  chunksize: number | undefined,
+  maxChunk: number,
   readAhead: number,
   ordered: boolean,
   o: CallOptions,
@@ -473,10 +498,13 @@ export async function* streamJobs(
   let yielded = 0;
   type Slot = { promise: Promise<Items[]>; settled: boolean; value?: Items; error?: unknown };
   const inFlight: Slot[] = [];
+  let size = chunksize ?? 1;
   const read = async (): Promise<Items | undefined> => {
     const items: unknown[] = [];
+    const began = chunksize === undefined ? performance.now() : 0;
+    let full = true;
     try {
-      while (items.length < chunksize) {
+      while (items.length < size) {
         const step = sync ? (it as Iterator<unknown>).next() : await (it as AsyncIterator<unknown>).next();
         if (step.done) {
           inputDone = true;
@@ -490,12 +518,19 @@ export async function* streamJobs(
           if (!Array.isArray(item)) item = Array.from(item as Iterable<unknown>);
         }
         items.push(item);
+        // A slow input: send what was read (checked after each await, and every 16 items of
+        // a sync one, whose next() may compute).
+        if (chunksize === undefined && items.length < size && (!sync || (items.length & 15) === 0) && performance.now() - began > STREAM_READ_MS) {
+          full = false;
+          break;
+        }
       }
     } catch (err) {
       inputDone = true;
       inputError = err;
     }
-    return items.length > 0 ? items : undefined;
+    if (chunksize === undefined && full && !inputDone) size = ctx.costs.streamChunk(f, size, maxChunk);
+    return items.length > 0 ? asNumbers(items) : undefined;
   };
   try {
     for (;;) {
@@ -541,6 +576,13 @@ export async function* streamJobs(
     for (const s of inFlight) s.promise.catch(() => {});
     if (!inputDone && typeof it.return === 'function') await it.return();
   }
+}
+
+/** A chunk of numbers as a Float64Array (encoded as raw bytes, not item by item);
+ * anything else as it is. */
+function asNumbers(items: unknown[]): Items {
+  for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return items;
+  return Float64Array.from(items as number[]);
 }
 
 interface ApplyEntry {

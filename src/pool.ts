@@ -4,9 +4,10 @@
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors';
-import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
+import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, numberArray, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
+import { XCall } from './express';
 import { isTask, type ModuleTask, shipFunction } from './task';
 import { iteratorWithCallSite, withCallSite } from './callsite';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
@@ -511,8 +512,10 @@ export class Pool {
       throw new TypeError(`${method}: input must be an iterable or async iterable, got ${describe(input)}`);
     }
     const length = Array.isArray(input) || ArrayBuffer.isView(input) ? (input as ArrayLike<unknown>).length : undefined;
-    const chunksize = o.chunksize ?? (length === undefined ? 1 : defaultChunksize(length, this.#processes));
-    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
+    // Without a chunksize, chunks start at one item and grow while the input keeps coming
+    // (see streamJobs); a known input's no larger than Python's default share of a worker.
+    const maxChunk = length === undefined ? Infinity : defaultChunksize(length, this.#processes);
+    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, o.chunksize, maxChunk, this.#processes * 2, ordered, o, length, method);
   }
 
   #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
@@ -544,6 +547,16 @@ export class Pool {
       // would cost more than the work), and the caller waits for it briefly on this thread
       // instead of an event-loop turn: a hot loop of small maps pays no thread wake-up.
       const waitNs = o.chunksize === undefined ? this.#costs.smallJobWait(f, items.length) : undefined;
+      if (waitNs !== undefined && !star && isNumeric(items) && this.#group && o.signal === undefined && o.timeout === undefined && o.onProgress === undefined) {
+        // Numbers, once the workers are up: the whole map as one express call, if the lane
+        // is free (no task board, no napi call, no message on the way there or back).
+        const call = this.#group.express(f, [items], waitNs, XCall.Map);
+        if (call !== undefined) {
+          const asArray = items !== input;
+          const finish = (r: unknown) => intoOut(asArray && r instanceof Float64Array ? numberArray(r) : r);
+          return this.#expressResult(f, call, { items: items.length, finish });
+        }
+      }
       const chunks = cut(items, waitNs !== undefined ? items.length : (o.chunksize ?? this.#costs.chunksize(f, items.length, this.#processes)));
       if (!star && isNumeric(items)) {
         // Numbers (the caller's typed array, or the one an array of numbers became): workers
@@ -590,13 +603,14 @@ export class Pool {
     return items instanceof Promise ? items.then(run) : run(items);
   }
 
-  /** The value (or error) of an express call, now or once its worker is done. */
-  #expressResult(f: FnSpec, call: ExpressCall): unknown {
+  /** The value (or error) of an express call, now or once its worker is done; for a map,
+   * `map` says how many items it had and turns its results into the call's answer. */
+  #expressResult(f: FnSpec, call: ExpressCall, map?: { items: number; finish(results: unknown): unknown }): unknown {
     const settle = (o: ExpressOutcome): unknown => {
-      this.#costs.record(f, o.ns);
-      if (o.ok) return o.value;
+      this.#costs.record(f, o.ns / (map?.items ?? 1));
+      if (o.ok) return map ? map.finish(o.value) : o.value;
       const err = rebuildError(o.value as WireError) as Error & { index?: number };
-      err.index = 0; // the position within the call's own arguments
+      if (!map) err.index = 0; // the position within the call's own arguments (a map's: the input position)
       throw err;
     };
     if (call.settled) return settle(call);
