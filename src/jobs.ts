@@ -3,7 +3,7 @@
  * jobs of the task board, and turning what comes back into results or errors.
  * @internal
  */
-import { CALL_MARKER, userFrames, WORKER_MARKER, workerStack } from './callsite';
+import { attachCallSite, CALL_MARKER, type CallSite, userFrames, WORKER_MARKER, workerStack } from './callsite';
 import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
@@ -480,6 +480,9 @@ export async function* streamJobs(
   o: CallOptions,
   total: number | undefined,
   method: string,
+  /** Where the user called imap: an error thrown to the consumer ends with its frames
+   * (here rather than by wrapping the iterator, which would cost a promise an item). */
+  site?: CallSite,
 ): AsyncGenerator<unknown, void, undefined> {
   const local = new AbortController();
   const forward = () => local.abort(o.signal!.reason);
@@ -568,6 +571,9 @@ export async function* streamJobs(
       yielded += slot.value!.length;
       o.onProgress?.(yielded, total ?? position);
     }
+  } catch (err) {
+    if (site !== undefined) attachCallSite(err, site);
+    throw err;
   } finally {
     if (timer) clearTimeout(timer);
     o.signal?.removeEventListener('abort', forward);

@@ -9,7 +9,7 @@ import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels
 import { native } from './native';
 import { XCall } from './express';
 import { isTask, type ModuleTask, shipFunction } from './task';
-import { iteratorWithCallSite, withCallSite } from './callsite';
+import { type CallSite, captureCallSite, withCallSite } from './callsite';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
 import { type ExpressCall, type ExpressOutcome, WORKER_ID_LIMIT, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -489,7 +489,7 @@ export class Pool {
    * ```
    */
   imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return iteratorWithCallSite(this.#imap(fn, input, opts, true, 'imap')) as AsyncIterableIterator<R>;
+    return this.#imap(fn, input, opts, true, 'imap', captureCallSite()) as AsyncIterableIterator<R>;
   }
 
   /**
@@ -501,10 +501,10 @@ export class Pool {
    * ```
    */
   imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return iteratorWithCallSite(this.#imap(fn, input, opts, false, 'imapUnordered')) as AsyncIterableIterator<R>;
+    return this.#imap(fn, input, opts, false, 'imapUnordered', captureCallSite()) as AsyncIterableIterator<R>;
   }
 
-  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string): AsyncIterableIterator<unknown> {
+  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string, site: CallSite): AsyncIterableIterator<unknown> {
     this.#assertRunning(method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions>(opts, method);
@@ -515,7 +515,7 @@ export class Pool {
     // Without a chunksize, chunks start at one item and grow while the input keeps coming
     // (see streamJobs); a known input's no larger than Python's default share of a worker.
     const maxChunk = length === undefined ? Infinity : defaultChunksize(length, this.#processes);
-    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, o.chunksize, maxChunk, this.#processes * 2, ordered, o, length, method);
+    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, o.chunksize, maxChunk, this.#processes * 2, ordered, o, length, method, site);
   }
 
   #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
