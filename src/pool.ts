@@ -321,7 +321,17 @@ export class Pool {
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions & { out?: Float32Array }): Promise<Float32Array>;
   map<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions): Promise<R[]>;
   map(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions): Promise<unknown> {
-    if (!isKernel(fn)) return withCallSite(promised(() => this.#mapJs(fn, input, opts, false, 'map')));
+    if (!isKernel(fn)) {
+      // The call site goes onto the errors of a call that settles later; one settled now
+      // (a small map through the express lane) threw with the caller's frames on its stack
+      // already, and capturing them would cost more than the lane's whole round trip.
+      try {
+        const r = this.#mapJs(fn, input, opts, false, 'map');
+        return r instanceof Promise ? withCallSite(r) : Promise.resolve(r);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return promised(() => {
       this.#assertRunning('map');
       const kernel = mapKernelArg(fn, 'map');
@@ -430,7 +440,7 @@ export class Pool {
         // Otherwise batched with the other applies of this turn (see ApplyBatcher).
         return this.#applies.add(f, argv) as Promise<R>;
       }
-      return this.#mapJs(fn, [args ?? []], opts, true, 'apply').then((r) => (r as R[])[0]!);
+      return promised(() => this.#mapJs(fn, [args ?? []], opts, true, 'apply')).then((r) => (r as R[])[0]!);
     });
   }
 
@@ -518,7 +528,8 @@ export class Pool {
     return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, o.chunksize, maxChunk, this.#processes * 2, ordered, o, length, method, site);
   }
 
-  #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
+  /** The value of a JS map now (a small map the express lane settled), or a promise of it. */
+  #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): unknown {
     this.#assertRunning(method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions & { out?: FloatArray }>(opts, method, method === 'map' ? ['out'] : []);
@@ -573,10 +584,10 @@ export class Pool {
       const began = performance.now();
       const results = runInline(fn as (...args: unknown[]) => unknown, false, input);
       if (!(results instanceof Promise)) this.#costs.record(f, ((performance.now() - began) * 1e6) / Math.max(1, input.length));
-      return Promise.resolve(results);
+      return results;
     }
     const items = toItems(input, method, star);
-    return items instanceof Promise ? items.then(run) : Promise.resolve(run(items));
+    return items instanceof Promise ? items.then(run) : run(items);
   }
 
   #reduceJs(fn: unknown, input: unknown, opts: unknown): Promise<unknown> {
