@@ -75,6 +75,28 @@ test('imap without a chunksize keeps input order across growing chunks, and does
   t.deepEqual(await collect(pool.imap((x) => JSON.stringify(x), mixed())), want);
 });
 
+test('imap serves next() calls made without awaiting each one in order, and yields the results before an error, then the error', async (t) => {
+  const pool = new Pool({ processes: 2 });
+  t.teardown(() => pool.terminate());
+  const it = pool.imap((x) => x + 1, [1, 2, 3, 4, 5]);
+  const all = await Promise.all(Array.from({ length: 7 }, () => it.next()));
+  t.deepEqual(
+    all.map((r) => (r.done ? 'done' : r.value)),
+    [2, 3, 4, 5, 6, 'done', 'done'],
+  );
+  const got = [];
+  const err = await (async () => {
+    for await (const x of pool.imap((v) => {
+      if (v === 40) throw new RangeError('forty');
+      return v * 2;
+    }, Array.from({ length: 100 }, (_, i) => i)))
+      got.push(x);
+  })().catch((e) => e);
+  t.is(err.message, 'forty');
+  t.is(err.index, 40);
+  t.deepEqual(got, Array.from({ length: 40 }, (_, i) => i * 2));
+});
+
 test('an endless input is read with bounded read-ahead by default, and closed when the consumer stops', async (t) => {
   const pool = new Pool({ processes: 2 });
   t.teardown(() => pool.terminate());
@@ -218,4 +240,16 @@ test('small maps with out, signal or onProgress keep their semantics', async (t)
   t.deepEqual(seen.at(-1), [4, 4]);
   // A plain array of numbers gives a plain array.
   t.deepEqual(await lanePool.map(sq, [1, 2, 3]), [1, 4, 9]);
+  // An error ends with the frames of the call, however the call went.
+  const odd = (x) => {
+    if (x % 2) throw new TypeError(`odd ${x}`);
+    return x;
+  };
+  for (let i = 0; i < 3; i++) await lanePool.map(odd, new Float64Array([2, 4]));
+  for (let i = 0; i < 5; i++) {
+    const err = await lanePool.map(odd, new Float64Array([2, 4, 5, 6])).catch((e) => e);
+    t.is(err.message, 'odd 5');
+    t.is(err.index, 2);
+    t.regex(err.stack, /streaming\.test\.mjs/);
+  }
 });

@@ -467,7 +467,13 @@ function abortError(signal: AbortSignal): Error {
  * whose reading takes over {@link STREAM_READ_MS} goes as it is, and the next one does not
  * grow. Memory stays bounded: at most `readAhead` chunks of {@link MAX_STREAM_CHUNK} items.
  */
-export async function* streamJobs(
+export function streamJobs(...args: Parameters<typeof streamChunks>): AsyncIterableIterator<unknown> {
+  return new ItemsOf(streamChunks(...args));
+}
+
+/** {@link streamJobs}' chunks of results, each yielded once the consumer has taken the
+ * items of the one before. */
+async function* streamChunks(
   ctx: JobContext,
   f: FnSpec,
   star: boolean,
@@ -483,7 +489,7 @@ export async function* streamJobs(
   /** Where the user called imap: an error thrown to the consumer ends with its frames
    * (here rather than by wrapping the iterator, which would cost a promise an item). */
   site?: CallSite,
-): AsyncGenerator<unknown, void, undefined> {
+): AsyncGenerator<Items, void, undefined> {
   const local = new AbortController();
   const forward = () => local.abort(o.signal!.reason);
   o.signal?.addEventListener('abort', forward, { once: true });
@@ -564,10 +570,10 @@ export async function* streamJobs(
       inFlight.splice(inFlight.indexOf(slot), 1);
       if (slot.error !== undefined) {
         const partial = (slot.error as Record<symbol, Items | undefined>)[PARTIAL];
-        if (ordered && partial) for (const r of partial) yield r;
+        if (ordered && partial && partial.length > 0) yield partial;
         throw slot.error;
       }
-      for (const r of slot.value!) yield r;
+      yield slot.value!;
       yielded += slot.value!.length;
       o.onProgress?.(yielded, total ?? position);
     }
@@ -589,6 +595,72 @@ export async function* streamJobs(
 function asNumbers(items: unknown[]): Items {
   for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return items;
   return Float64Array.from(items as number[]);
+}
+
+/**
+ * The items of an async generator of chunks, one by one: an item already here is served by
+ * an already-resolved promise, without resuming a generator (for cheap items, resuming one
+ * for each cost as much as a serial loop's whole work). Calls are served in order.
+ */
+class ItemsOf implements AsyncIterableIterator<unknown> {
+  readonly #chunks: AsyncGenerator<Items, void, undefined>;
+  #chunk: Items | undefined;
+  #at = 0;
+  /** The last call still waiting for a chunk: later calls wait behind it. */
+  #queue: Promise<unknown> | undefined;
+
+  constructor(chunks: AsyncGenerator<Items, void, undefined>) {
+    this.#chunks = chunks;
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    const chunk = this.#chunk;
+    if (this.#queue === undefined && chunk !== undefined && this.#at < chunk.length) return Promise.resolve({ value: chunk[this.#at++], done: false });
+    return this.#serve(() => this.#take());
+  }
+
+  return(value?: unknown): Promise<IteratorResult<unknown>> {
+    return this.#serve(() => {
+      this.#chunk = undefined;
+      return this.#chunks.return(undefined).then(() => ({ value, done: true }) as IteratorResult<unknown>);
+    });
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<unknown>> {
+    return this.#serve(() => {
+      this.#chunk = undefined;
+      return this.#chunks.throw(err).then(() => ({ value: undefined, done: true }) as IteratorResult<unknown>);
+    });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
+    return this;
+  }
+
+  async #take(): Promise<IteratorResult<unknown>> {
+    for (;;) {
+      const chunk = this.#chunk;
+      if (chunk !== undefined && this.#at < chunk.length) return { value: chunk[this.#at++], done: false };
+      const r = await this.#chunks.next();
+      if (r.done) {
+        this.#chunk = undefined;
+        return { value: undefined, done: true };
+      }
+      this.#chunk = r.value;
+      this.#at = 0;
+    }
+  }
+
+  #serve(work: () => Promise<IteratorResult<unknown>>): Promise<IteratorResult<unknown>> {
+    const before = this.#queue;
+    const p = before === undefined ? work() : before.then(work, work);
+    this.#queue = p;
+    const clear = () => {
+      if (this.#queue === p) this.#queue = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
 }
 
 interface ApplyEntry {
