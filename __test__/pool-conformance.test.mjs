@@ -77,7 +77,14 @@ test('imap over a generator, an async generator and an endless iterable', async 
   const first = [];
   for await (const x of pool.imap(sqr, forever())) { first.push(x); if (first.length === 10) break; }
   t.deepEqual(first, range(10).map(sqr));
-  t.true(produced < 10 + 2 * pool.processes + 2, `bounded read-ahead (read ${produced})`);
+  // Without a chunksize chunks grow while items keep coming (at most 4,096 items each,
+  // 2 chunks a worker ahead); with chunksize 1, Python's bound: 2 items a worker.
+  t.true(produced <= 10 + (2 * pool.processes + 1) * 4096, `bounded read-ahead (read ${produced})`);
+  produced = 0;
+  first.length = 0;
+  for await (const x of pool.imap(sqr, forever(), { chunksize: 1 })) { first.push(x); if (first.length === 10) break; }
+  t.deepEqual(first, range(10).map(sqr));
+  t.true(produced < 10 + 2 * pool.processes + 2, `bounded read-ahead with chunksize 1 (read ${produced})`);
 });
 
 test('breaking out of imap early leaves the pool working', async (t) => {

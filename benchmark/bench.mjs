@@ -7,7 +7,7 @@
 // contender of a workload once, in a rotating order (interleaved), and we report medians.
 // tinybench runs one task's samples after another.
 //
-//   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a] [--threads N]
+//   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a,W4m,W7,W8] [--threads N]
 //   node benchmark/bench.mjs --cluster [--quick] [--json]   (C1: see cluster.mjs)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -274,6 +274,122 @@ if (wanted('W4')) {
     'kernel / serial JS (target ≤ 2)': m['ferropool kernel'] / m['serial JS loop'],
     'best peer / JS fn (target ≥ 8)': bestPeer / m['ferropool JS fn'],
     'best peer / JS fn with inline: true': bestPeer / m['ferropool JS fn (inline: true)'],
+  };
+}
+
+// W4m: 2,000 successive maps of Math.sqrt over one 1,000-element Float64Array, each result summed.
+if (wanted('W4m')) {
+  const calls = QUICK ? 500 : 2000;
+  const row = new Float64Array(1000).map((_, i) => i % 1000);
+  const sab = new SharedArrayBuffer(8000);
+  new Float64Array(sab).set(row);
+  const sabOut = new SharedArrayBuffer(8000);
+  let want = 0;
+  for (const x of row) want += Math.sqrt(x);
+  const sum = (a) => {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i];
+    return s;
+  };
+  const slices = split(row.length, THREADS);
+  const loop = (once) => async () => {
+    let total = 0;
+    for (let c = 0; c < calls; c++) total += sum(await once());
+    return total / calls;
+  };
+  const contenders = {
+    'serial JS loop': loop(async () => row.map((x) => Math.sqrt(x))),
+    'ferropool map': loop(() => pool.map((x) => Math.sqrt(x), row)),
+    'ferropool map (inline: true)': loop(() => inlineOn.map((x) => Math.sqrt(x), row)),
+  };
+  for (const [name, p] of Object.entries(peerPools)) {
+    contenders[`${name} SAB slices`] = loop(async () => {
+      await Promise.all(slices.map(([start, end]) => p.run('sqrtSlice', { input: sab, output: sabOut, start, end })));
+      return new Float64Array(sabOut);
+    });
+  }
+  const s = await interleave('W4m', contenders, QUICK ? 2 : 5, (name, r) => check(Math.abs(r - want) < 1e-6 * want, `W4m ${name}: ${r} vs ${want}`));
+  const perCall = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map((ms) => (ms * 1000) / calls)]));
+  const m = record('W4m', `${calls} successive maps: Math.sqrt over 1,000 doubles, summed (per call)`, perCall, 'µs');
+  const bestPeer = Math.min(...Object.keys(peerPools).map((p) => m[`${p} SAB slices`]));
+  results.workloads.W4m.ratios = {
+    'best peer / map (target ≥ 8)': bestPeer / m['ferropool map'],
+    'map / serial JS': m['ferropool map'] / m['serial JS loop'],
+  };
+}
+
+// W7: imap of a cheap function over a generator (sync and async) of 100,000 numbers, default options.
+if (wanted('W7')) {
+  const n = QUICK ? 20_000 : 100_000;
+  function* numbers() {
+    for (let i = 0; i < n; i++) yield i;
+  }
+  async function* asyncNumbers() {
+    for (let i = 0; i < n; i++) yield i;
+  }
+  let want = 0;
+  for (let i = 0; i < n; i++) want += i * i;
+  const drain = async (it) => {
+    let s = 0;
+    for await (const r of it) s += r;
+    return s;
+  };
+  const contenders = {
+    'serial for await (generator)': async () => {
+      let s = 0;
+      for await (const x of numbers()) s += x * x;
+      return s;
+    },
+    'serial for await (async generator)': async () => {
+      let s = 0;
+      for await (const x of asyncNumbers()) s += x * x;
+      return s;
+    },
+    'ferropool imap (generator)': () => drain(pool.imap((x) => x * x, numbers())),
+    'ferropool imap (async generator)': () => drain(pool.imap((x) => x * x, asyncNumbers())),
+    'ferropool imapUnordered (generator)': () => drain(pool.imapUnordered((x) => x * x, numbers())),
+  };
+  const s = await interleave('W7', contenders, ROUNDS, (name, r) => check(r === want, `W7 ${name}: ${r} vs ${want}`), 2);
+  const m = record('W7', `imap(x => x * x) over a generator of ${n.toLocaleString('en')} numbers, default options`, s);
+  results.workloads.W7.ratios = {
+    'imap / serial, generator (target ≤ 3)': m['ferropool imap (generator)'] / m['serial for await (generator)'],
+    'imap / serial, async generator (target ≤ 3)': m['ferropool imap (async generator)'] / m['serial for await (async generator)'],
+  };
+}
+
+// W8: imap over an Array of 200 tasks that each spin 20 ms: time to the first result and to the last.
+if (wanted('W8')) {
+  const tasks = 200;
+  const spinMs = 20;
+  const data = Array.from({ length: tasks }, (_, i) => i);
+  const spin20 = (x) => {
+    const end = performance.now() + 20;
+    while (performance.now() < end);
+    return x;
+  };
+  const first = [];
+  const last = [];
+  const rounds = QUICK ? 1 : 3;
+  for (let r = 0; r < rounds + 1; r++) {
+    progress(`W8: round ${r + 1}/${rounds + 1}`);
+    await new Promise((res) => setTimeout(res, SETTLE_MS));
+    const t = performance.now();
+    let firstAt;
+    let k = 0;
+    for await (const x of pool.imap(spin20, data)) {
+      firstAt ??= performance.now() - t;
+      check(x === k++, `W8 order at ${k}`);
+    }
+    check(k === tasks, 'W8 count');
+    if (r === 0) continue; // warm-up (workers start, the cost model learns)
+    first.push(firstAt);
+    last.push(performance.now() - t);
+  }
+  const ideal = (tasks * spinMs) / THREADS;
+  const m = record('W8', `imap over an Array of ${tasks} tasks of ${spinMs} ms, default options`, { 'first result': first, 'last result': last, ideal: [ideal] });
+  results.workloads.W8.ratios = {
+    'first result, ms (target ≤ 100)': m['first result'],
+    'last / ideal (target ≤ 1.2)': m['last result'] / ideal,
   };
 }
 

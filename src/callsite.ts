@@ -61,23 +61,6 @@ export function withCallSite<T>(promise: Promise<T>): Promise<T> {
   });
 }
 
-/** `it`, whose errors' stacks end with the frames of the code calling this now. */
-export function iteratorWithCallSite<T>(it: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
-  const site = captureCallSite();
-  const sited = (p: Promise<IteratorResult<T>>) =>
-    p.catch((err: unknown) => {
-      attachCallSite(err, site);
-      throw err;
-    });
-  const wrapped: AsyncIterableIterator<T> = {
-    next: (...args) => sited(it.next(...args)),
-    return: (value?: unknown) => (it.return ? sited(it.return(value)) : Promise.resolve({ done: true, value: value as T })),
-    throw: (err?: unknown) => (it.throw ? sited(it.throw(err)) : Promise.reject(err)),
-    [Symbol.asyncIterator]: () => wrapped,
-  };
-  return wrapped;
-}
-
 /**
  * Makes `err`'s stack end with the frames of the user's code that made the call: a task
  * error's "the call was made" part (which, coming back from a worker, would otherwise list

@@ -23,6 +23,8 @@ export const enum X {
   ArgLen = 18,
   ResultKind = 19,
   ResultLen = 20,
+  /** What the call is: an {@link XCall}. */
+  Call = 21,
   /** Float64 index of the numeric result. */
   NumberF64 = 12,
   /** Float64 index of the ns the call took on the worker. */
@@ -39,6 +41,13 @@ export const enum XState {
   Async = 4,
 }
 
+export const enum XCall {
+  /** `fn(...args)`. */
+  Apply = 0,
+  /** `args[0].map(fn)`, with map's semantics (results, errors' `index`). */
+  Map = 1,
+}
+
 export const enum XResult {
   /** A number, at `NumberF64`. */
   Number = 0,
@@ -48,6 +57,9 @@ export const enum XResult {
   Error = 2,
   /** A result too large for the lane: it comes in the worker's note. */
   Posted = 3,
+  /** A map's results, all numbers: `ResultLen` elements at `Data`, of the input's element
+   * type when it is a Float32Array, else float64. */
+  Numbers = 4,
 }
 
 /** The lane's size: arguments and results up to this travel through it. */

@@ -3,7 +3,7 @@
  * jobs of the task board, and turning what comes back into results or errors.
  * @internal
  */
-import { CALL_MARKER, userFrames, WORKER_MARKER, workerStack } from './callsite';
+import { attachCallSite, CALL_MARKER, type CallSite, userFrames, WORKER_MARKER, workerStack } from './callsite';
 import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
@@ -216,6 +216,12 @@ const SMALL_JOB_NS = 100_000;
  * about 2% of a hot loop's calls through the event loop at several times the cost. */
 const SMALL_JOB_SLACK_NS = 1_000_000;
 
+/** The largest chunk a stream grows to (with its read-ahead, what it holds in memory). */
+export const MAX_STREAM_CHUNK = 4096;
+/** A stream's chunk is sent once reading it took this long (ms), full or not: a slow input
+ * must not hold back the items already read. */
+const STREAM_READ_MS = 1;
+
 export class CostModel {
   readonly #ns = new Map<string, number>();
 
@@ -259,6 +265,17 @@ export class CostModel {
     const base = defaultChunksize(length, processes);
     const ns = this.#ns.get(costKey(f));
     return ns === undefined || ns <= 0 ? base : Math.min(base, Math.max(1, Math.ceil(TARGET_CHUNK_NS / ns)));
+  }
+
+  /**
+   * The next chunk's size for a stream (imap) without a `chunksize`, after one of `last`
+   * items filled up: twice as many, up to what a worker runs in {@link TARGET_CHUNK_NS} once
+   * `f` was measured, {@link MAX_STREAM_CHUNK}, and `max` (a known input's share of a worker).
+   */
+  streamChunk(f: FnSpec, last: number, max: number): number {
+    const ns = this.#ns.get(costKey(f));
+    const cap = ns === undefined || ns <= 0 ? MAX_STREAM_CHUNK : Math.min(MAX_STREAM_CHUNK, Math.ceil(TARGET_CHUNK_NS / ns));
+    return Math.max(1, Math.min(last * 2, cap, max));
   }
 
   cheap(f: FnSpec, items: number): boolean {
@@ -443,19 +460,36 @@ function abortError(signal: AbortSignal): Error {
 /**
  * imap / imapUnordered: reads `input` lazily, keeps at most `readAhead` chunks in flight,
  * and yields results in input order (`ordered`) or as chunks finish.
+ *
+ * Without a `chunksize` the chunks start at one item and double while the input keeps
+ * coming (up to {@link CostModel.streamChunk}'s bound): the first results come after one
+ * item's work, and a long stream of cheap items is not paid for one job an item. A chunk
+ * whose reading takes over {@link STREAM_READ_MS} goes as it is, and the next one does not
+ * grow. Memory stays bounded: at most `readAhead` chunks of {@link MAX_STREAM_CHUNK} items.
  */
-export async function* streamJobs(
+export function streamJobs(...args: Parameters<typeof streamChunks>): AsyncIterableIterator<unknown> {
+  return new ItemsOf(streamChunks(...args));
+}
+
+/** {@link streamJobs}' chunks of results, each yielded once the consumer has taken the
+ * items of the one before. */
+async function* streamChunks(
   ctx: JobContext,
   f: FnSpec,
   star: boolean,
   input: Iterable<unknown> | AsyncIterable<unknown>,
-  chunksize: number,
+  /** Fixed; undefined: growing (see above), up to `maxChunk`. */
+  chunksize: number | undefined,
+  maxChunk: number,
   readAhead: number,
   ordered: boolean,
   o: CallOptions,
   total: number | undefined,
   method: string,
-): AsyncGenerator<unknown, void, undefined> {
+  /** Where the user called imap: an error thrown to the consumer ends with its frames
+   * (here rather than by wrapping the iterator, which would cost a promise an item). */
+  site?: CallSite,
+): AsyncGenerator<Items, void, undefined> {
   const local = new AbortController();
   const forward = () => local.abort(o.signal!.reason);
   o.signal?.addEventListener('abort', forward, { once: true });
@@ -473,10 +507,13 @@ export async function* streamJobs(
   let yielded = 0;
   type Slot = { promise: Promise<Items[]>; settled: boolean; value?: Items; error?: unknown };
   const inFlight: Slot[] = [];
+  let size = chunksize ?? 1;
   const read = async (): Promise<Items | undefined> => {
     const items: unknown[] = [];
+    const began = chunksize === undefined ? performance.now() : 0;
+    let full = true;
     try {
-      while (items.length < chunksize) {
+      while (items.length < size) {
         const step = sync ? (it as Iterator<unknown>).next() : await (it as AsyncIterator<unknown>).next();
         if (step.done) {
           inputDone = true;
@@ -490,12 +527,19 @@ export async function* streamJobs(
           if (!Array.isArray(item)) item = Array.from(item as Iterable<unknown>);
         }
         items.push(item);
+        // A slow input: send what was read (checked after each await, and every 16 items of
+        // a sync one, whose next() may compute).
+        if (chunksize === undefined && items.length < size && (!sync || (items.length & 15) === 0) && performance.now() - began > STREAM_READ_MS) {
+          full = false;
+          break;
+        }
       }
     } catch (err) {
       inputDone = true;
       inputError = err;
     }
-    return items.length > 0 ? items : undefined;
+    if (chunksize === undefined && full && !inputDone) size = ctx.costs.streamChunk(f, size, maxChunk);
+    return items.length > 0 ? asNumbers(items) : undefined;
   };
   try {
     for (;;) {
@@ -526,13 +570,16 @@ export async function* streamJobs(
       inFlight.splice(inFlight.indexOf(slot), 1);
       if (slot.error !== undefined) {
         const partial = (slot.error as Record<symbol, Items | undefined>)[PARTIAL];
-        if (ordered && partial) for (const r of partial) yield r;
+        if (ordered && partial && partial.length > 0) yield partial;
         throw slot.error;
       }
-      for (const r of slot.value!) yield r;
+      yield slot.value!;
       yielded += slot.value!.length;
       o.onProgress?.(yielded, total ?? position);
     }
+  } catch (err) {
+    if (site !== undefined) attachCallSite(err, site);
+    throw err;
   } finally {
     if (timer) clearTimeout(timer);
     o.signal?.removeEventListener('abort', forward);
@@ -540,6 +587,79 @@ export async function* streamJobs(
     if (inFlight.length > 0) local.abort(ITERATOR_CLOSED);
     for (const s of inFlight) s.promise.catch(() => {});
     if (!inputDone && typeof it.return === 'function') await it.return();
+  }
+}
+
+/** A chunk of numbers as a Float64Array (encoded as raw bytes, not item by item);
+ * anything else as it is. */
+function asNumbers(items: unknown[]): Items {
+  for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return items;
+  return Float64Array.from(items as number[]);
+}
+
+/**
+ * The items of an async generator of chunks, one by one: an item already here is served by
+ * an already-resolved promise, without resuming a generator (for cheap items, resuming one
+ * for each cost as much as a serial loop's whole work). Calls are served in order.
+ */
+class ItemsOf implements AsyncIterableIterator<unknown> {
+  readonly #chunks: AsyncGenerator<Items, void, undefined>;
+  #chunk: Items | undefined;
+  #at = 0;
+  /** The last call still waiting for a chunk: later calls wait behind it. */
+  #queue: Promise<unknown> | undefined;
+
+  constructor(chunks: AsyncGenerator<Items, void, undefined>) {
+    this.#chunks = chunks;
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    const chunk = this.#chunk;
+    if (this.#queue === undefined && chunk !== undefined && this.#at < chunk.length) return Promise.resolve({ value: chunk[this.#at++], done: false });
+    return this.#serve(() => this.#take());
+  }
+
+  return(value?: unknown): Promise<IteratorResult<unknown>> {
+    return this.#serve(() => {
+      this.#chunk = undefined;
+      return this.#chunks.return(undefined).then(() => ({ value, done: true }) as IteratorResult<unknown>);
+    });
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<unknown>> {
+    return this.#serve(() => {
+      this.#chunk = undefined;
+      return this.#chunks.throw(err).then(() => ({ value: undefined, done: true }) as IteratorResult<unknown>);
+    });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
+    return this;
+  }
+
+  async #take(): Promise<IteratorResult<unknown>> {
+    for (;;) {
+      const chunk = this.#chunk;
+      if (chunk !== undefined && this.#at < chunk.length) return { value: chunk[this.#at++], done: false };
+      const r = await this.#chunks.next();
+      if (r.done) {
+        this.#chunk = undefined;
+        return { value: undefined, done: true };
+      }
+      this.#chunk = r.value;
+      this.#at = 0;
+    }
+  }
+
+  #serve(work: () => Promise<IteratorResult<unknown>>): Promise<IteratorResult<unknown>> {
+    const before = this.#queue;
+    const p = before === undefined ? work() : before.then(work, work);
+    this.#queue = p;
+    const clear = () => {
+      if (this.#queue === p) this.#queue = undefined;
+    };
+    p.then(clear, clear);
+    return p;
   }
 }
 

@@ -4,11 +4,12 @@
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors';
-import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
+import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, numberArray, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
+import { XCall } from './express';
 import { isTask, type ModuleTask, shipFunction } from './task';
-import { iteratorWithCallSite, withCallSite } from './callsite';
+import { type CallSite, captureCallSite, withCallSite } from './callsite';
 import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
 import { type ExpressCall, type ExpressOutcome, WORKER_ID_LIMIT, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -344,7 +345,17 @@ export class Pool {
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions & { out?: Float32Array }): Promise<Float32Array>;
   map<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions): Promise<R[]>;
   map(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions): Promise<unknown> {
-    if (!isKernel(fn)) return withCallSite(promised(() => this.#mapJs(fn, input, opts, false, 'map')));
+    if (!isKernel(fn)) {
+      // The call site goes onto the errors of a call that settles later; one settled now
+      // (a small map through the express lane) threw with the caller's frames on its stack
+      // already, and capturing them would cost more than the lane's whole round trip.
+      try {
+        const r = this.#mapJs(fn, input, opts, false, 'map');
+        return r instanceof Promise ? withCallSite(r) : Promise.resolve(r);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return promised(() => {
       this.#assertRunning('map');
       const kernel = mapKernelArg(fn, 'map');
@@ -455,7 +466,7 @@ export class Pool {
         // Otherwise batched with the other applies of this turn (see ApplyBatcher).
         return this.#applies.add(f, argv) as Promise<R>;
       }
-      return this.#mapJs(fn, [args ?? []], opts, true, 'apply').then((r) => (r as R[])[0]!);
+      return promised(() => this.#mapJs(fn, [args ?? []], opts, true, 'apply')).then((r) => (r as R[])[0]!);
     });
   }
 
@@ -514,7 +525,7 @@ export class Pool {
    * ```
    */
   imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return iteratorWithCallSite(this.#imap(fn, input, opts, true, 'imap')) as AsyncIterableIterator<R>;
+    return this.#imap(fn, input, opts, true, 'imap', captureCallSite()) as AsyncIterableIterator<R>;
   }
 
   /**
@@ -526,10 +537,10 @@ export class Pool {
    * ```
    */
   imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return iteratorWithCallSite(this.#imap(fn, input, opts, false, 'imapUnordered')) as AsyncIterableIterator<R>;
+    return this.#imap(fn, input, opts, false, 'imapUnordered', captureCallSite()) as AsyncIterableIterator<R>;
   }
 
-  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string): AsyncIterableIterator<unknown> {
+  #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string, site: CallSite): AsyncIterableIterator<unknown> {
     this.#assertRunning(method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions>(opts, method);
@@ -538,11 +549,14 @@ export class Pool {
     }
     if (this.#cluster) return this.#cluster.imap(fn, input, o, ordered, method);
     const length = Array.isArray(input) || ArrayBuffer.isView(input) ? (input as ArrayLike<unknown>).length : undefined;
-    const chunksize = o.chunksize ?? (length === undefined ? 1 : defaultChunksize(length, this.#processes));
-    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, chunksize, this.#processes * 2, ordered, o, length, method);
+    // Without a chunksize, chunks start at one item and grow while the input keeps coming
+    // (see streamJobs); a known input's no larger than Python's default share of a worker.
+    const maxChunk = length === undefined ? Infinity : defaultChunksize(length, this.#processes);
+    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, o.chunksize, maxChunk, this.#processes * 2, ordered, o, length, method, site);
   }
 
-  #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): Promise<unknown> {
+  /** The value of a JS map now (a small map the express lane settled), or a promise of it. */
+  #mapJs(fn: unknown, input: unknown, opts: CallOptions | undefined, star: boolean, method: string): unknown {
     this.#assertRunning(method);
     if (this.#cluster) return this.#cluster.mapJs(fn, input, opts, star, method);
     const f = shipFunction(fn, `${method}: fn`);
@@ -572,6 +586,16 @@ export class Pool {
       // would cost more than the work), and the caller waits for it briefly on this thread
       // instead of an event-loop turn: a hot loop of small maps pays no thread wake-up.
       const waitNs = o.chunksize === undefined ? this.#costs.smallJobWait(f, items.length) : undefined;
+      if (waitNs !== undefined && !star && isNumeric(items) && this.#group && o.signal === undefined && o.timeout === undefined && o.onProgress === undefined) {
+        // Numbers, once the workers are up: the whole map as one express call, if the lane
+        // is free (no task board, no napi call, no message on the way there or back).
+        const call = this.#group.express(f, [items], waitNs, XCall.Map);
+        if (call !== undefined) {
+          const asArray = items !== input;
+          const finish = (r: unknown) => intoOut(asArray && r instanceof Float64Array ? numberArray(r) : r);
+          return this.#expressResult(f, call, { items: items.length, finish });
+        }
+      }
       const chunks = cut(items, waitNs !== undefined ? items.length : (o.chunksize ?? this.#costs.chunksize(f, items.length, this.#processes)));
       if (!star && isNumeric(items)) {
         // Numbers (the caller's typed array, or the one an array of numbers became): workers
@@ -588,10 +612,10 @@ export class Pool {
       const began = performance.now();
       const results = runInline(fn as (...args: unknown[]) => unknown, false, input);
       if (!(results instanceof Promise)) this.#costs.record(f, ((performance.now() - began) * 1e6) / Math.max(1, input.length));
-      return Promise.resolve(results);
+      return results;
     }
     const items = toItems(input, method, star);
-    return items instanceof Promise ? items.then(run) : Promise.resolve(run(items));
+    return items instanceof Promise ? items.then(run) : run(items);
   }
 
   #reduceJs(fn: unknown, input: unknown, opts: unknown): Promise<unknown> {
@@ -619,13 +643,14 @@ export class Pool {
     return items instanceof Promise ? items.then(run) : run(items);
   }
 
-  /** The value (or error) of an express call, now or once its worker is done. */
-  #expressResult(f: FnSpec, call: ExpressCall): unknown {
+  /** The value (or error) of an express call, now or once its worker is done; for a map,
+   * `map` says how many items it had and turns its results into the call's answer. */
+  #expressResult(f: FnSpec, call: ExpressCall, map?: { items: number; finish(results: unknown): unknown }): unknown {
     const settle = (o: ExpressOutcome): unknown => {
-      this.#costs.record(f, o.ns);
-      if (o.ok) return o.value;
+      this.#costs.record(f, o.ns / (map?.items ?? 1));
+      if (o.ok) return map ? map.finish(o.value) : o.value;
       const err = rebuildError(o.value as WireError) as Error & { index?: number };
-      err.index = 0; // the position within the call's own arguments
+      if (!map) err.index = 0; // the position within the call's own arguments (a map's: the input position)
       throw err;
     };
     if (call.settled) return settle(call);

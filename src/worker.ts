@@ -7,7 +7,7 @@
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { currentProcess, setIdentity } from './identity';
-import { X, XResult, XState } from './express';
+import { X, XCall, XResult, XState } from './express';
 import { encodeAny } from './codec';
 import { helpersFor, helperToolchain } from './helpers';
 import { isBuiltin } from 'node:module';
@@ -724,20 +724,37 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
   let spec: FnSpec | undefined;
   try {
     spec = buffers.fn(lane[X.FnId]!);
-    const fn = compiledFn(spec) ?? (await resolveFn(spec));
     // Copied out of the lane, which is the caller's again once the result is handed over.
-    let r = fn(...decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), takeSpare)[1][0]!);
-    if (isThenable(r)) r = await r;
-    if (typeof r === 'number') {
-      kind = XResult.Number;
-      f64[X.NumberF64] = r;
+    const args = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), takeSpare)[1][0]!;
+    if (lane[X.Call] === XCall.Map) {
+      // A small map: the same loop as a shared chunk's, writing its numbers straight into
+      // the lane (the input was copied out above).
+      const input = args[0] as Float64Array | Float32Array | Int32Array;
+      const n = input.length;
+      const output = input instanceof Float32Array ? new Float32Array(lane.buffer, X.Data, n) : new Float64Array(lane.buffer, X.Data, n);
+      const [ok, out] = await runShared({ f: spec, star: false, each: false, start: false }, [input, output], 0, n, slot);
+      if (ok && out.equals(IN_OUTPUT_BYTES)) {
+        kind = XResult.Numbers;
+        lane[X.ResultLen] = n;
+      } else {
+        kind = ok ? XResult.Value : XResult.Error; // results as a chunk's (encodeResults), or its error
+        bytes = out;
+      }
     } else {
-      try {
-        bytes = encodeAny(r);
-        kind = XResult.Value;
-      } catch (err) {
-        kind = XResult.Error;
-        bytes = encodeError(uncloneable(err, -1), 0, []);
+      const fn = compiledFn(spec) ?? (await resolveFn(spec));
+      let r = fn(...args);
+      if (isThenable(r)) r = await r;
+      if (typeof r === 'number') {
+        kind = XResult.Number;
+        f64[X.NumberF64] = r;
+      } else {
+        try {
+          bytes = encodeAny(r);
+          kind = XResult.Value;
+        } catch (err) {
+          kind = XResult.Error;
+          bytes = encodeError(uncloneable(err, -1), 0, []);
+        }
       }
     }
   } catch (thrown) {
@@ -765,6 +782,9 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
     port.postMessage(['express', posted]);
   }
 }
+
+/** What a shared chunk's results encode to when they are all in the output. */
+const IN_OUTPUT_BYTES = encodeInOutput();
 
 /** A {@link Process}'s thread: run the target once, report what it threw, end. */
 async function runProcess(init: ProcessInit): Promise<void> {

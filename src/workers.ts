@@ -5,7 +5,7 @@
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { PoolStateError, WorkerCrashedError } from './errors';
-import { EXPRESS_BYTES, X, XResult, XState } from './express';
+import { EXPRESS_BYTES, X, XCall, XResult, XState } from './express';
 import * as path from 'node:path';
 import { decodeAny } from './codec';
 import { pollFor } from './spin';
@@ -129,6 +129,9 @@ export class WorkerGroup {
   readonly #expressData = new Uint8Array(this.#express.buffer, X.Data, EXPRESS_BYTES - X.Data);
   /** The caller of an express call it stopped polling for. */
   #expressWaiter: { resolve(o: ExpressOutcome): void; reject(e: Error): void } | undefined;
+  /** What the call in the lane is (an apply, or a map: of a Float32Array or not). */
+  #expressCall: XCall = XCall.Apply;
+  #expressF32 = false;
   /** Functions the express lane has named, by id (every worker is told each once). */
   readonly #fnIds = new Map<string, number>();
   readonly #fns: Array<[number, FnSpec]> = [];
@@ -285,7 +288,10 @@ export class WorkerGroup {
       this.#expressWaiter = undefined;
       Atomics.store(this.#express, X.State, XState.Idle);
       const why = member.error ? `: ${member.error.message}` : '';
-      waiter?.reject(new WorkerCrashedError(`a pool worker exited with code ${code} while running it${why}`, code, 0));
+      // A map names the input position its worker was at; an apply has one call.
+      const at = this.#expressCall === XCall.Map ? Math.max(0, this.#current[member.id * SLOT_STRIDE]!) : 0;
+      const running = this.#expressCall === XCall.Map ? `input[${at}]` : 'it';
+      waiter?.reject(new WorkerCrashedError(`a pool worker exited with code ${code} while running ${running}${why}`, code, at));
     }
     const { lost, released, completed } = native.boardWorkerDied(this.#pool, member.id);
     for (const jobId of released) this.#retained.delete(jobId);
@@ -403,14 +409,19 @@ export class WorkerGroup {
   /**
    * Runs `args` through the express lane if it is free, a worker is there, and the
    * arguments are numbers and typed arrays that fit; undefined otherwise (send the call the
-   * ordinary way). Polls up to `budgetNs` for the result on this thread.
+   * ordinary way). Polls up to `budgetNs` for the result on this thread. With
+   * `XCall.Map`, `args` is `[items]` (a numeric array) and the call maps `f` over it: its
+   * value is a Float64Array (a Float32Array for a Float32Array input) when every result is
+   * a number, else an array; an error carries the input position as `index`.
    */
-  express(f: FnSpec, args: unknown[], budgetNs: number): ExpressCall | undefined {
+  express(f: FnSpec, args: unknown[], budgetNs: number, call: XCall = XCall.Apply): ExpressCall | undefined {
     const x = this.#express;
     if (this.#closed || this.#members.size === 0 || Atomics.load(x, X.State) !== XState.Idle) return undefined;
     // With jobs in flight and no worker polling, every worker may be busy: the caller would
     // poll in vain until its budget ran out. Send the call the ordinary way.
     if (this.#jobs.size > 0 && Atomics.load(this.#doorbell, Bell.Spinner) === 0) return undefined;
+    // A map's numeric results come back in the lane as float64s (or float32s).
+    if (call === XCall.Map && (args[0] as ArrayLike<number>).length * 8 > EXPRESS_BYTES - X.Data) return undefined;
     // Straight into the lane (it is idle, and only this thread posts to it).
     const bytes = encodeArgs(0, [args], this.#expressData);
     if (bytes === undefined) return undefined;
@@ -425,6 +436,9 @@ export class WorkerGroup {
     }
     x[X.FnId] = id;
     x[X.ArgLen] = bytes.length;
+    x[X.Call] = call;
+    this.#expressCall = call;
+    this.#expressF32 = call === XCall.Map && args[0] instanceof Float32Array;
     Atomics.store(x, X.State, XState.Posted);
     const bell = this.#doorbell;
     if (Atomics.load(bell, Bell.Spinner) === 0) {
@@ -477,12 +491,23 @@ export class WorkerGroup {
     const x = this.#express;
     const kind = x[X.ResultKind];
     const ns = this.#expressF64[X.NsF64]!;
+    if (kind === XResult.Numbers) {
+      // Copied out of the lane before it is freed.
+      const n = x[X.ResultLen]!;
+      const value = (this.#expressF32 ? new Float32Array(x.buffer, X.Data, n) : new Float64Array(x.buffer, X.Data, n)).slice();
+      Atomics.store(x, X.State, XState.Idle);
+      this.#chunksDone++;
+      return { ok: true, value, ns };
+    }
     const bytes = posted ?? (kind === XResult.Number ? undefined : new Uint8Array(x.buffer, X.Data, x[X.ResultLen]).slice());
+    const map = this.#expressCall === XCall.Map;
     Atomics.store(x, X.State, XState.Idle);
     this.#chunksDone++; // for stats()
     if (kind === XResult.Number) return { ok: true, value: this.#expressF64[X.NumberF64], ns };
     const error = kind === XResult.Error || (kind === XResult.Posted && x[X.ResultLen] < 0);
-    return error ? { ok: false, value: decodeError(bytes!), ns } : { ok: true, value: decodeAny(bytes!), ns };
+    if (error) return { ok: false, value: decodeError(bytes!), ns };
+    // A map's results that are not all numbers come as a chunk's do.
+    return { ok: true, value: map ? decodeResults(bytes!) : decodeAny(bytes!), ns };
   }
 
   /** A worker finished an express call its caller stopped polling for. */

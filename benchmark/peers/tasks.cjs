@@ -23,5 +23,12 @@ module.exports = {
     for (let i = start; i < end; i++) s += Math.sqrt(a[i]);
     return s;
   },
+  // W4m: Math.sqrt of in[start, end) into out, both Float64Arrays over SharedArrayBuffers.
+  sqrtSlice: ({ input, output, start, end }) => {
+    const a = new Float64Array(input);
+    const o = new Float64Array(output);
+    for (let i = start; i < end; i++) o[i] = Math.sqrt(a[i]);
+    return end - start;
+  },
   noop: () => undefined,
 };
