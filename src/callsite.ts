@@ -14,6 +14,9 @@ export const CALL_MARKER = '    --- the task ran in a pool worker; the call was 
 /** The same, when the call's site is not known (applies, which do not capture it). */
 export const WORKER_MARKER = '    --- the task ran in a pool worker ---';
 
+/** Any of the markers above, or cluster mode's (`--- the task ran on cluster host h ---`). */
+const MARKER = /^ {4}--- the task ran (in a pool worker|on cluster host [^;\n]*?)(?:; the call was made:)? ---$/m;
+
 const LOCATION = /\(?((?:file:\/\/|\/|[A-Za-z]:[\\/])[^()]*?):(\d+):(\d+)\)?$/;
 
 /** The file of a stack frame line (`    at f (file:///a.mjs:3:7)`), or undefined. */
@@ -72,8 +75,9 @@ export function attachCallSite(err: unknown, site: CallSite): void {
   const frames = userFrames(site.stack);
   if (frames.length === 0) return;
   const stack = err.stack;
-  const at = Math.max(stack.indexOf(CALL_MARKER), stack.indexOf(WORKER_MARKER));
-  if (at >= 0) err.stack = `${stack.slice(0, at)}${CALL_MARKER}\n${frames.join('\n')}`;
+  // Where the task ran: "in a pool worker", or "on cluster host <name>" (cluster mode).
+  const marker = MARKER.exec(stack);
+  if (marker) err.stack = `${stack.slice(0, marker.index)}    --- the task ran ${marker[1]}; the call was made: ---\n${frames.join('\n')}`;
   else if (userFrames(stack).length === 0) err.stack = `${stack.split('\n    at ')[0]}\n    --- the call was made: ---\n${frames.join('\n')}`;
 }
 

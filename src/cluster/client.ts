@@ -75,7 +75,7 @@ function hostError(msg: ResultMessage): Error {
     err.stack = `${msg.e.stack ?? `WorkerCrashedError: ${msg.e.message}`}\n    --- on cluster host ${msg.host} ---`;
   } else {
     err = rebuildError(msg.e);
-    err.stack = (err.stack ?? '').replace('--- the task ran in a pool worker; the call was made: ---', `--- the task ran on cluster host ${msg.host}; the call was made: ---`);
+    err.stack = (err.stack ?? '').replace(/--- the task ran in a pool worker(; the call was made:)? ---/, `--- the task ran on cluster host ${msg.host}$1 ---`);
   }
   return Object.assign(err, { host: msg.host });
 }
