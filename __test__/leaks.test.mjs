@@ -1,6 +1,6 @@
 // The short leak soak (the full one: npm run soak -- --leaks): every call path of
-// scripts/leak-paths.mjs, 20,000 calls each after a 20,000-call warm-up (300 for the heavy
-// paths that start a thread a call), in a child process of its own so that no other test's
+// scripts/leak-paths.mjs, 20,000 calls each after a warm-up of 20,000 to 60,000 calls (until
+// the heaps stop growing; 300 for the heavy paths that start a thread a call), in a child process of its own so that no other test's
 // memory is measured. A path fails on an RSS slope over 512 bytes a call (16 KiB for the
 // heavy ones, where 300 calls against 2 MiB of RSS noise resolve no less) or a growth over 5%: 20,000 calls on a busy machine cannot resolve the full
 // soak's 64 bytes from RSS noise (2-8 MiB), but most of the leaks this was written for grew
@@ -13,7 +13,7 @@ const script = fileURLToPath(new URL('../scripts/leaks.mjs', import.meta.url));
 
 test('no call path grows native memory (RSS trend over 20,000 calls each)', async (t) => {
   t.timeout(900_000);
-  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '300', '--slope', '512', '--heavy-slope', '16384', '--max-warm-factor', '1', '--json'];
+  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '300', '--slope', '512', '--heavy-slope', '16384', '--max-warm-factor', '3', '--json'];
   const { stdout, stderr, code } = await new Promise((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? err.code : 0 }));
   });
