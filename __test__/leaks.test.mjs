@@ -1,10 +1,11 @@
 // The short leak soak (the full one: npm run soak -- --leaks): every call path of
-// scripts/leak-paths.mjs, 20,000 calls each after a warm-up of 20,000 to 60,000 calls (until
-// the heaps stop growing; 300 for the heavy paths that start a thread a call), in a child process of its own so that no other test's
-// memory is measured. A path fails on an RSS slope over 512 bytes a call (16 KiB for the
-// heavy ones, where 300 calls against 2 MiB of RSS noise resolve no less) or a growth over 5%: 20,000 calls on a busy machine cannot resolve the full
-// soak's 64 bytes from RSS noise (2-8 MiB), but most of the leaks this was written for grew
-// by 1,500-5,000 bytes a call, and on every path at once.
+// scripts/leak-paths.mjs, 20,000 calls each after a warm-up of 20,000 to 60,000 calls
+// (until the heaps stop growing; 300 for the heavy paths that start a thread a call), in a
+// child process of its own so that no other test's memory is measured. A path fails on an
+// RSS slope over 512 bytes a call (16 KiB for the heavy ones, where 300 calls against
+// 2 MiB of RSS noise resolve no less) or a growth over 5%. 20,000 calls on a busy machine
+// cannot resolve the full soak's 64 bytes from RSS noise (2-8 MiB), but most of the leaks
+// this was written for grew by 1,500-5,000 bytes a call, and on every path at once.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
