@@ -65,6 +65,18 @@ test('what plain data cannot carry exactly is refused, and goes through V8 intac
   t.throws(() => encodeAny(() => 1), { message: /could not be cloned/ });
 });
 
+test('a getter that encodes something itself does not disturb the outer encoding', (t) => {
+  const inner = { a: [1, 'two'] };
+  const outer = {
+    x: 1,
+    get y() {
+      return decodeAny(encodeAny(inner)); // an encoding inside an encoding
+    },
+    z: 'three',
+  };
+  t.deepEqual(decodeAny(encodeAny(outer)), { x: 1, y: { a: [1, 'two'] }, z: 'three' });
+});
+
 test('a getter that throws while encoding propagates its own error', (t) => {
   const bad = {
     get x() {

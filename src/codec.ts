@@ -55,6 +55,8 @@ let at = 0;
 /** The arrays and objects of the value being written: one met twice is not plain (structured
  * clone keeps the sharing; this codec does not). */
 const seen = new Set<object>();
+/** Whether an encoding is under way (see {@link encodePlain}). */
+let encoding = false;
 
 /**
  * Payloads larger than this go through V8's serialiser: its native copying outruns this
@@ -184,6 +186,10 @@ function write(value: unknown, depth: number): void {
  * when it is not plain data. An error thrown while reading it (a getter) propagates.
  */
 export function encodePlain(value: unknown): Buffer | undefined {
+  // A getter of the value may itself send something (a pool call): that inner encoding
+  // must not reuse the scratch buffer this one is writing.
+  if (encoding) return undefined;
+  encoding = true;
   at = 0;
   room(1);
   scratch[at++] = TAG_PLAIN;
@@ -194,6 +200,7 @@ export function encodePlain(value: unknown): Buffer | undefined {
     throw err;
   } finally {
     seen.clear();
+    encoding = false;
   }
   const out = Buffer.allocUnsafe(at);
   scratch.copy(out, 0, 0, at);
