@@ -3,10 +3,10 @@
 // (until the heaps stop growing; 300 for the heavy paths that start a thread a call), in a
 // child process of its own so that no other test's memory is measured. A path fails on an
 // RSS slope over 1 KiB a call (16 KiB for the heavy ones, where 300 calls against 2 MiB of
-// RSS noise resolve no less) or a growth over 8%. A 20,000-call window cannot resolve the
-// full soak's 64 bytes from RSS noise (in two clean-clone CI runs, one path read 559 bytes
-// a call, 7%, in one and 35 in the other), but most of the leaks this was written for grew
-// by 1,500-5,000 bytes a call, and on every path at once.
+// RSS noise resolve no less) or a growth over 10%. A 20,000-call window cannot resolve the
+// full soak's 64 bytes from RSS noise (in clean-clone CI runs, single paths showed steps of
+// 6-8 MiB, up to 559 bytes a call and 7%, in one run and none in the next), but most of the
+// leaks this was written for grew by 1,500-5,000 bytes a call, and on every path at once.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ const script = fileURLToPath(new URL('../scripts/leaks.mjs', import.meta.url));
 
 test('no call path grows native memory (RSS trend over 20,000 calls each)', async (t) => {
   t.timeout(900_000);
-  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '300', '--slope', '1024', '--heavy-slope', '16384', '--growth', '0.08', '--max-warm-factor', '3', '--json'];
+  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '300', '--slope', '1024', '--heavy-slope', '16384', '--growth', '0.10', '--max-warm-factor', '3', '--json'];
   const { stdout, stderr, code } = await new Promise((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? err.code : 0 }));
   });
