@@ -3,13 +3,31 @@
 // Runs every call path of scripts/leak-paths.mjs in turn, in this process: a warm-up, then
 // N calls (N/10 for the heavy paths: Process, worker replacement, pools made and
 // terminated), sampling the process's RSS (all native memory included: the addon, the
-// worker isolates, the allocator) after each tenth, with a full GC of this isolate first.
-// A path fails when the least-squares slope of RSS over calls exceeds 64 bytes a call, or
-// RSS grew by more than 5% from the first sample to the last. Heap, external memory,
-// threads and file descriptors are printed beside. Exit status 1 when any path fails.
+// worker isolates, the allocator) after each tenth, with a full GC of this isolate first,
+// and V8's young generations pinned at their largest size (below). A path fails when the
+// least-squares slope of RSS over calls exceeds 64 bytes a call, or RSS grew by more than
+// 5% from the first sample to the last. Heap, external memory, threads and file
+// descriptors are printed beside. Exit status 1 when any path fails.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { fileURLToPath } from 'node:url';
 import { PATHS } from './leak-paths.mjs';
+
+/**
+ * V8 sizes each isolate's young generation by what survives its scavenges: from 1 MiB it
+ * doubles, at moments no warm-up can predict, up to 2 x 16 MiB (the worker of a path whose
+ * tasks throw grows from 9 to 37 MiB of heap; after a full GC it holds 4 MiB, as the same
+ * worker does when its tasks return). A step of 16-32 MiB in a window reads as a leak, and a
+ * shrink can hide one. So the soak runs with every young generation (this isolate's and the
+ * workers', which take the process's V8 flags) pinned at that largest size: V8's heap sizing
+ * then no longer moves RSS, and what is left is the memory a call keeps.
+ */
+const PINNED = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
+if (!PINNED.every((f) => process.execArgv.includes(f))) {
+  const flags = [...new Set(['--expose-gc', ...process.execArgv, ...PINNED])];
+  const run = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+}
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
@@ -22,7 +40,7 @@ const SLOPE_LIMIT = Number(opt('--slope', 64));
 const HEAVY_SLOPE_LIMIT = Number(opt('--heavy-slope', SLOPE_LIMIT));
 const GROWTH_LIMIT = Number(opt('--growth', 0.05));
 const SAMPLES = 10;
-/** The warm-up stops after this many times its minimum even if the heaps still change. */
+/** The warm-up stops after this many times its minimum even if RSS still rises. */
 const MAX_WARM_FACTOR = Number(opt('--max-warm-factor', 10));
 
 if (typeof global.gc !== 'function') {
@@ -30,7 +48,6 @@ if (typeof global.gc !== 'function') {
   process.exit(2);
 }
 
-const youngSize = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 async function sample() {
   // Let notes, finalizers and exits of the last tenth run before measuring.
@@ -64,31 +81,22 @@ function slope(xs, ys) {
 
 /** Runs one path: warm-up, then `calls` calls in SAMPLES steps; what it measured. */
 export async function soakPath(path, calls) {
-  const { call, teardown, pool } = await path.setup();
+  const { call, teardown } = await path.setup();
   const batch = path.batch ?? 1;
   const rounds = Math.ceil(calls / batch);
-  // Warm-up: code optimised, caches full, and V8's young generations grown to their working
-  // size: V8 grows an isolate's young generation, up to 2 x 16 MiB, while calls allocate,
-  // over the first tens of thousands of calls. Bounded, but a slope that reads as a leak.
-  // So: at least a quarter of the calls (and 20,000), and until the heaps (this isolate's
-  // young generation, and the size of each worker's heap) have kept their size, within
-  // 4 MiB, for as many calls.
+  // Warm-up: code optimised, caches full, and the pinned young generations' pages touched
+  // (RSS counts a page from its first write: 64 MiB for the two isolates, more with more
+  // workers). At least a quarter of the calls (and 20,000; 200 for the heavy paths), and
+  // until RSS, after a full GC, has risen by less than 1 MiB over each of two blocks of calls.
   const minWarm = Math.max(path.heavy ? 200 : 20_000, Math.ceil(rounds / 4));
-  const heaps = async () => {
-    if (!pool) return youngSize();
-    await pause(2); // the workers go idle, and note their heap sizes
-    return youngSize() + pool.stats().heapTotal.reduce((a, b) => a + b, 0);
-  };
+  const block = path.heavy ? 50 : 4096;
   let warm = 0;
-  for (let stable = 0, size = await heaps(); warm < minWarm || stable < minWarm; warm++, stable++) {
-    await call();
-    if ((warm & 1023) === 1023) {
-      const now = await heaps();
-      if (Math.abs(now - size) > 4 * 2 ** 20) {
-        stable = 0;
-        size = now;
-      }
-    }
+  for (let settled = 0, rss = (await sample()).rss; warm < minWarm || settled < 2; ) {
+    for (let i = 0; i < block; i++) await call();
+    warm += block;
+    const now = (await sample()).rss;
+    settled = now - rss < 2 ** 20 ? settled + 1 : 0;
+    rss = now;
     if (warm >= MAX_WARM_FACTOR * minWarm) break;
   }
   const xs = [];
