@@ -1,9 +1,9 @@
 // The leak soak: npm run soak -- --leaks [--calls N] [--heavy-calls N] [--only SUBSTRING]
-//   [--slope B] [--heavy-slope B] [--growth FRACTION] [--max-warm-factor F] [--json]
+//   [--slope B] [--heavy-slope B] [--growth FRACTION] [--max-warm-factor F] [--samples N] [--json]
 // Runs every call path of scripts/leak-paths.mjs in turn, in this process: a warm-up, then
 // N calls (N/10 for the heavy paths: Process, worker replacement, pools made and
 // terminated), sampling the process's RSS (all native memory included: the addon, the
-// worker isolates, the allocator) after each tenth, with a full GC of this isolate first,
+// worker isolates, the allocator) 40 times, with a full GC of this isolate first,
 // and V8's young generations pinned at their largest size (below). A path fails when the
 // least-squares slope of RSS over calls exceeds 64 bytes a call, or RSS grew by more than
 // 5% from the first sample to the last. Heap, external memory, threads and file
@@ -39,7 +39,10 @@ const SLOPE_LIMIT = Number(opt('--slope', 64));
  * 64 bytes a call from RSS noise; the short soak in npm test gives them a wider one. */
 const HEAVY_SLOPE_LIMIT = Number(opt('--heavy-slope', SLOPE_LIMIT));
 const GROWTH_LIMIT = Number(opt('--growth', 0.05));
-const SAMPLES = 10;
+/** RSS samples a path takes after its warm-up: the slope's error shrinks with their number
+ * (RSS moves by up to a MiB between samples with nothing leaking, which over the 10,000
+ * calls of a heavy path is 100 bytes a call). */
+const SAMPLES = Number(opt('--samples', 40));
 /** The warm-up stops after this many times its minimum even if RSS still rises. */
 const MAX_WARM_FACTOR = Number(opt('--max-warm-factor', 10));
 
@@ -50,7 +53,7 @@ if (typeof global.gc !== 'function') {
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 async function sample() {
-  // Let notes, finalizers and exits of the last tenth run before measuring.
+  // Let notes, finalizers and exits of the last calls run before measuring.
   await pause(20);
   global.gc();
   await pause(5);
@@ -132,6 +135,7 @@ export async function soakPath(path, calls) {
     externalMiB: [+(first.external / 2 ** 20).toFixed(1), +(last.external / 2 ** 20).toFixed(1)],
     threads: [first.threads, last.threads],
     fds: [first.fds, last.fds],
+    samplesMiB: rss.map((r) => +(r / 2 ** 20).toFixed(2)),
     ok: bytesPerCall <= (path.heavy ? HEAVY_SLOPE_LIMIT : SLOPE_LIMIT) && growth <= GROWTH_LIMIT,
   };
 }
