@@ -3,12 +3,14 @@
  * jobs of the task board, and turning what comes back into results or errors.
  * @internal
  */
-import { attachCallSite, CALL_MARKER, type CallSite, userFrames, WORKER_MARKER, workerStack } from './callsite';
-import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
+import { attachCallSite, type CallSite } from './callsite';
+import { fromNative, PARTIAL, rebuildError } from './remote';
+import { AbortError, TimeoutError, WorkerCrashedError } from './errors';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
 import type { JobHandlers, WorkerGroup } from './workers';
-import { encodeValue, type FnSpec, IN_OUTPUT, type ItemOutcome, type Items, type WireError, isNumeric } from './wire';
+import { encodeValue, IN_OUTPUT, isNumeric } from './wire';
+import type { FnSpec, ItemOutcome, Items, WireError } from './protocol';
 
 /** A call in flight that `terminate()` must be able to stop. */
 export interface PendingCall {
@@ -20,38 +22,6 @@ export interface PendingCall {
 
 /** The abort reason of an imap/imapUnordered iterator closed before its end. */
 const ITERATOR_CLOSED = new AbortError('the iterator was closed');
-
-/** The results an error carries for the items before the one that threw (for imap). */
-export const PARTIAL = Symbol('ferropool.partial');
-
-const STANDARD: Record<string, new (message?: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
-
-/** Rebuilds a worker's error on this side: same class where it is standard, same name,
- * message and own properties, `index`, and a stack that starts with the worker's. */
-export function rebuildError(w: WireError): Error {
-  const Ctor = w.serialization ? TaskSerializationError : (STANDARD[w.name] ?? Error);
-  const err = new Ctor(w.message) as Error & Record<string | symbol, unknown>;
-  if (err.name !== w.name) Object.defineProperty(err, 'name', { value: w.name, writable: true, configurable: true, enumerable: false });
-  for (const [k, v] of Object.entries(w.props)) err[k] = v;
-  err.index = w.index;
-  // The worker's frames without ferropool's own, then the caller's (see callsite.ts).
-  const local = userFrames(err.stack);
-  err.stack = `${workerStack(w.stack ?? `${w.name}: ${w.message}`)}\n${local.length > 0 ? `${CALL_MARKER}\n${local.join('\n')}` : WORKER_MARKER}`;
-  Object.defineProperty(err, PARTIAL, { value: w.partial, enumerable: false });
-  if (w.cause !== undefined) {
-    const cause = 'error' in w.cause ? rebuildError(w.cause.error) : w.cause.value;
-    Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
-  }
-  return err;
-}
 
 /** Python's default: about four chunks per worker. */
 export function defaultChunksize(length: number, processes: number): number {
@@ -444,13 +414,6 @@ function encodingError(value: unknown): unknown {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Turns the addon's errors into the JS errors they stand for (`InvalidArg` → TypeError). */
-export function fromNative(err: unknown): Error {
-  const e = err as Error & { code?: string };
-  if (e && e.code === 'InvalidArg') return new TypeError(e.message);
-  return e instanceof Error ? e : new Error(String(err));
 }
 
 function abortError(signal: AbortSignal): Error {

@@ -4,13 +4,15 @@
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors';
-import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, numberArray, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
+import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, numberArray, runInline, type PendingCall, runJob, streamJobs, toItems } from './jobs';
+import { fromNative, rebuildError } from './remote';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
-import { XCall } from './express';
+import { XCall } from './protocol';
 import { isTask, type ModuleTask, shipFunction } from './task';
 import { type CallSite, captureCallSite, withCallSite } from './callsite';
-import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
+import { encodeValue, isNumeric } from './wire';
+import type { FnSpec, Items, WireError } from './protocol';
 import { type ExpressCall, type ExpressOutcome, WORKER_ID_LIMIT, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ClusterClient } from './cluster/client';

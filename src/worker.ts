@@ -7,37 +7,16 @@
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { currentProcess, setIdentity } from './identity';
-import { X, XCall, XResult, XState } from './express';
+import { X, XCall, XResult, XState } from './protocol';
 import { encodeAny } from './codec';
 import { helpersFor, helperToolchain } from './helpers';
 import { isBuiltin } from 'node:module';
 import { getHeapStatistics } from 'node:v8';
 import { native } from './native';
 import { pollFor } from './spin';
-import type { ProcessInit } from './process';
-import { type ArgAlloc, type ArgArrayConstructor, Bell, HEAP_TOTAL, HEAP_USED, POLLING, SLOT_STRIDE, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ResolveShared, toWireError } from './wire';
+import { type ArgAlloc, type ArgArrayConstructor, decodeArgs, encodeInOutput, sharedChunk, isNumeric, decodeChunk, decodeValue, encodeError, encodeOutcomes, encodeResults, type ResolveShared, toWireError } from './wire';
+import { Bell, HEAP_TOTAL, HEAP_USED, POLLING, SLOT_STRIDE, type FnSpec, type ItemOutcome, type Items, type JobSpec, Note, type ProcessInit, type WorkerInit, Msg, type PortMessage, type ProcessMessage, type WorkerMessage } from './protocol';
 
-/** What the pool passes to each worker. */
-export interface WorkerInit {
-  pool: number;
-  worker: number;
-  /** `[0]`: bumped and notified when work is queued. */
-  doorbell: SharedArrayBuffer;
-  /** One Float64 slot per worker id: the input position it is running (for crash reports). */
-  current: SharedArrayBuffer;
-  initializer: FnSpec | undefined;
-  /** Encoded with `encodeValue` (shared memory by id). */
-  initargs: Uint8Array;
-  maxTasksPerChild: number;
-  /** The SharedArrayBuffers arguments have referred to so far, by id. */
-  sabs: Array<[number, SharedArrayBuffer]>;
-  /** Where the pool posts `[id, buffer]` for buffers referred to later. */
-  port: MessagePort;
-  /** The express lane (see express.ts). */
-  express: SharedArrayBuffer;
-  /** The functions the express lane named so far, by id. */
-  fns: Array<[number, FnSpec]>;
-}
 
 /**
  * The SharedArrayBuffers this thread knows by id: those it started with, then those the
@@ -67,8 +46,8 @@ class SharedBuffers {
   }
 
   #take(message: unknown): void {
-    const m = message as [number, SharedArrayBuffer | null] | ['fn', number, FnSpec];
-    if (m[0] === 'fn') this.fns.set(m[1], m[2]);
+    const m = message as PortMessage;
+    if (m[0] === Msg.Fn) this.fns.set(m[1], m[2]);
     else if (m[1]) this.#known.set(m[0], m[1]);
     else this.#known.delete(m[0]);
   }
@@ -585,11 +564,11 @@ async function main(init: WorkerInit): Promise<void> {
       const fn = await resolveFn(init.initializer);
       const r = fn(...(decodeValue(init.initargs, resolve) as unknown[]));
       if (isThenable(r)) await r;
-      port.postMessage(['ready']); // join() after close() waits for this
+      port.postMessage([Msg.Ready] satisfies WorkerMessage); // join() after close() waits for this
     } catch (err) {
       // Report it, and exit: the pool rejects its pending calls instead of respawning
       // workers whose initializer fails (Python's Pool loops forever here).
-      port.postMessage(['init-error', encodeError(explain(err, init.initializer).err, -1, [])]);
+      port.postMessage([Msg.InitError, encodeError(explain(err, init.initializer).err, -1, [])]);
       process.exit(70);
     }
   }
@@ -779,7 +758,7 @@ async function runExpress(lane: Int32Array, buffers: SharedBuffers, port: NonNul
   if (posted !== undefined || Atomics.compareExchange(lane, X.State, XState.Taken, XState.Done) !== XState.Taken) {
     // The caller stopped polling (or the result is too large for the lane): a note.
     Atomics.store(lane, X.State, XState.Done);
-    port.postMessage(['express', posted]);
+    port.postMessage([Msg.Express, posted] satisfies WorkerMessage);
   }
 }
 
@@ -798,7 +777,7 @@ async function runProcess(init: ProcessInit): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
   } catch (thrown) {
     const { err, serialization } = explain(thrown, init.f);
-    parentPort!.postMessage(['process-error', encodeError(err, -1, [], serialization)]);
+    parentPort!.postMessage([Msg.ProcessError, encodeError(err, -1, [], serialization)] satisfies ProcessMessage);
     process.exit(1);
   }
   process.exit(0);

@@ -5,13 +5,13 @@
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { PoolStateError, WorkerCrashedError } from './errors';
-import { EXPRESS_BYTES, X, XCall, XResult, XState } from './express';
+import { EXPRESS_BYTES, X, XCall, XResult, XState } from './protocol';
 import * as path from 'node:path';
 import { decodeAny } from './codec';
 import { pollFor } from './spin';
 import { native } from './native';
-import { Bell, HEAP_TOTAL, HEAP_USED, POLLING, SLOT_STRIDE, encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type FnSpec, type Items, type JobSpec, Note, type SharedRefs, type WireError } from './wire';
-import type { WorkerInit } from './worker';
+import { encodeArgs, encodeChunk, encodeSharedChunk, encodeValue, decodeError, decodeResults, type SharedRefs } from './wire';
+import { Bell, HEAP_TOTAL, HEAP_USED, POLLING, SLOT_STRIDE, type FnSpec, type Items, type JobSpec, Note, type WireError, type WorkerInit, Msg, type PortMessage, type WorkerMessage } from './protocol';
 
 /** What a job's submitter is told. */
 export interface JobHandlers {
@@ -115,7 +115,7 @@ export class WorkerGroup {
   readonly #pinned: SharedRefs = new Map();
   readonly #gone = new FinalizationRegistry<number>((id) => {
     this.#sabs.delete(id);
-    for (const m of this.#members.values()) m.port.postMessage([id, null]);
+    for (const m of this.#members.values()) m.port.postMessage([id, null] satisfies PortMessage);
   });
   /** `initargs`, encoded once. */
   readonly #initargs: Buffer;
@@ -212,7 +212,7 @@ export class WorkerGroup {
     const member: Member = { id, worker, port: channel.port1, stopping: false, error: undefined, ready, markReady: () => markReady() };
     channel.port1.unref();
     this.#members.set(id, member);
-    worker.on('message', (msg: unknown) => this.#onMessage(member, msg));
+    worker.on('message', (msg: WorkerMessage) => this.#onMessage(member, msg));
     worker.on('error', (err) => {
       member.error = err;
     });
@@ -223,17 +223,17 @@ export class WorkerGroup {
     worker.unref();
   }
 
-  #onMessage(member: Member, msg: unknown): void {
+  #onMessage(member: Member, msg: WorkerMessage): void {
     if (!Array.isArray(msg)) return;
-    if (msg[0] === 'express') {
+    if (msg[0] === Msg.Express) {
       this.#expressNote(msg[1] as Uint8Array | undefined);
       return;
     }
-    if (msg[0] === 'ready') {
+    if (msg[0] === Msg.Ready) {
       member.markReady();
       return;
     }
-    if (msg[0] === 'init-error') {
+    if (msg[0] === Msg.InitError) {
       member.stopping = true;
       member.markReady();
       this.onInitError(decodeError(msg[1] as Uint8Array));
@@ -329,7 +329,7 @@ export class WorkerGroup {
       if (this.#sabs.has(ref) || this.#pinned.has(ref)) continue;
       this.#sabs.set(ref, new WeakRef(sab));
       this.#gone.register(sab, ref);
-      for (const m of this.#members.values()) m.port.postMessage([ref, sab]);
+      for (const m of this.#members.values()) m.port.postMessage([ref, sab] satisfies PortMessage);
     }
     native.boardSubmit(this.#pool, id, specText(spec), payloads, shared?.[0], shared?.[1], spec.isolate === true);
     if (shared) this.#retained.set(id, shared);
@@ -432,7 +432,7 @@ export class WorkerGroup {
       id = this.#fns.length + 1;
       this.#fnIds.set(key, id);
       this.#fns.push([id, f]);
-      for (const m of this.#members.values()) m.port.postMessage(['fn', id, f]);
+      for (const m of this.#members.values()) m.port.postMessage([Msg.Fn, id, f] satisfies PortMessage);
     }
     x[X.FnId] = id;
     x[X.ArgLen] = bytes.length;

@@ -8,11 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ResourceLimits } from 'node:worker_threads';
 import { AbortError, RemoteError, TimeoutError, WorkerCrashedError } from '../errors';
-import { PARTIAL, rebuildError, toItems } from '../jobs';
+import { toItems } from '../jobs';
+import { PARTIAL, rebuildError } from '../remote';
 import { describe, type MapKernel, type ReduceKernel } from '../kernels';
 import { shipFunction } from '../task';
 import { type CallOptions, checkOptions, type FloatArray, isFloatArray, numericInput, positiveInteger } from '../validate';
-import type { FnSpec, Items } from '../wire';
+import type { FnSpec, Items } from '../protocol';
 import type { ClusterOptions } from './options';
 import { type ChunkPayload, type InitSpec, type JobData, type KernelSpec, type Mode, decodeResult, encodePayload, refuseShared, type ResultMessage, signJob } from './protocol';
 import { BullCaller, type CallerTransport } from './transport';
