@@ -5,23 +5,13 @@
  */
 import { attachCallSite, type CallSite } from './callsite';
 import { fromNative, PARTIAL, rebuildError } from './remote';
-import { AbortError, TimeoutError, WorkerCrashedError } from './errors';
+import { WorkerCrashedError } from './errors';
+import { Call, ITERATOR_CLOSED, type PendingCall } from './lifecycle';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
 import type { JobHandlers, WorkerGroup } from './workers';
 import { encodeValue, IN_OUTPUT, isNumeric } from './wire';
 import type { FnSpec, ItemOutcome, Items, WireError } from './protocol';
-
-/** A call in flight that `terminate()` must be able to stop. */
-export interface PendingCall {
-  /** Rejects the call now with `error` and stops its work. */
-  cancel(error: Error): void;
-  /** Settles once the call's work no longer runs. */
-  readonly drained: Promise<unknown>;
-}
-
-/** The abort reason of an imap/imapUnordered iterator closed before its end. */
-const ITERATOR_CLOSED = new AbortError('the iterator was closed');
 
 /** Python's default: about four chunks per worker. */
 export function defaultChunksize(length: number, processes: number): number {
@@ -156,6 +146,8 @@ export interface JobContext {
   group: WorkerGroup;
   calls: Set<PendingCall>;
   costs: CostModel;
+  /** The stream whose chunks the calls are: they fail with it. */
+  parent?: Call;
 }
 
 /** A call predicted to take less than this (ns) runs on the calling thread: shipping it to
@@ -322,68 +314,96 @@ export function runJob(
   /** For a job predicted to take microseconds: how long to wait for it on this thread. */
   waitNs?: number,
 ): Promise<Items[]> {
-  const signal = o.signal;
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  const fold = star === null;
-  return new Promise<Items[]>((resolve, reject) => {
-    const results: Items[] = new Array(chunks.length);
-    let doneItems = 0;
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    let markDrained!: () => void;
-    const drained = new Promise<void>((r) => (markDrained = r));
-    const finish = (action: () => void) => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      ctx.calls.delete(call);
-      markDrained();
-      action();
-    };
-    const fail = (error: Error, stopRunning: boolean) => {
-      ctx.group.cancel(job, stopRunning);
-      finish(() => reject(error));
-    };
-    const call: PendingCall = { cancel: (error) => fail(error, true), drained };
-    // A user's abort stops the workers running the call (an endless loop must end); a
-    // closed imap only skips what has not started.
-    const onAbort = () => fail(abortError(signal!), signal!.reason !== ITERATOR_CLOSED);
+  const refused = Call.refusal(o, ctx.parent);
+  if (refused !== undefined) return Promise.reject(refused);
+  return new JobCall(ctx, f, star, chunks, o, total, shared, waitNs).promise;
+}
+
+/** A call run as one job of the task board (see {@link runJob}); the board reports to it. */
+class JobCall extends Call implements JobHandlers {
+  readonly promise: Promise<Items[]>;
+  #resolve!: (parts: Items[]) => void;
+  #reject!: (error: Error) => void;
+  readonly #ctx: JobContext;
+  readonly #f: FnSpec;
+  readonly #chunks: Array<[number, Items]>;
+  readonly #results: Items[];
+  #doneItems = 0;
+  #job = 0;
+
+  constructor(
+    ctx: JobContext,
+    f: FnSpec,
+    star: boolean | null,
+    chunks: Array<[number, Items]>,
+    o: CallOptions,
+    total: number,
+    shared: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array] | undefined,
+    waitNs: number | undefined,
+  ) {
+    super(ctx.calls, o, total, ctx.parent);
+    this.#ctx = ctx;
+    this.#f = f;
+    this.#chunks = chunks;
+    this.#results = new Array(chunks.length);
+    this.promise = new Promise<Items[]>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     const timed = o.timeout !== undefined && o.timeout !== Infinity;
-    const handlers: JobHandlers = {
-      cost: (ns) => ctx.costs.record(f, ns),
-      started: () => {
-        timer = setTimeout(() => fail(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`), true), o.timeout);
-      },
-      chunk: (index: number, ok: boolean, value: Items | WireError) => {
-        if (settled) return;
-        if (!ok) return fail(rebuildError(value as WireError), false);
-        results[index] = value as Items;
-        doneItems += chunks[index]![1].length;
-        if (o.onProgress && doneItems < total) o.onProgress(doneItems, total);
-      },
-      done: () =>
-        finish(() => {
-          o.onProgress?.(total, total);
-          resolve(results);
-        }),
-      crashed: (index, exitCode, position, cause) => {
-        const why = cause ? `: ${cause.message}` : '';
-        const at = position >= 0 ? position : chunks[index]?.[0];
-        fail(new WorkerCrashedError(`a pool worker exited with code ${exitCode} while running input[${at}]${why}`, exitCode, at), false);
-      },
-    };
-    let job: number;
     try {
-      job = ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, handlers, shared);
+      this.#job = ctx.group.submit({ f, star: star === true, fold: star === null, each: o.onProgress !== undefined, start: timed }, chunks, this, shared);
     } catch (err) {
-      reject(unsendable(chunks) ?? fromNative(err)); // an item that cannot be encoded, or the addon refused the input
+      this.#reject(unsendable(chunks) ?? fromNative(err)); // an item that cannot be encoded, or the addon refused the input
       return;
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    ctx.calls.add(call);
-    if (waitNs !== undefined) ctx.group.settleNow(job, waitNs);
-  });
+    // The timeout counts from when the first chunk starts (see started()).
+    this.begin(false);
+    if (waitNs !== undefined) ctx.group.settleNow(this.#job, waitNs);
+  }
+
+  protected stop(running: boolean): void {
+    this.#ctx.group.cancel(this.#job, running);
+  }
+
+  protected resolved(): void {
+    this.#resolve(this.#results);
+  }
+
+  protected rejected(error: Error): void {
+    this.#reject(error);
+  }
+
+  cost(ns: number): void {
+    this.#ctx.costs.record(this.#f, ns);
+  }
+
+  started(): void {
+    this.startTimer();
+  }
+
+  chunk(index: number, ok: true, results: Items): void;
+  chunk(index: number, ok: false, error: WireError): void;
+  chunk(index: number, ok: boolean, value: Items | WireError): void {
+    if (this.settled) return;
+    if (!ok) {
+      this.fail(rebuildError(value as WireError), false);
+      return;
+    }
+    this.#results[index] = value as Items;
+    this.#doneItems += this.#chunks[index]![1].length;
+    if (this.#doneItems < this.total) this.progress(this.#doneItems, this.total);
+  }
+
+  done(): void {
+    this.succeed(this.#results);
+  }
+
+  crashed(index: number, exitCode: number, position: number, cause: Error | undefined): void {
+    const why = cause ? `: ${cause.message}` : '';
+    const at = position >= 0 ? position : this.#chunks[index]?.[0];
+    this.fail(new WorkerCrashedError(`a pool worker exited with code ${exitCode} while running input[${at}]${why}`, exitCode, at!), false);
+  }
 }
 
 /**
@@ -414,10 +434,6 @@ function encodingError(value: unknown): unknown {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof TimeoutError ? signal.reason : new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
 /**
@@ -453,15 +469,11 @@ async function* streamChunks(
    * (here rather than by wrapping the iterator, which would cost a promise an item). */
   site?: CallSite,
 ): AsyncGenerator<Items, void, undefined> {
-  const local = new AbortController();
-  const forward = () => local.abort(o.signal!.reason);
-  o.signal?.addEventListener('abort', forward, { once: true });
-  if (o.signal?.aborted) forward();
-  const timer =
-    o.timeout !== undefined && o.timeout !== Infinity
-      ? setTimeout(() => local.abort(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`)), o.timeout)
-      : undefined;
-  const jobOpts: CallOptions = { signal: local.signal };
+  // The stream's own lifecycle (its signal, its timeout from now, its progress); each chunk
+  // is a call of its own, registered with the pool, that fails with it.
+  const stream = new StreamCall(o, total ?? 0);
+  const jobCtx: JobContext = { group: ctx.group, calls: ctx.calls, costs: ctx.costs, parent: stream };
+  const jobOpts: CallOptions = {};
   const sync = typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function';
   const it = sync ? (input as Iterable<unknown>)[Symbol.iterator]() : (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   let position = 0;
@@ -511,7 +523,7 @@ async function* streamChunks(
         if (!items) break;
         const start = position;
         position += items.length;
-        const slot: Slot = { promise: runJob(ctx, f, star, [[start, items]], jobOpts, items.length), settled: false };
+        const slot: Slot = { promise: runJob(jobCtx, f, star, [[start, items]], jobOpts, items.length), settled: false };
         slot.promise.then(
           (v) => Object.assign(slot, { settled: true, value: v[0] }),
           (e: unknown) => Object.assign(slot, { settled: true, error: e }),
@@ -538,19 +550,30 @@ async function* streamChunks(
       }
       yield slot.value!;
       yielded += slot.value!.length;
-      o.onProgress?.(yielded, total ?? position);
+      stream.progress(yielded, total ?? position);
     }
   } catch (err) {
     if (site !== undefined) attachCallSite(err, site);
     throw err;
   } finally {
-    if (timer) clearTimeout(timer);
-    o.signal?.removeEventListener('abort', forward);
     // Results nobody will read: stop their jobs (running chunks finish on their own).
-    if (inFlight.length > 0) local.abort(ITERATOR_CLOSED);
+    if (inFlight.length > 0) stream.fail(ITERATOR_CLOSED, false);
+    else stream.end();
     for (const s of inFlight) s.promise.catch(() => {});
     if (!inputDone && typeof it.return === 'function') await it.return();
   }
+}
+
+/** A stream's own lifecycle: its chunks' calls fail with it (see {@link Call}). */
+class StreamCall extends Call {
+  constructor(o: CallOptions, total: number) {
+    super(undefined, o, total);
+    this.begin(true);
+  }
+
+  protected stop(): void {}
+  protected resolved(): void {}
+  protected rejected(): void {}
 }
 
 /** A chunk of numbers as a Float64Array (encoded as raw bytes, not item by item);
@@ -689,58 +712,9 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
     entries.map((e) => e.args),
     size,
   );
-  let open = entries.length;
-  let markDrained!: () => void;
-  const drained = new Promise<void>((r) => (markDrained = r));
-  const settle = (i: number, ok: boolean, value: unknown) => {
-    const entry = entries[i]!;
-    if (entry.settled) return;
-    entry.settled = true;
-    if (ok) entry.resolve(value);
-    else entry.reject(value as Error);
-    if (--open === 0) {
-      ctx.calls.delete(call);
-      markDrained();
-    }
-  };
-  const asCallError = (w: WireError) => {
-    const err = rebuildError(w) as Error & { index?: number };
-    err.index = 0; // the position within the call's own arguments
-    return err;
-  };
-  const call: PendingCall = {
-    cancel: (error) => {
-      ctx.group.cancel(job, true);
-      for (let i = 0; i < entries.length; i++) settle(i, false, error);
-    },
-    drained,
-  };
-  const handlers: JobHandlers = {
-    cost: (ns) => ctx.costs.record(f, ns),
-    chunk: (index: number, ok: boolean, value: Items | WireError) => {
-      const base = chunks[index]![0];
-      if (!ok) {
-        const n = chunks[index]![1].length;
-        for (let i = 0; i < n; i++) settle(base + i, false, asCallError(value as WireError));
-        return;
-      }
-      (value as ItemOutcome[]).forEach(([good, v], i) => {
-        settle(base + i, good, good ? v : asCallError(v));
-      });
-    },
-    done: () => {},
-    crashed: (index, exitCode, position, cause) => {
-      const [base, items] = chunks[index]!;
-      const why = cause ? `: ${cause.message}` : '';
-      for (let i = 0; i < items.length; i++) {
-        const at = base + i === position ? 'while running it' : 'before its result was sent';
-        settle(base + i, false, new WorkerCrashedError(`a pool worker exited with code ${exitCode} ${at}${why}`, exitCode, 0));
-      }
-    },
-  };
-  let job: number;
+  const batch = new BatchCall(ctx, f, entries, chunks);
   try {
-    job = ctx.group.submit({ f, star: true, each: true, start: false, isolate: true }, chunks, handlers);
+    batch.submit();
   } catch (err) {
     // Some call's arguments cannot be sent to a worker: reject those calls (naming their
     // argument), and run the others as a batch of their own.
@@ -752,11 +726,92 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
       e.reject(new TypeError(`apply: args cannot be sent to a worker: args[${Math.max(0, at)}]: ${messageOf(cause)} (send plain data: structured-clone values)`, { cause }));
       return false;
     });
-    markDrained();
     if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes, oneCallPerChunk);
     else for (const e of good) if (!e.settled) e.reject(fromNative(err));
     return;
   }
-  ctx.calls.add(call);
-  if (waitNs !== undefined) ctx.group.settleNow(job, waitNs);
+  if (waitNs !== undefined) ctx.group.settleNow(batch.job, waitNs);
+}
+
+/** A batch of applies run as one job (see {@link ApplyBatcher}): one call of the pool's,
+ * whose entries settle one by one. */
+class BatchCall extends Call implements JobHandlers {
+  readonly #ctx: JobContext;
+  readonly #f: FnSpec;
+  readonly #entries: ApplyEntry[];
+  readonly #chunks: Array<[number, Items]>;
+  #open: number;
+  job = 0;
+
+  constructor(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], chunks: Array<[number, Items]>) {
+    super(ctx.calls, undefined, entries.length);
+    this.#ctx = ctx;
+    this.#f = f;
+    this.#entries = entries;
+    this.#chunks = chunks;
+    this.#open = entries.length;
+  }
+
+  /** Queues the batch's job (throws when an argument cannot be sent). */
+  submit(): void {
+    this.job = this.#ctx.group.submit({ f: this.#f, star: true, each: true, start: false, isolate: true }, this.#chunks, this);
+    this.begin(false);
+  }
+
+  #settle(i: number, ok: boolean, value: unknown): void {
+    const entry = this.#entries[i]!;
+    if (entry.settled) return;
+    entry.settled = true;
+    if (ok) entry.resolve(value);
+    else entry.reject(value as Error);
+    if (--this.#open === 0) this.end();
+  }
+
+  protected stop(): void {
+    this.#ctx.group.cancel(this.job, true);
+  }
+
+  protected resolved(): void {}
+
+  protected rejected(error: Error): void {
+    for (let i = 0; i < this.#entries.length; i++) this.#settle(i, false, error);
+  }
+
+  cost(ns: number): void {
+    this.#ctx.costs.record(this.#f, ns);
+  }
+
+  chunk(index: number, ok: true, results: Items): void;
+  chunk(index: number, ok: false, error: WireError): void;
+  chunk(index: number, ok: boolean, value: Items | WireError): void {
+    const base = this.#chunks[index]![0];
+    if (!ok) {
+      const n = this.#chunks[index]![1].length;
+      for (let i = 0; i < n; i++) this.#settle(base + i, false, asCallError(value as WireError));
+      return;
+    }
+    const outcomes = value as ItemOutcome[];
+    for (let i = 0; i < outcomes.length; i++) {
+      const [good, v] = outcomes[i]!;
+      this.#settle(base + i, good, good ? v : asCallError(v));
+    }
+  }
+
+  done(): void {}
+
+  crashed(index: number, exitCode: number, position: number, cause: Error | undefined): void {
+    const [base, items] = this.#chunks[index]!;
+    const why = cause ? `: ${cause.message}` : '';
+    for (let i = 0; i < items.length; i++) {
+      const at = base + i === position ? 'while running it' : 'before its result was sent';
+      this.#settle(base + i, false, new WorkerCrashedError(`a pool worker exited with code ${exitCode} ${at}${why}`, exitCode, 0));
+    }
+  }
+}
+
+/** A batched apply's error: its `index` is the position within the call's own arguments. */
+function asCallError(w: WireError): Error {
+  const err = rebuildError(w) as Error & { index?: number };
+  err.index = 0;
+  return err;
 }
