@@ -9,9 +9,11 @@ import { WorkerCrashedError } from './errors';
 import { Call, ITERATOR_CLOSED, type PendingCall } from './lifecycle';
 import { describe } from './kernels';
 import { type CallOptions, checkFixedBuffer } from './validate';
-import type { JobHandlers, WorkerGroup } from './workers';
+import type { JobHandlers } from './board';
+import type { WorkerGroup } from './workers';
 import { encodeValue, IN_OUTPUT, isNumeric } from './wire';
-import type { FnSpec, ItemOutcome, Items, WireError } from './protocol';
+import { type FnSpec, type ItemOutcome, type Items, specKey, type WireError } from './protocol';
+import { isThenable } from './thenable';
 
 /** Python's default: about four chunks per worker. */
 export function defaultChunksize(length: number, processes: number): number {
@@ -190,7 +192,7 @@ export class CostModel {
   /** Learns a measurement: at once when it is lower (the first calls run before the JIT
    * has optimised the function), slowly when it is higher (one slow call is not a trend). */
   record(f: FnSpec, nsPerItem: number): void {
-    const key = costKey(f);
+    const key = specKey(f);
     const old = this.#ns.get(key);
     this.#ns.set(key, old === undefined || nsPerItem < old ? nsPerItem : old * 0.75 + nsPerItem * 0.25);
     if (this.#ns.size > 1024) this.#ns.delete(this.#ns.keys().next().value!);
@@ -210,7 +212,7 @@ export class CostModel {
    * note: a hot loop of small calls pays no thread wake-up on either side.
    */
   smallJobWait(f: FnSpec, items: number): number | undefined {
-    const ns = this.#ns.get(costKey(f));
+    const ns = this.#ns.get(specKey(f));
     if (ns === undefined || ns * items >= SMALL_JOB_NS) return undefined;
     return ns * items + SMALL_JOB_SLACK_NS;
   }
@@ -225,7 +227,7 @@ export class CostModel {
    */
   chunksize(f: FnSpec, length: number, processes: number): number {
     const base = defaultChunksize(length, processes);
-    const ns = this.#ns.get(costKey(f));
+    const ns = this.#ns.get(specKey(f));
     return ns === undefined || ns <= 0 ? base : Math.min(base, Math.max(1, Math.ceil(TARGET_CHUNK_NS / ns)));
   }
 
@@ -235,25 +237,17 @@ export class CostModel {
    * `f` was measured, {@link MAX_STREAM_CHUNK}, and `max` (a known input's share of a worker).
    */
   streamChunk(f: FnSpec, last: number, max: number): number {
-    const ns = this.#ns.get(costKey(f));
+    const ns = this.#ns.get(specKey(f));
     const cap = ns === undefined || ns <= 0 ? MAX_STREAM_CHUNK : Math.min(MAX_STREAM_CHUNK, Math.ceil(TARGET_CHUNK_NS / ns));
     return Math.max(1, Math.min(last * 2, cap, max));
   }
 
   cheap(f: FnSpec, items: number): boolean {
-    const ns = this.#ns.get(costKey(f));
+    const ns = this.#ns.get(specKey(f));
     if (ns === undefined) return false;
     const total = ns * items;
     return total < INLINE_BUDGET_NS || (ns < MARSHAL_NS_PER_ITEM && total < INLINE_MAX_NS);
   }
-}
-
-function costKey(f: FnSpec): string {
-  return f.k === 'fn' ? f.src : `${f.url}#${f.name}`;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /**
@@ -679,7 +673,7 @@ export class ApplyBatcher {
 
   add(f: FnSpec, args: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const key = f.k === 'fn' ? f.src : `${f.url}#${f.name}`;
+      const key = specKey(f);
       let group = this.#pending.get(key);
       if (!group) this.#pending.set(key, (group = { f, entries: [] }));
       group.entries.push({ args, resolve, reject, settled: false });

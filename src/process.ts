@@ -39,7 +39,7 @@ export interface ProcessOptions<A extends readonly unknown[] = unknown[]> {
 }
 
 
-const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
+const WORKER_SCRIPT = path.join(__dirname, 'process-worker.js');
 /** Python's exit code for a process stopped by `terminate()` (-SIGTERM). */
 const TERMINATED = -15;
 let started = 0;

@@ -12,6 +12,12 @@
  * module's export. */
 export type FnSpec = { k: 'fn'; src: string; name: string; file?: string; line?: number; col?: number } | { k: 'mod'; url: string; name: string };
 
+/** A function's key, the same on both sides: its source, or its module and export (task()
+ * makes a new spec object on every call; caches and the express lane's ids go by this). */
+export function specKey(f: FnSpec): string {
+  return f.k === 'fn' ? f.src : `${f.url}#${f.name}`;
+}
+
 /** A job's description, as the board stores it (JSON). */
 export interface JobSpec {
   /** The function. */

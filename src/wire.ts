@@ -407,3 +407,14 @@ export function encodeError(err: unknown, index: number, partial: Items, seriali
 export function decodeError(bytes: Uint8Array): WireError {
   return decodeAny(bytes) as WireError;
 }
+
+/**
+ * The error of a result that cannot be sent back: a TypeError naming its input position
+ * (`position`; -1 for the result of an `apply`), with what went wrong as its `cause`. (One
+ * rule with arguments that cannot be sent, on the calling side.)
+ */
+export function uncloneable(cause: unknown, position: number): Error {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  const what = position < 0 ? 'the result of the call' : `the result for input[${position}]`;
+  return new TypeError(`${what} cannot be sent back from the worker: ${why} (return plain data: structured-clone values)`, { cause });
+}
