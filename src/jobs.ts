@@ -8,6 +8,7 @@ import { fromNative, PARTIAL, rebuildError } from './remote';
 import { WorkerCrashedError } from './errors';
 import { Call, ITERATOR_CLOSED, type PendingCall } from './lifecycle';
 import { describe } from './kernels';
+import { packNumbers } from './numbers';
 import { type CallOptions, checkFixedBuffer } from './validate';
 import type { JobHandlers } from './board';
 import type { WorkerGroup } from './workers';
@@ -39,32 +40,9 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
       }
       return items;
     }
-    // One pass: numbers go into a typed array (one bulk copy to the workers, no
-    // serialiser): an Int32Array while they are all small integers, else a Float64Array.
-    // The first non-number falls back to the array itself.
-    if (items.length > 0 && typeof items[0] !== 'number') return items;
-    let ints: Int32Array | undefined;
-    try {
-      ints = new Int32Array(items.length);
-    } catch (err) {
-      throw new RangeError(`${method}: input has ${items.length} items, too many to convert to numbers in memory (${(err as Error).message})`);
-    }
-    let doubles: Float64Array | undefined;
-    for (let i = 0; i < items.length; i++) {
-      const x = items[i];
-      if (typeof x !== 'number') return items;
-      if (ints !== undefined) {
-        if ((x | 0) === x && !Object.is(x, -0)) {
-          ints[i] = x;
-          continue;
-        }
-        doubles = Float64Array.from(ints.subarray(0, i));
-        doubles = growTo(doubles, items.length);
-        ints = undefined;
-      }
-      doubles![i] = x;
-    }
-    return ints ?? doubles!;
+    // Numbers go into a typed array; the first non-number falls back to the array itself.
+    const numbers = packNumbers(items, method, true);
+    return typeof numbers === 'number' ? items : numbers;
   };
   if (!star && (input instanceof Float64Array || input instanceof Float32Array)) {
     checkFixedBuffer(input, `${method}: input`);
@@ -83,12 +61,6 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
     }
   }
   throw new TypeError(`${method}: ${name} must be an array, a typed array or an (async) iterable, got ${describe(input)}`);
-}
-
-function growTo(head: Float64Array, length: number): Float64Array {
-  const all = new Float64Array(length);
-  all.set(head);
-  return all;
 }
 
 /** Chunk `[start, items]` pairs of `chunksize` items (views of typed arrays: they are
@@ -508,7 +480,7 @@ async function* streamChunks(
       inputError = err;
     }
     if (chunksize === undefined && full && !inputDone) size = ctx.costs.streamChunk(f, size, maxChunk);
-    return items.length > 0 ? asNumbers(items) : undefined;
+    return items.length > 0 ? asNumbers(items, method) : undefined;
   };
   try {
     for (;;) {
@@ -572,9 +544,9 @@ class StreamCall extends Call {
 
 /** A chunk of numbers as a Float64Array (encoded as raw bytes, not item by item);
  * anything else as it is. */
-function asNumbers(items: unknown[]): Items {
-  for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return items;
-  return Float64Array.from(items as number[]);
+function asNumbers(items: unknown[], method: string): Items {
+  const numbers = packNumbers(items, method, false);
+  return typeof numbers === 'number' ? items : numbers;
 }
 
 /**

@@ -10,6 +10,7 @@ import { fromNative, rebuildError } from './remote';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
 import { XCall } from './protocol';
+import { numericInput } from './numbers';
 import { isTask, type ModuleTask, shipFunction } from './task';
 import { type CallSite, captureCallSite, withCallSite } from './callsite';
 import { encodeValue, isNumeric } from './wire';
@@ -25,7 +26,6 @@ import {
   checkFixedBuffer,
   checkOptions,
   isFloatArray,
-  numericInput,
   positiveInteger,
 } from './validate';
 
