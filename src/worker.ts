@@ -58,7 +58,8 @@ async function main(init: WorkerInit): Promise<void> {
   const polling = new Int32Array(init.current);
   const pollingAt = init.worker * SLOT_STRIDE * 2 + POLLING;
   const current = new Float64Array(init.current);
-  const port = parentPort!;
+  /** Every message to the pool is a {@link WorkerMessage} (checked here, at no cost). */
+  const port: { postMessage(message: WorkerMessage): void } = parentPort!;
   setIdentity(`PoolWorker-${init.worker}`, init.worker);
   const buffers = new SharedBuffers(init.sabs, init.port);
   for (const [id, f] of init.fns) buffers.fns.set(id, f);
@@ -75,7 +76,7 @@ async function main(init: WorkerInit): Promise<void> {
       const fn = await resolveFn(init.initializer);
       const r = fn(...(decodeValue(init.initargs, resolve) as unknown[]));
       if (isThenable(r)) await r;
-      port.postMessage([Msg.Ready] satisfies WorkerMessage); // join() after close() waits for this
+      port.postMessage([Msg.Ready]); // join() after close() waits for this
     } catch (err) {
       // Report it, and exit: the pool rejects its pending calls instead of respawning
       // workers whose initializer fails (Python's Pool loops forever here).
