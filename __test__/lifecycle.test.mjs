@@ -75,6 +75,31 @@ test('a timeout rejects with TimeoutError and the pool goes on', async (t) => {
   t.deepEqual(await pool.map(kernels.square, [3]), [9]);
 });
 
+test('every kind of call times out with the same message', async (t) => {
+  const pool = new Pool(2);
+  t.teardown(() => pool.terminate());
+  const endless = () => {
+    for (;;);
+  };
+  async function drain(it) {
+    for await (const _ of it);
+  }
+  const calls = {
+    'kernel map': () => pool.map(kernels.exp, big(30_000_000), { timeout: 1, chunksize: 65536 }),
+    'JS map': () => pool.map(endless, [1, 2], { timeout: 50 }),
+    starmap: () => pool.starmap(endless, [[1]], { timeout: 50 }),
+    apply: () => pool.apply(endless, [], { timeout: 50 }),
+    reduce: () => pool.reduce(endless, [1, 2, 3, 4], { timeout: 50, chunksize: 2 }),
+    imap: () => drain(pool.imap(endless, [1, 2], { timeout: 50 })),
+    imapUnordered: () => drain(pool.imapUnordered(endless, (function* () { yield 1; })(), { timeout: 50 })),
+  };
+  for (const [what, call] of Object.entries(calls)) {
+    const err = await t.throwsAsync(call(), { instanceOf: TimeoutError }, what);
+    t.regex(err.message, /^the call did not finish within its timeout of (1|50) ms$/, what);
+  }
+  t.deepEqual(await pool.map((x) => x + 1, [1]), [2]);
+});
+
 test('onProgress reports along the way and ends with (total, total)', async (t) => {
   const pool = new Pool(1);
   t.teardown(() => pool.terminate());

@@ -1,66 +1,351 @@
 /**
- * The express lane: one small `apply` at a time handed to a polling worker through a
- * SharedArrayBuffer, with no task board, napi call or message on the way there or back.
- * A hot loop of `await pool.apply(fn, [row])` is a round trip between two polling threads.
- *
- * Protocol (one Int32 `State` word decides every hand-over with a compare-and-swap):
- * - the pool writes the function's id and the encoded arguments, then `Idle → Posted`;
- * - a worker takes it, `Posted → Taken` (recording itself as `Owner`), runs it, writes the
- *   result, then `Taken → Done`;
- * - the caller polls for `Done` for a while; if it gives up while `Posted` it withdraws the
- *   call (`Posted → Idle`) and sends it the ordinary way; while `Taken`, it marks the call
- *   `Async` (`Taken → Async`): the worker's swap to `Done` then fails, and it posts a note;
- * - the caller reads the result and sets `Idle`. A worker that dies `Taken`/`Async` fails
- *   the call with WorkerCrashedError.
+ * The express lane, both of its ends: one small `apply` (or small numeric map) at a time
+ * handed to a polling worker through a SharedArrayBuffer, with no task board, napi call or
+ * message on the way there or back. The caller's end is {@link ExpressLane}, the worker's
+ * {@link ExpressServer}; the lane's layout and hand-over protocol are in protocol.ts
+ * ({@link X}).
  * @internal
  */
+import { decodeAny, encodeAny } from './codec';
+import { WorkerCrashedError } from './errors';
+import { Bell, EXPRESS_BYTES, type FnSpec, Msg, type PortMessage, specKey, type WorkerMessage, X, XCall, XResult, XState } from './protocol';
+import { pollFor } from './spin';
+import { FLUSH_MS, flushOutput, outputPending } from './stdio';
+import { isThenable } from './thenable';
+import { type ArgAlloc, type ArgArrayConstructor, decodeArgs, decodeError, decodeResults, encodeArgs, encodeError, encodeInOutput, uncloneable } from './wire';
 
-/** Words of the lane's Int32 header (each on its own cache line where threads contend). */
-export const enum X {
-  State = 0,
-  Owner = 16,
-  FnId = 17,
-  ArgLen = 18,
-  ResultKind = 19,
-  ResultLen = 20,
-  /** What the call is: an {@link XCall}. */
-  Call = 21,
-  /** Float64 index of the numeric result. */
-  NumberF64 = 12,
-  /** Float64 index of the ns the call took on the worker. */
-  NsF64 = 13,
-  /** Byte offset of the arguments (then of a serialised result or error). */
-  Data = 128,
+/** What an express call gave: a value, or an error from the function (`ok` false). */
+export interface ExpressOutcome {
+  ok: boolean;
+  value: unknown;
+  /** What the call took on the worker. */
+  ns: number;
 }
 
-export const enum XState {
-  Idle = 0,
-  Posted = 1,
-  Taken = 2,
-  Done = 3,
-  Async = 4,
+/** An express call: settled already, or pending (the caller stopped polling for it). */
+export type ExpressCall = ({ settled: true } & ExpressOutcome) | { settled: false; promise: Promise<ExpressOutcome>; cancel(error: Error): void };
+
+/** What the caller's end needs from its pool. */
+export interface LaneHost {
+  /** The pool's doorbell (see {@link Bell}). */
+  readonly doorbell: Int32Array;
+  /** Posts a message to every worker's port. */
+  broadcast(message: PortMessage): void;
+  /** A call is pending on a worker's note: hold the event loop open. */
+  hold(): void;
+  /** No call is pending on a note any more. */
+  release(): void;
 }
 
-export const enum XCall {
-  /** `fn(...args)`. */
-  Apply = 0,
-  /** `args[0].map(fn)`, with map's semantics (results, errors' `index`). */
-  Map = 1,
+/** The caller's end of the lane. */
+export class ExpressLane {
+  readonly #host: LaneHost;
+  readonly #x = new Int32Array(new SharedArrayBuffer(EXPRESS_BYTES));
+  readonly #f64 = new Float64Array(this.#x.buffer, 0, 16);
+  /** Where a call's arguments go in the lane. */
+  readonly #data = new Uint8Array(this.#x.buffer, X.Data, EXPRESS_BYTES - X.Data);
+  /** The caller of an express call it stopped polling for. */
+  #waiter: { resolve(o: ExpressOutcome): void; reject(e: Error): void } | undefined;
+  /** What the call in the lane is (an apply, or a map: of a Float32Array or not). */
+  #call: XCall = XCall.Apply;
+  #f32 = false;
+  /** Functions the lane has named, by id (every worker is told each once). */
+  readonly #fnIds = new Map<string, number>();
+  readonly #fns: Array<[number, FnSpec]> = [];
+  /** Calls finished (for stats()). */
+  done = 0;
+
+  constructor(host: LaneHost) {
+    this.#host = host;
+  }
+
+  /** The lane's memory, for a new worker. */
+  get buffer(): SharedArrayBuffer {
+    return this.#x.buffer as SharedArrayBuffer;
+  }
+
+  /** The functions named so far, for a new worker. */
+  get fns(): Array<[number, FnSpec]> {
+    return [...this.#fns];
+  }
+
+  /** Whether a call waits for a worker's note. */
+  get waiting(): boolean {
+    return this.#waiter !== undefined;
+  }
+
+  /** Whether no call is in the lane. */
+  get idle(): boolean {
+    return Atomics.load(this.#x, X.State) === XState.Idle;
+  }
+
+  /**
+   * Runs `args` through the lane (which must be idle) if they are numbers and typed arrays
+   * that fit; undefined otherwise (send the call the ordinary way). Polls up to `budgetNs`
+   * for the result on this thread. With `XCall.Map`, `args` is `[items]` (a numeric array)
+   * and the call maps `f` over it: its value is a Float64Array (a Float32Array for a
+   * Float32Array input) when every result is a number, else an array; an error carries the
+   * input position as `index`.
+   */
+  call(f: FnSpec, args: unknown[], budgetNs: number, call: XCall): ExpressCall | undefined {
+    const x = this.#x;
+    // A map's numeric results come back in the lane as float64s (or float32s).
+    if (call === XCall.Map && (args[0] as ArrayLike<number>).length * 8 > EXPRESS_BYTES - X.Data) return undefined;
+    // Straight into the lane (it is idle, and only this thread posts to it).
+    const bytes = encodeArgs(0, [args], this.#data);
+    if (bytes === undefined) return undefined;
+    const key = specKey(f);
+    let id = this.#fnIds.get(key);
+    if (id === undefined) {
+      id = this.#fns.length + 1;
+      this.#fnIds.set(key, id);
+      this.#fns.push([id, f]);
+      this.#host.broadcast([Msg.Fn, id, f]);
+    }
+    x[X.FnId] = id;
+    x[X.ArgLen] = bytes.length;
+    x[X.Call] = call;
+    this.#call = call;
+    this.#f32 = call === XCall.Map && args[0] instanceof Float32Array;
+    Atomics.store(x, X.State, XState.Posted);
+    const bell = this.#host.doorbell;
+    if (Atomics.load(bell, Bell.Spinner) === 0) {
+      Atomics.add(bell, Bell.Ring, 1);
+      Atomics.notify(bell, Bell.Ring, 1);
+    }
+    const done = () => Atomics.load(x, X.State) === XState.Done;
+    while (!pollFor(done, budgetNs / 1e6)) {
+      if (Atomics.compareExchange(x, X.State, XState.Posted, XState.Idle) === XState.Posted) return undefined; // withdrawn
+      if (Atomics.compareExchange(x, X.State, XState.Taken, XState.Async) === XState.Taken) {
+        // The worker has it: it will post a note when it is done.
+        return this.#wait();
+      }
+      budgetNs = 0; // between Taken and Done: the worker is writing the result
+    }
+    // Done; a result too large for the lane is in the worker's note: wait for it.
+    if (x[X.ResultKind] === XResult.Posted) return this.#wait();
+    return { settled: true, ...this.#result(undefined) };
+  }
+
+  /** A pending call: settled by the worker's note (or its death), holding the event loop
+   * open meanwhile as a pending job does. */
+  #wait(): ExpressCall {
+    let cancel!: (e: Error) => void;
+    const promise = new Promise<ExpressOutcome>((resolve, reject) => {
+      const release = () => {
+        if (this.#waiter === waiter) this.#waiter = undefined;
+        this.#host.release();
+      };
+      const waiter = {
+        resolve: (o: ExpressOutcome) => {
+          release();
+          resolve(o);
+        },
+        reject: (e: Error) => {
+          release();
+          reject(e);
+        },
+      };
+      this.#waiter = waiter;
+      cancel = waiter.reject;
+    });
+    this.#host.hold();
+    return { settled: false, promise, cancel };
+  }
+
+  /** Reads a call's result (from the lane, or from the worker's note) and frees the lane. */
+  #result(posted: Uint8Array | undefined): ExpressOutcome {
+    const x = this.#x;
+    const kind = x[X.ResultKind];
+    const ns = this.#f64[X.NsF64]!;
+    if (kind === XResult.Numbers) {
+      // Copied out of the lane before it is freed.
+      const n = x[X.ResultLen]!;
+      const value = (this.#f32 ? new Float32Array(x.buffer, X.Data, n) : new Float64Array(x.buffer, X.Data, n)).slice();
+      Atomics.store(x, X.State, XState.Idle);
+      this.done++;
+      return { ok: true, value, ns };
+    }
+    const bytes = posted ?? (kind === XResult.Number ? undefined : new Uint8Array(x.buffer, X.Data, x[X.ResultLen]).slice());
+    const map = this.#call === XCall.Map;
+    Atomics.store(x, X.State, XState.Idle);
+    this.done++; // for stats()
+    if (kind === XResult.Number) return { ok: true, value: this.#f64[X.NumberF64], ns };
+    const error = kind === XResult.Error || (kind === XResult.Posted && x[X.ResultLen] < 0);
+    if (error) return { ok: false, value: decodeError(bytes!), ns };
+    // A map's results that are not all numbers come as a chunk's do.
+    return { ok: true, value: map ? decodeResults(bytes!) : decodeAny(bytes!), ns };
+  }
+
+  /** A worker finished a call its caller stopped polling for (its {@link Msg.Express}). */
+  note(posted: Uint8Array | undefined): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    const outcome = this.#result(posted);
+    waiter?.resolve(outcome);
+  }
+
+  /** Worker `id` exited with `code` (after `error`); `position` is the input position it
+   * was at. If it held the lane's call, the call fails. */
+  workerExited(id: number, code: number, error: Error | undefined, position: number): void {
+    const x = this.#x;
+    const state = Atomics.load(x, X.State);
+    if ((state !== XState.Taken && state !== XState.Async) || Atomics.load(x, X.Owner) !== id) return;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    Atomics.store(x, X.State, XState.Idle);
+    const why = error ? `: ${error.message}` : '';
+    // A map names the input position its worker was at; an apply has one call.
+    const at = this.#call === XCall.Map ? Math.max(0, position) : 0;
+    const running = this.#call === XCall.Map ? `input[${at}]` : 'it';
+    waiter?.reject(new WorkerCrashedError(`a pool worker exited with code ${code} while running ${running}${why}`, code, at));
+  }
+
+  /** The pool is closed: no call is in the lane. */
+  reset(): void {
+    Atomics.store(this.#x, X.State, XState.Idle);
+  }
 }
 
-export const enum XResult {
-  /** A number, at `NumberF64`. */
-  Number = 0,
-  /** A structured-clone value, serialised at `Data`. */
-  Value = 1,
-  /** A thrown error (a WireError), serialised at `Data`. */
-  Error = 2,
-  /** A result too large for the lane: it comes in the worker's note. */
-  Posted = 3,
-  /** A map's results, all numbers: `ResultLen` elements at `Data`, of the input's element
-   * type when it is a Float32Array, else float64. */
-  Numbers = 4,
+/** How the worker's end runs a call (given by the worker's loop, so the caller's thread
+ * never loads the worker's compile cache). */
+export interface ExpressRunner {
+  /** The function `spec` names, compiled or imported. */
+  fn(spec: FnSpec): ((...args: unknown[]) => unknown) | Promise<(...args: unknown[]) => unknown>;
+  /** Maps `spec`'s function over `input` into `output` as a shared chunk's loop does: its
+   * encoded outcome (results in `output` when they are all numbers). */
+  map(spec: FnSpec, input: Float64Array | Float32Array | Int32Array, output: Float64Array | Float32Array): Promise<[boolean, Buffer]>;
+  /** What the function threw, as it should be reported. */
+  explain(err: unknown, spec: FnSpec): { err: unknown; serialization: boolean };
 }
 
-/** The lane's size: arguments and results up to this travel through it. */
-export const EXPRESS_BYTES = 256 * 1024;
+/** What a shared chunk's results encode to when they are all in the output. */
+const IN_OUTPUT_BYTES = encodeInOutput();
+
+/** The worker's end of the lane. */
+export class ExpressServer {
+  readonly #x: Int32Array;
+  readonly #f64: Float64Array;
+  readonly #worker: number;
+  readonly #fns: { fn(id: number): FnSpec };
+  readonly #port: { postMessage(message: WorkerMessage): void };
+  readonly #run: ExpressRunner;
+  /**
+   * An array made ahead, while the worker polls, for the next call: a hot loop passes
+   * arrays of one type and size, and the allocation is then off the call's path. It is made
+   * like the last array argument the lane carried, and taken by the first argument it fits.
+   */
+  #spare: Float64Array | Float32Array | Int32Array | undefined;
+  #lastType: ArgArrayConstructor | undefined;
+  #lastLength = 0;
+  readonly #takeSpare: ArgAlloc = (Ctor, length) => {
+    this.#lastType = Ctor;
+    this.#lastLength = length;
+    const spare = this.#spare;
+    if (spare === undefined || spare.constructor !== Ctor || spare.length !== length) return new Ctor(length);
+    this.#spare = undefined;
+    return spare;
+  };
+
+  /**
+   * @param fns - The functions the lane names, by id.
+   * @param port - Where the worker's notes go (its parent port).
+   */
+  constructor(lane: SharedArrayBuffer, worker: number, fns: { fn(id: number): FnSpec }, port: { postMessage(message: WorkerMessage): void }, run: ExpressRunner) {
+    this.#x = new Int32Array(lane);
+    this.#f64 = new Float64Array(lane, 0, 16);
+    this.#worker = worker;
+    this.#fns = fns;
+    this.#port = port;
+    this.#run = run;
+  }
+
+  /** Makes the spare array (see {@link ExpressServer.#spare}) unless the one there fits. */
+  prepare(): void {
+    const Ctor = this.#lastType;
+    if (Ctor !== undefined && (this.#spare?.constructor !== Ctor || this.#spare.length !== this.#lastLength)) this.#spare = new Ctor(this.#lastLength);
+  }
+
+  /** Takes the posted call, if it is still there (another worker may have taken it). */
+  take(): boolean {
+    const x = this.#x;
+    if (Atomics.load(x, X.State) !== XState.Posted || Atomics.compareExchange(x, X.State, XState.Posted, XState.Taken) !== XState.Posted) return false;
+    Atomics.store(x, X.Owner, this.#worker);
+    return true;
+  }
+
+  /**
+   * Runs the taken call: the function named by id, on the arguments in the lane; writes the
+   * result (or the error) back, then hands it over: to the polling caller, or, if it
+   * stopped polling, with a note. `at[slot]` is where this worker records its input position.
+   */
+  async serve(at: Float64Array, slot: number): Promise<void> {
+    const lane = this.#x;
+    const f64 = this.#f64;
+    const began = performance.now();
+    let kind: XResult;
+    let bytes: Buffer | undefined;
+    at[slot] = 0;
+    let spec: FnSpec | undefined;
+    try {
+      spec = this.#fns.fn(lane[X.FnId]!);
+      // Copied out of the lane, which is the caller's again once the result is handed over.
+      const args = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), this.#takeSpare)[1][0]!;
+      if (lane[X.Call] === XCall.Map) {
+        // A small map: the same loop as a shared chunk's, writing its numbers straight into
+        // the lane (the input was copied out above).
+        const input = args[0] as Float64Array | Float32Array | Int32Array;
+        const n = input.length;
+        const output = input instanceof Float32Array ? new Float32Array(lane.buffer, X.Data, n) : new Float64Array(lane.buffer, X.Data, n);
+        const [ok, out] = await this.#run.map(spec, input, output);
+        if (ok && out.equals(IN_OUTPUT_BYTES)) {
+          kind = XResult.Numbers;
+          lane[X.ResultLen] = n;
+        } else {
+          kind = ok ? XResult.Value : XResult.Error; // results as a chunk's (encodeResults), or its error
+          bytes = out;
+        }
+      } else {
+        const found = this.#run.fn(spec);
+        const fn = found instanceof Promise ? await found : found;
+        let r = fn(...args);
+        if (isThenable(r)) r = await r;
+        if (typeof r === 'number') {
+          kind = XResult.Number;
+          f64[X.NumberF64] = r;
+        } else {
+          try {
+            bytes = encodeAny(r);
+            kind = XResult.Value;
+          } catch (err) {
+            kind = XResult.Error;
+            bytes = encodeError(uncloneable(err, -1), 0, []);
+          }
+        }
+      }
+    } catch (thrown) {
+      const { err, serialization } = spec ? this.#run.explain(thrown, spec) : { err: thrown, serialization: false };
+      kind = XResult.Error;
+      bytes = encodeError(err, 0, [], serialization);
+    }
+    f64[X.NsF64] = (performance.now() - began) * 1e6;
+    // The call's output first (see the worker's loop); a caller polling the lane stops
+    // polling after a while, takes the output, and gets the result as a note.
+    if (outputPending()) await flushOutput(() => true, FLUSH_MS);
+    let posted: Buffer | undefined;
+    if (bytes !== undefined && bytes.length > lane.byteLength - X.Data) {
+      posted = bytes;
+      lane[X.ResultLen] = kind === XResult.Error ? -1 : 0;
+      kind = XResult.Posted;
+    } else if (bytes !== undefined) {
+      new Uint8Array(lane.buffer, X.Data, bytes.length).set(bytes);
+      lane[X.ResultLen] = bytes.length;
+    }
+    lane[X.ResultKind] = kind;
+    if (posted !== undefined || Atomics.compareExchange(lane, X.State, XState.Taken, XState.Done) !== XState.Taken) {
+      // The caller stopped polling (or the result is too large for the lane): a note.
+      Atomics.store(lane, X.State, XState.Done);
+      this.#port.postMessage([Msg.Express, posted]);
+    }
+  }
+}

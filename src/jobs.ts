@@ -3,55 +3,18 @@
  * jobs of the task board, and turning what comes back into results or errors.
  * @internal
  */
-import { attachCallSite, CALL_MARKER, type CallSite, userFrames, WORKER_MARKER, workerStack } from './callsite';
-import { AbortError, TaskSerializationError, TimeoutError, WorkerCrashedError } from './errors';
+import { attachCallSite, type CallSite } from './callsite';
+import { fromNative, PARTIAL, rebuildError } from './remote';
+import { WorkerCrashedError } from './errors';
+import { Call, ITERATOR_CLOSED, type PendingCall } from './lifecycle';
 import { describe } from './kernels';
+import { packNumbers } from './numbers';
 import { type CallOptions, checkFixedBuffer } from './validate';
-import type { JobHandlers, WorkerGroup } from './workers';
-import { encodeValue, type FnSpec, IN_OUTPUT, type ItemOutcome, type Items, type WireError, isNumeric } from './wire';
-
-/** A call in flight that `terminate()` must be able to stop. */
-export interface PendingCall {
-  /** Rejects the call now with `error` and stops its work. */
-  cancel(error: Error): void;
-  /** Settles once the call's work no longer runs. */
-  readonly drained: Promise<unknown>;
-}
-
-/** The abort reason of an imap/imapUnordered iterator closed before its end. */
-const ITERATOR_CLOSED = new AbortError('the iterator was closed');
-
-/** The results an error carries for the items before the one that threw (for imap). */
-export const PARTIAL = Symbol('ferropool.partial');
-
-const STANDARD: Record<string, new (message?: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
-
-/** Rebuilds a worker's error on this side: same class where it is standard, same name,
- * message and own properties, `index`, and a stack that starts with the worker's. */
-export function rebuildError(w: WireError): Error {
-  const Ctor = w.serialization ? TaskSerializationError : (STANDARD[w.name] ?? Error);
-  const err = new Ctor(w.message) as Error & Record<string | symbol, unknown>;
-  if (err.name !== w.name) Object.defineProperty(err, 'name', { value: w.name, writable: true, configurable: true, enumerable: false });
-  for (const [k, v] of Object.entries(w.props)) err[k] = v;
-  err.index = w.index;
-  // The worker's frames without ferropool's own, then the caller's (see callsite.ts).
-  const local = userFrames(err.stack);
-  err.stack = `${workerStack(w.stack ?? `${w.name}: ${w.message}`)}\n${local.length > 0 ? `${CALL_MARKER}\n${local.join('\n')}` : WORKER_MARKER}`;
-  Object.defineProperty(err, PARTIAL, { value: w.partial, enumerable: false });
-  if (w.cause !== undefined) {
-    const cause = 'error' in w.cause ? rebuildError(w.cause.error) : w.cause.value;
-    Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
-  }
-  return err;
-}
+import type { JobHandlers } from './board';
+import type { WorkerGroup } from './workers';
+import { encodeValue, IN_OUTPUT, isNumeric } from './wire';
+import { type FnSpec, type ItemOutcome, type Items, specKey, type WireError } from './protocol';
+import { isThenable } from './thenable';
 
 /** Python's default: about four chunks per worker. */
 export function defaultChunksize(length: number, processes: number): number {
@@ -77,32 +40,9 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
       }
       return items;
     }
-    // One pass: numbers go into a typed array (one bulk copy to the workers, no
-    // serialiser): an Int32Array while they are all small integers, else a Float64Array.
-    // The first non-number falls back to the array itself.
-    if (items.length > 0 && typeof items[0] !== 'number') return items;
-    let ints: Int32Array | undefined;
-    try {
-      ints = new Int32Array(items.length);
-    } catch (err) {
-      throw new RangeError(`${method}: input has ${items.length} items, too many to convert to numbers in memory (${(err as Error).message})`);
-    }
-    let doubles: Float64Array | undefined;
-    for (let i = 0; i < items.length; i++) {
-      const x = items[i];
-      if (typeof x !== 'number') return items;
-      if (ints !== undefined) {
-        if ((x | 0) === x && !Object.is(x, -0)) {
-          ints[i] = x;
-          continue;
-        }
-        doubles = Float64Array.from(ints.subarray(0, i));
-        doubles = growTo(doubles, items.length);
-        ints = undefined;
-      }
-      doubles![i] = x;
-    }
-    return ints ?? doubles!;
+    // Numbers go into a typed array; the first non-number falls back to the array itself.
+    const numbers = packNumbers(items, method, true);
+    return typeof numbers === 'number' ? items : numbers;
   };
   if (!star && (input instanceof Float64Array || input instanceof Float32Array)) {
     checkFixedBuffer(input, `${method}: input`);
@@ -121,12 +61,6 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
     }
   }
   throw new TypeError(`${method}: ${name} must be an array, a typed array or an (async) iterable, got ${describe(input)}`);
-}
-
-function growTo(head: Float64Array, length: number): Float64Array {
-  const all = new Float64Array(length);
-  all.set(head);
-  return all;
 }
 
 /** Chunk `[start, items]` pairs of `chunksize` items (views of typed arrays: they are
@@ -186,6 +120,8 @@ export interface JobContext {
   group: WorkerGroup;
   calls: Set<PendingCall>;
   costs: CostModel;
+  /** The stream whose chunks the calls are: they fail with it. */
+  parent?: Call;
 }
 
 /** A call predicted to take less than this (ns) runs on the calling thread: shipping it to
@@ -228,7 +164,7 @@ export class CostModel {
   /** Learns a measurement: at once when it is lower (the first calls run before the JIT
    * has optimised the function), slowly when it is higher (one slow call is not a trend). */
   record(f: FnSpec, nsPerItem: number): void {
-    const key = costKey(f);
+    const key = specKey(f);
     const old = this.#ns.get(key);
     this.#ns.set(key, old === undefined || nsPerItem < old ? nsPerItem : old * 0.75 + nsPerItem * 0.25);
     if (this.#ns.size > 1024) this.#ns.delete(this.#ns.keys().next().value!);
@@ -248,7 +184,7 @@ export class CostModel {
    * note: a hot loop of small calls pays no thread wake-up on either side.
    */
   smallJobWait(f: FnSpec, items: number): number | undefined {
-    const ns = this.#ns.get(costKey(f));
+    const ns = this.#ns.get(specKey(f));
     if (ns === undefined || ns * items >= SMALL_JOB_NS) return undefined;
     return ns * items + SMALL_JOB_SLACK_NS;
   }
@@ -263,7 +199,7 @@ export class CostModel {
    */
   chunksize(f: FnSpec, length: number, processes: number): number {
     const base = defaultChunksize(length, processes);
-    const ns = this.#ns.get(costKey(f));
+    const ns = this.#ns.get(specKey(f));
     return ns === undefined || ns <= 0 ? base : Math.min(base, Math.max(1, Math.ceil(TARGET_CHUNK_NS / ns)));
   }
 
@@ -273,25 +209,17 @@ export class CostModel {
    * `f` was measured, {@link MAX_STREAM_CHUNK}, and `max` (a known input's share of a worker).
    */
   streamChunk(f: FnSpec, last: number, max: number): number {
-    const ns = this.#ns.get(costKey(f));
+    const ns = this.#ns.get(specKey(f));
     const cap = ns === undefined || ns <= 0 ? MAX_STREAM_CHUNK : Math.min(MAX_STREAM_CHUNK, Math.ceil(TARGET_CHUNK_NS / ns));
     return Math.max(1, Math.min(last * 2, cap, max));
   }
 
   cheap(f: FnSpec, items: number): boolean {
-    const ns = this.#ns.get(costKey(f));
+    const ns = this.#ns.get(specKey(f));
     if (ns === undefined) return false;
     const total = ns * items;
     return total < INLINE_BUDGET_NS || (ns < MARSHAL_NS_PER_ITEM && total < INLINE_MAX_NS);
   }
-}
-
-function costKey(f: FnSpec): string {
-  return f.k === 'fn' ? f.src : `${f.url}#${f.name}`;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /**
@@ -352,68 +280,96 @@ export function runJob(
   /** For a job predicted to take microseconds: how long to wait for it on this thread. */
   waitNs?: number,
 ): Promise<Items[]> {
-  const signal = o.signal;
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  const fold = star === null;
-  return new Promise<Items[]>((resolve, reject) => {
-    const results: Items[] = new Array(chunks.length);
-    let doneItems = 0;
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    let markDrained!: () => void;
-    const drained = new Promise<void>((r) => (markDrained = r));
-    const finish = (action: () => void) => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      ctx.calls.delete(call);
-      markDrained();
-      action();
-    };
-    const fail = (error: Error, stopRunning: boolean) => {
-      ctx.group.cancel(job, stopRunning);
-      finish(() => reject(error));
-    };
-    const call: PendingCall = { cancel: (error) => fail(error, true), drained };
-    // A user's abort stops the workers running the call (an endless loop must end); a
-    // closed imap only skips what has not started.
-    const onAbort = () => fail(abortError(signal!), signal!.reason !== ITERATOR_CLOSED);
+  const refused = Call.refusal(o, ctx.parent);
+  if (refused !== undefined) return Promise.reject(refused);
+  return new JobCall(ctx, f, star, chunks, o, total, shared, waitNs).promise;
+}
+
+/** A call run as one job of the task board (see {@link runJob}); the board reports to it. */
+class JobCall extends Call implements JobHandlers {
+  readonly promise: Promise<Items[]>;
+  #resolve!: (parts: Items[]) => void;
+  #reject!: (error: Error) => void;
+  readonly #ctx: JobContext;
+  readonly #f: FnSpec;
+  readonly #chunks: Array<[number, Items]>;
+  readonly #results: Items[];
+  #doneItems = 0;
+  #job = 0;
+
+  constructor(
+    ctx: JobContext,
+    f: FnSpec,
+    star: boolean | null,
+    chunks: Array<[number, Items]>,
+    o: CallOptions,
+    total: number,
+    shared: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array] | undefined,
+    waitNs: number | undefined,
+  ) {
+    super(ctx.calls, o, total, ctx.parent);
+    this.#ctx = ctx;
+    this.#f = f;
+    this.#chunks = chunks;
+    this.#results = new Array(chunks.length);
+    this.promise = new Promise<Items[]>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     const timed = o.timeout !== undefined && o.timeout !== Infinity;
-    const handlers: JobHandlers = {
-      cost: (ns) => ctx.costs.record(f, ns),
-      started: () => {
-        timer = setTimeout(() => fail(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`), true), o.timeout);
-      },
-      chunk: (index: number, ok: boolean, value: Items | WireError) => {
-        if (settled) return;
-        if (!ok) return fail(rebuildError(value as WireError), false);
-        results[index] = value as Items;
-        doneItems += chunks[index]![1].length;
-        if (o.onProgress && doneItems < total) o.onProgress(doneItems, total);
-      },
-      done: () =>
-        finish(() => {
-          o.onProgress?.(total, total);
-          resolve(results);
-        }),
-      crashed: (index, exitCode, position, cause) => {
-        const why = cause ? `: ${cause.message}` : '';
-        const at = position >= 0 ? position : chunks[index]?.[0];
-        fail(new WorkerCrashedError(`a pool worker exited with code ${exitCode} while running input[${at}]${why}`, exitCode, at), false);
-      },
-    };
-    let job: number;
     try {
-      job = ctx.group.submit({ f, star: star === true, fold, each: o.onProgress !== undefined, start: timed }, chunks, handlers, shared);
+      this.#job = ctx.group.submit({ f, star: star === true, fold: star === null, each: o.onProgress !== undefined, start: timed }, chunks, this, shared);
     } catch (err) {
-      reject(unsendable(chunks) ?? fromNative(err)); // an item that cannot be encoded, or the addon refused the input
+      this.#reject(unsendable(chunks) ?? fromNative(err)); // an item that cannot be encoded, or the addon refused the input
       return;
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    ctx.calls.add(call);
-    if (waitNs !== undefined) ctx.group.settleNow(job, waitNs);
-  });
+    // The timeout counts from when the first chunk starts (see started()).
+    this.begin(false);
+    if (waitNs !== undefined) ctx.group.settleNow(this.#job, waitNs);
+  }
+
+  protected stop(running: boolean): void {
+    this.#ctx.group.cancel(this.#job, running);
+  }
+
+  protected resolved(): void {
+    this.#resolve(this.#results);
+  }
+
+  protected rejected(error: Error): void {
+    this.#reject(error);
+  }
+
+  cost(ns: number): void {
+    this.#ctx.costs.record(this.#f, ns);
+  }
+
+  started(): void {
+    this.startTimer();
+  }
+
+  chunk(index: number, ok: true, results: Items): void;
+  chunk(index: number, ok: false, error: WireError): void;
+  chunk(index: number, ok: boolean, value: Items | WireError): void {
+    if (this.settled) return;
+    if (!ok) {
+      this.fail(rebuildError(value as WireError), false);
+      return;
+    }
+    this.#results[index] = value as Items;
+    this.#doneItems += this.#chunks[index]![1].length;
+    if (this.#doneItems < this.total) this.progress(this.#doneItems, this.total);
+  }
+
+  done(): void {
+    this.succeed(this.#results);
+  }
+
+  crashed(index: number, exitCode: number, position: number, cause: Error | undefined): void {
+    const why = cause ? `: ${cause.message}` : '';
+    const at = position >= 0 ? position : this.#chunks[index]?.[0];
+    this.fail(new WorkerCrashedError(`a pool worker exited with code ${exitCode} while running input[${at}]${why}`, exitCode, at!), false);
+  }
 }
 
 /**
@@ -444,17 +400,6 @@ function encodingError(value: unknown): unknown {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Turns the addon's errors into the JS errors they stand for (`InvalidArg` → TypeError). */
-export function fromNative(err: unknown): Error {
-  const e = err as Error & { code?: string };
-  if (e && e.code === 'InvalidArg') return new TypeError(e.message);
-  return e instanceof Error ? e : new Error(String(err));
-}
-
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof TimeoutError ? signal.reason : new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
 /**
@@ -490,15 +435,11 @@ async function* streamChunks(
    * (here rather than by wrapping the iterator, which would cost a promise an item). */
   site?: CallSite,
 ): AsyncGenerator<Items, void, undefined> {
-  const local = new AbortController();
-  const forward = () => local.abort(o.signal!.reason);
-  o.signal?.addEventListener('abort', forward, { once: true });
-  if (o.signal?.aborted) forward();
-  const timer =
-    o.timeout !== undefined && o.timeout !== Infinity
-      ? setTimeout(() => local.abort(new TimeoutError(`the call did not finish within its timeout of ${o.timeout} ms`)), o.timeout)
-      : undefined;
-  const jobOpts: CallOptions = { signal: local.signal };
+  // The stream's own lifecycle (its signal, its timeout from now, its progress); each chunk
+  // is a call of its own, registered with the pool, that fails with it.
+  const stream = new StreamCall(o, total ?? 0);
+  const jobCtx: JobContext = { group: ctx.group, calls: ctx.calls, costs: ctx.costs, parent: stream };
+  const jobOpts: CallOptions = {};
   const sync = typeof (input as Iterable<unknown>)[Symbol.iterator] === 'function';
   const it = sync ? (input as Iterable<unknown>)[Symbol.iterator]() : (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   let position = 0;
@@ -539,7 +480,7 @@ async function* streamChunks(
       inputError = err;
     }
     if (chunksize === undefined && full && !inputDone) size = ctx.costs.streamChunk(f, size, maxChunk);
-    return items.length > 0 ? asNumbers(items) : undefined;
+    return items.length > 0 ? asNumbers(items, method) : undefined;
   };
   try {
     for (;;) {
@@ -548,7 +489,7 @@ async function* streamChunks(
         if (!items) break;
         const start = position;
         position += items.length;
-        const slot: Slot = { promise: runJob(ctx, f, star, [[start, items]], jobOpts, items.length), settled: false };
+        const slot: Slot = { promise: runJob(jobCtx, f, star, [[start, items]], jobOpts, items.length), settled: false };
         slot.promise.then(
           (v) => Object.assign(slot, { settled: true, value: v[0] }),
           (e: unknown) => Object.assign(slot, { settled: true, error: e }),
@@ -575,26 +516,37 @@ async function* streamChunks(
       }
       yield slot.value!;
       yielded += slot.value!.length;
-      o.onProgress?.(yielded, total ?? position);
+      stream.progress(yielded, total ?? position);
     }
   } catch (err) {
     if (site !== undefined) attachCallSite(err, site);
     throw err;
   } finally {
-    if (timer) clearTimeout(timer);
-    o.signal?.removeEventListener('abort', forward);
     // Results nobody will read: stop their jobs (running chunks finish on their own).
-    if (inFlight.length > 0) local.abort(ITERATOR_CLOSED);
+    if (inFlight.length > 0) stream.fail(ITERATOR_CLOSED, false);
+    else stream.end();
     for (const s of inFlight) s.promise.catch(() => {});
     if (!inputDone && typeof it.return === 'function') await it.return();
   }
 }
 
+/** A stream's own lifecycle: its chunks' calls fail with it (see {@link Call}). */
+class StreamCall extends Call {
+  constructor(o: CallOptions, total: number) {
+    super(undefined, o, total);
+    this.begin(true);
+  }
+
+  protected stop(): void {}
+  protected resolved(): void {}
+  protected rejected(): void {}
+}
+
 /** A chunk of numbers as a Float64Array (encoded as raw bytes, not item by item);
  * anything else as it is. */
-function asNumbers(items: unknown[]): Items {
-  for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return items;
-  return Float64Array.from(items as number[]);
+function asNumbers(items: unknown[], method: string): Items {
+  const numbers = packNumbers(items, method, false);
+  return typeof numbers === 'number' ? items : numbers;
 }
 
 /**
@@ -693,7 +645,7 @@ export class ApplyBatcher {
 
   add(f: FnSpec, args: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const key = f.k === 'fn' ? f.src : `${f.url}#${f.name}`;
+      const key = specKey(f);
       let group = this.#pending.get(key);
       if (!group) this.#pending.set(key, (group = { f, entries: [] }));
       group.entries.push({ args, resolve, reject, settled: false });
@@ -726,58 +678,9 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
     entries.map((e) => e.args),
     size,
   );
-  let open = entries.length;
-  let markDrained!: () => void;
-  const drained = new Promise<void>((r) => (markDrained = r));
-  const settle = (i: number, ok: boolean, value: unknown) => {
-    const entry = entries[i]!;
-    if (entry.settled) return;
-    entry.settled = true;
-    if (ok) entry.resolve(value);
-    else entry.reject(value as Error);
-    if (--open === 0) {
-      ctx.calls.delete(call);
-      markDrained();
-    }
-  };
-  const asCallError = (w: WireError) => {
-    const err = rebuildError(w) as Error & { index?: number };
-    err.index = 0; // the position within the call's own arguments
-    return err;
-  };
-  const call: PendingCall = {
-    cancel: (error) => {
-      ctx.group.cancel(job, true);
-      for (let i = 0; i < entries.length; i++) settle(i, false, error);
-    },
-    drained,
-  };
-  const handlers: JobHandlers = {
-    cost: (ns) => ctx.costs.record(f, ns),
-    chunk: (index: number, ok: boolean, value: Items | WireError) => {
-      const base = chunks[index]![0];
-      if (!ok) {
-        const n = chunks[index]![1].length;
-        for (let i = 0; i < n; i++) settle(base + i, false, asCallError(value as WireError));
-        return;
-      }
-      (value as ItemOutcome[]).forEach(([good, v], i) => {
-        settle(base + i, good, good ? v : asCallError(v));
-      });
-    },
-    done: () => {},
-    crashed: (index, exitCode, position, cause) => {
-      const [base, items] = chunks[index]!;
-      const why = cause ? `: ${cause.message}` : '';
-      for (let i = 0; i < items.length; i++) {
-        const at = base + i === position ? 'while running it' : 'before its result was sent';
-        settle(base + i, false, new WorkerCrashedError(`a pool worker exited with code ${exitCode} ${at}${why}`, exitCode, 0));
-      }
-    },
-  };
-  let job: number;
+  const batch = new BatchCall(ctx, f, entries, chunks);
   try {
-    job = ctx.group.submit({ f, star: true, each: true, start: false, isolate: true }, chunks, handlers);
+    batch.submit();
   } catch (err) {
     // Some call's arguments cannot be sent to a worker: reject those calls (naming their
     // argument), and run the others as a batch of their own.
@@ -789,11 +692,92 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
       e.reject(new TypeError(`apply: args cannot be sent to a worker: args[${Math.max(0, at)}]: ${messageOf(cause)} (send plain data: structured-clone values)`, { cause }));
       return false;
     });
-    markDrained();
     if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes, oneCallPerChunk);
     else for (const e of good) if (!e.settled) e.reject(fromNative(err));
     return;
   }
-  ctx.calls.add(call);
-  if (waitNs !== undefined) ctx.group.settleNow(job, waitNs);
+  if (waitNs !== undefined) ctx.group.settleNow(batch.job, waitNs);
+}
+
+/** A batch of applies run as one job (see {@link ApplyBatcher}): one call of the pool's,
+ * whose entries settle one by one. */
+class BatchCall extends Call implements JobHandlers {
+  readonly #ctx: JobContext;
+  readonly #f: FnSpec;
+  readonly #entries: ApplyEntry[];
+  readonly #chunks: Array<[number, Items]>;
+  #open: number;
+  job = 0;
+
+  constructor(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], chunks: Array<[number, Items]>) {
+    super(ctx.calls, undefined, entries.length);
+    this.#ctx = ctx;
+    this.#f = f;
+    this.#entries = entries;
+    this.#chunks = chunks;
+    this.#open = entries.length;
+  }
+
+  /** Queues the batch's job (throws when an argument cannot be sent). */
+  submit(): void {
+    this.job = this.#ctx.group.submit({ f: this.#f, star: true, each: true, start: false, isolate: true }, this.#chunks, this);
+    this.begin(false);
+  }
+
+  #settle(i: number, ok: boolean, value: unknown): void {
+    const entry = this.#entries[i]!;
+    if (entry.settled) return;
+    entry.settled = true;
+    if (ok) entry.resolve(value);
+    else entry.reject(value as Error);
+    if (--this.#open === 0) this.end();
+  }
+
+  protected stop(): void {
+    this.#ctx.group.cancel(this.job, true);
+  }
+
+  protected resolved(): void {}
+
+  protected rejected(error: Error): void {
+    for (let i = 0; i < this.#entries.length; i++) this.#settle(i, false, error);
+  }
+
+  cost(ns: number): void {
+    this.#ctx.costs.record(this.#f, ns);
+  }
+
+  chunk(index: number, ok: true, results: Items): void;
+  chunk(index: number, ok: false, error: WireError): void;
+  chunk(index: number, ok: boolean, value: Items | WireError): void {
+    const base = this.#chunks[index]![0];
+    if (!ok) {
+      const n = this.#chunks[index]![1].length;
+      for (let i = 0; i < n; i++) this.#settle(base + i, false, asCallError(value as WireError));
+      return;
+    }
+    const outcomes = value as ItemOutcome[];
+    for (let i = 0; i < outcomes.length; i++) {
+      const [good, v] = outcomes[i]!;
+      this.#settle(base + i, good, good ? v : asCallError(v));
+    }
+  }
+
+  done(): void {}
+
+  crashed(index: number, exitCode: number, position: number, cause: Error | undefined): void {
+    const [base, items] = this.#chunks[index]!;
+    const why = cause ? `: ${cause.message}` : '';
+    for (let i = 0; i < items.length; i++) {
+      const at = base + i === position ? 'while running it' : 'before its result was sent';
+      this.#settle(base + i, false, new WorkerCrashedError(`a pool worker exited with code ${exitCode} ${at}${why}`, exitCode, 0));
+    }
+  }
+}
+
+/** A batched apply's error: its `index` is the position within the call's own arguments. */
+function asCallError(w: WireError): Error {
+  const err = rebuildError(w) as Error & { index?: number };
+  err.index = 0;
+  return err;
 }

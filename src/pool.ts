@@ -3,15 +3,20 @@
  * @module
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
-import { AbortError, PoolStateError, RemoteError, TimeoutError } from './errors';
-import { type JobContext, fromNative, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, numberArray, runInline, type PendingCall, rebuildError, runJob, streamJobs, toItems } from './jobs';
+import { PoolStateError, RemoteError } from './errors';
+import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, numberArray, runInline, runJob, streamJobs, toItems } from './jobs';
+import { Call, type PendingCall } from './lifecycle';
+import { fromNative, rebuildError } from './remote';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
-import { XCall } from './express';
+import { XCall } from './protocol';
+import { numericInput } from './numbers';
 import { isTask, type ModuleTask, shipFunction } from './task';
 import { type CallSite, captureCallSite, withCallSite } from './callsite';
-import { encodeValue, isNumeric, type FnSpec, type Items, type WireError } from './wire';
-import { type ExpressCall, type ExpressOutcome, WORKER_ID_LIMIT, WorkerGroup } from './workers';
+import { encodeValue, isNumeric } from './wire';
+import type { FnSpec, Items, WireError } from './protocol';
+import type { ExpressCall, ExpressOutcome } from './express';
+import { WORKER_ID_LIMIT, WorkerGroup } from './workers';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ClusterClient } from './cluster/client';
 import type { ClusterOptions } from './cluster/options';
@@ -21,7 +26,6 @@ import {
   checkFixedBuffer,
   checkOptions,
   isFloatArray,
-  numericInput,
   positiveInteger,
 } from './validate';
 
@@ -196,6 +200,8 @@ export class Pool {
   readonly #maxTasksPerChild: number | undefined;
   readonly #resourceLimits: ResourceLimits | undefined;
   #group: WorkerGroup | undefined;
+  /** What a call on the workers needs (made with the group). */
+  #context: JobContext | undefined;
   readonly #applies: ApplyBatcher;
   readonly #costs = new CostModel();
   readonly #inline: boolean;
@@ -270,7 +276,8 @@ export class Pool {
       };
       this.#group = group;
     }
-    return { group: this.#group, calls: this.#calls, costs: this.#costs };
+    this.#context ??= { group: this.#group, calls: this.#calls, costs: this.#costs };
+    return this.#context;
   }
 
   /**
@@ -654,20 +661,14 @@ export class Pool {
       throw err;
     };
     if (call.settled) return settle(call);
-    let drained!: () => void;
-    const pending: PendingCall = { cancel: (error) => call.cancel(error), drained: new Promise<void>((r) => (drained = r)) };
-    this.#calls.add(pending);
-    const done = () => {
-      this.#calls.delete(pending);
-      drained();
-    };
+    const waiting = new ExpressWait(this.#calls, call);
     return call.promise.then(
       (o) => {
-        done();
+        waiting.end();
         return settle(o);
       },
       (e: unknown) => {
-        done();
+        waiting.end();
         throw e;
       },
     );
@@ -758,8 +759,8 @@ export class Pool {
    * `onProgress` and `terminate()`. `start` returns the value when the call ran inline.
    */
   #run<T>(o: CallOptions, total: number, start: (id: number) => T | Promise<T>): Promise<T> | T {
-    const signal = o.signal;
-    if (signal?.aborted) throw new AbortError('The operation was aborted', { cause: signal.reason });
+    const refused = Call.refusal(o);
+    if (refused !== undefined) throw refused;
     const id = nextCallId();
     let started: T | Promise<T>;
     try {
@@ -771,55 +772,72 @@ export class Pool {
       o.onProgress?.(total, total);
       return started;
     }
-    const pending = started;
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const settle = (action: () => void) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        if (timer !== undefined) clearTimeout(timer);
-        if (progress !== undefined) clearInterval(progress);
-        action();
-      };
-      const call: PendingCall = {
-        cancel: (error) => {
-          native.cancelKernel(id);
-          settle(() => reject(error));
-        },
-        drained: pending.then(
-          () => undefined,
-          () => undefined,
-        ),
-      };
-      const onAbort = () => call.cancel(new AbortError('The operation was aborted', { cause: signal?.reason }));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const timer =
-        o.timeout !== undefined && o.timeout !== Infinity
-          ? setTimeout(() => call.cancel(new TimeoutError(`The call did not finish within its timeout of ${o.timeout} ms`)), o.timeout)
-          : undefined;
-      let reported = 0;
-      const progress = o.onProgress
-        ? setInterval(() => {
-            const done = Math.floor(total * native.kernelProgress(id));
-            if (done > reported && done < total) o.onProgress?.((reported = done), total);
-          }, PROGRESS_INTERVAL_MS)
-        : undefined;
-      progress?.unref();
-      this.#calls.add(call);
-      void call.drained.then(() => this.#calls.delete(call));
+    return new KernelCall<T>(this.#calls, o, total, id, started).promise;
+  }
+}
+
+/** A kernel call on the native pool (see {@link Call}): settles with its native promise;
+ * stays registered until that has settled, since until then native threads may touch its
+ * arrays. */
+class KernelCall<T> extends Call {
+  readonly promise: Promise<T>;
+  #resolve!: (value: T) => void;
+  #reject!: (error: Error) => void;
+  readonly #id: number;
+
+  constructor(calls: Set<PendingCall>, o: CallOptions, total: number, id: number, pending: Promise<T>) {
+    super(
+      calls,
+      o,
+      total,
+      undefined,
       pending.then(
-        (value) =>
-          settle(() => {
-            try {
-              o.onProgress?.(total, total);
-            } finally {
-              resolve(value);
-            }
-          }),
-        (err) => settle(() => reject(fromNative(err))),
-      );
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    this.#id = id;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
     });
+    this.begin(true);
+    this.watchProgress(() => native.kernelProgress(id), PROGRESS_INTERVAL_MS);
+    pending.then(
+      (value) => this.succeed(value),
+      (err) => this.reject(fromNative(err)),
+    );
+  }
+
+  protected stop(): void {
+    native.cancelKernel(this.#id);
+  }
+
+  protected resolved(value: unknown): void {
+    this.#resolve(value as T);
+  }
+
+  protected rejected(error: Error): void {
+    this.#reject(error);
+  }
+}
+
+/** An express call its caller stopped polling for (see {@link Call}): registered until the
+ * worker's note (or its death) settles it; `terminate()` rejects it at once. */
+class ExpressWait extends Call {
+  readonly #call: ExpressCall & { settled: false };
+
+  constructor(calls: Set<PendingCall>, call: ExpressCall & { settled: false }) {
+    super(calls, undefined, 1);
+    this.#call = call;
+    this.begin(false);
+  }
+
+  protected stop(): void {}
+  protected resolved(): void {}
+
+  protected rejected(error: Error): void {
+    this.#call.cancel(error);
   }
 }
 

@@ -5,10 +5,11 @@
 import * as path from 'node:path';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { PoolStateError } from './errors';
-import { rebuildError } from './jobs';
+import { rebuildError } from './remote';
 import { describe } from './kernels';
 import { type ModuleTask, shipFunction } from './task';
-import { decodeError, encodeValue, type FnSpec, type SharedRefs } from './wire';
+import { decodeError, encodeValue, type SharedRefs } from './wire';
+import { type FnSpec, Msg, type ProcessInit } from './protocol';
 
 /**
  * Options of {@link Process}.
@@ -37,15 +38,8 @@ export interface ProcessOptions<A extends readonly unknown[] = unknown[]> {
   resourceLimits?: ResourceLimits;
 }
 
-/** What the process thread is given. @internal */
-export interface ProcessInit {
-  f: FnSpec;
-  args: Uint8Array;
-  sabs: Array<[number, SharedArrayBuffer]>;
-  name: string;
-}
 
-const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
+const WORKER_SCRIPT = path.join(__dirname, 'process-worker.js');
 /** Python's exit code for a process stopped by `terminate()` (-SIGTERM). */
 const TERMINATED = -15;
 let started = 0;
@@ -131,7 +125,7 @@ export class Process<A extends readonly unknown[] = unknown[]> {
     this.#threadId = worker.threadId;
     if (this.daemon) worker.unref();
     worker.on('message', (msg: unknown) => {
-      if (!Array.isArray(msg) || msg[0] !== 'process-error') return;
+      if (!Array.isArray(msg) || msg[0] !== Msg.ProcessError) return;
       const wire = decodeError(msg[1] as Uint8Array);
       const err = rebuildError(wire) as Error & { index?: number };
       err.stack = wire.stack ?? `${wire.name}: ${wire.message}`;

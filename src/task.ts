@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { definitionSite } from './callsite';
 import { TaskSerializationError } from './errors';
 import { describe } from './kernels';
-import type { FnSpec } from './wire';
+import type { FnSpec } from './protocol';
 
 const TASK = Symbol.for('ferropool.task');
 

@@ -1,92 +1,14 @@
 /**
- * What travels between the pool's thread and its workers, through the task board:
- * job specs, chunk payloads and results, and errors.
+ * How what travels between threads is encoded: chunk payloads and results, arguments,
+ * values that refer to shared memory, and errors (the messages and types themselves are in
+ * protocol.ts).
  * @internal
  */
 import { DefaultSerializer, deserialize, serialize } from 'node:v8';
 import { deserializeOwn } from './clone';
 import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from './codec';
+import type { ItemOutcome, Items, NumericItems, WireError } from './protocol';
 import { fromState, isShared } from './shared';
-
-/** What a job runs: a shipped function's source (with where it was defined, when the
- * caller's file shows it: the worker names its stack frames after that file and line), or a
- * module's export. */
-export type FnSpec = { k: 'fn'; src: string; name: string; file?: string; line?: number; col?: number } | { k: 'mod'; url: string; name: string };
-
-/** A job's description, as the board stores it (JSON). */
-export interface JobSpec {
-  /** The function. */
-  f: FnSpec;
-  /** Spread each item as the arguments (starmap, apply). */
-  star: boolean;
-  /** Fold each chunk with `fn(acc, item)` (reduce): a chunk's result is `[acc]`. */
-  fold?: boolean;
-  /** Post a message for every finished chunk (imap, onProgress), not only for the job. */
-  each: boolean;
-  /** Post a message when the first chunk starts (for a timeout counted from the start). */
-  start: boolean;
-  /** Each item is its own call (batched applies): an item that throws fails alone; a
-   * chunk's results are `[true, value]` or `[false, WireError]` per item. */
-  isolate?: boolean;
-}
-
-/** One item's outcome in an `isolate` job. */
-export type ItemOutcome = [true, unknown] | [false, WireError];
-
-/** The messages a worker posts to the pool's thread: `[job, chunk, kind]`. */
-export const enum Note {
-  /** The whole job has settled. */
-  JobDone = 0,
-  /** A job its caller dropped has no running chunk any more: its arrays may go. */
-  Released = 5,
-  /** One chunk has settled (jobs with `each`). */
-  ChunkDone = 1,
-  /** A chunk failed. */
-  ChunkFailed = 2,
-  /** The job's first chunk started (jobs with `start`). */
-  Started = 3,
-  /** The worker is retiring after `maxTasksPerChild` chunks. */
-  Retiring = 4,
-}
-
-/**
- * The pool's doorbell, an Int32Array over a SharedArrayBuffer, one word per 64-byte cache
- * line (each is written by different threads). `Ring`: bumped (and notified) by the pool
- * when it queues work. `Waits`: the id (as an int32) of the small job whose caller is
- * polling for it; the worker that completes that job swaps it to 0 and posts no note (the
- * caller sees the swap and takes the results), while a caller that stops polling swaps it
- * to 0 first and then gets the note: exactly one of them wins.
- */
-export const enum Bell {
-  Ring = 0,
-  Waits = 16,
-  /** The id of the one worker polling the doorbell for new work (0: none). */
-  Spinner = 32,
-  Words = 48,
-}
-
-/**
- * Each worker owns one 64-byte line of the pool's slot buffer (so its writes never contend
- * with another's): a Float64 at `worker * SLOT_STRIDE`, the input position it runs (read if
- * it dies), and an Int32 at `worker * SLOT_STRIDE * 2 + POLLING`, 1 from the moment it
- * finishes a chunk until it parks: such a worker looks at the board again before it sleeps
- * (and re-reads `Ring` after clearing the flag), so it needs no notify.
- */
-export const SLOT_STRIDE = 8;
-export const POLLING = 2;
-/** A Float64 at `worker * SLOT_STRIDE + HEAP_USED`: the worker's V8 heap in use (bytes), as
- * of the last time it parked (for `Pool.stats()`). */
-export const HEAP_USED = 2;
-/** A Float64 at `worker * SLOT_STRIDE + HEAP_TOTAL`: the worker's V8 heap size (bytes,
- * young generation included), likewise. */
-export const HEAP_TOTAL = 3;
-
-/** A chunk's items: numbers travel as one typed array, anything else as an array. */
-/** Numbers travel in a typed array: Float64Array, Float32Array, or Int32Array when every
- * number of a plain array is a small integer (so the worker computes on integers, as the
- * caller's engine would, not on doubles). */
-export type NumericItems = Float64Array | Float32Array | Int32Array;
-export type Items = readonly unknown[] | NumericItems;
 
 /*
  * Chunks and results of numbers travel as raw bytes: a 16-byte header (a tag byte, then the
@@ -431,22 +353,6 @@ export function encodeOutcomes(outcomes: ItemOutcome[]): Buffer {
   return bytes;
 }
 
-/** An error as it crosses a thread: enough to rebuild it with its class, props and stack. */
-export interface WireError {
-  name: string;
-  message: string;
-  stack: string | undefined;
-  props: Record<string, unknown>;
-  /** The input position of the item that threw. */
-  index: number;
-  /** The results of the chunk's items before the one that threw (for imap). */
-  partial: Items;
-  /** Set when the function could not be shipped or compiled. */
-  serialization?: boolean;
-  /** The error's `cause`: an error (as a WireError), or any other value, cloned. */
-  cause?: { error: WireError } | { value: unknown };
-}
-
 /** How deep a chain of causes crosses a thread. */
 const MAX_CAUSES = 4;
 
@@ -500,4 +406,15 @@ export function encodeError(err: unknown, index: number, partial: Items, seriali
 
 export function decodeError(bytes: Uint8Array): WireError {
   return decodeAny(bytes) as WireError;
+}
+
+/**
+ * The error of a result that cannot be sent back: a TypeError naming its input position
+ * (`position`; -1 for the result of an `apply`), with what went wrong as its `cause`. (One
+ * rule with arguments that cannot be sent, on the calling side.)
+ */
+export function uncloneable(cause: unknown, position: number): Error {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  const what = position < 0 ? 'the result of the call' : `the result for input[${position}]`;
+  return new TypeError(`${what} cannot be sent back from the worker: ${why} (return plain data: structured-clone values)`, { cause });
 }

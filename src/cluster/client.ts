@@ -7,12 +7,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ResourceLimits } from 'node:worker_threads';
-import { AbortError, RemoteError, TimeoutError, WorkerCrashedError } from '../errors';
-import { PARTIAL, rebuildError, toItems } from '../jobs';
+import { RemoteError, WorkerCrashedError } from '../errors';
+import { toItems } from '../jobs';
+import { abortError, timeoutError } from '../lifecycle';
+import { PARTIAL, rebuildError } from '../remote';
 import { describe, type MapKernel, type ReduceKernel } from '../kernels';
 import { shipFunction } from '../task';
-import { type CallOptions, checkOptions, type FloatArray, isFloatArray, numericInput, positiveInteger } from '../validate';
-import type { FnSpec, Items } from '../wire';
+import { numericInput } from '../numbers';
+import { type CallOptions, checkOptions, type FloatArray, isFloatArray, positiveInteger } from '../validate';
+import type { FnSpec, Items } from '../protocol';
 import type { ClusterOptions } from './options';
 import { type ChunkPayload, type InitSpec, type JobData, type KernelSpec, type Mode, decodeResult, encodePayload, refuseShared, type ResultMessage, signJob } from './protocol';
 import { BullCaller, type CallerTransport } from './transport';
@@ -139,17 +142,17 @@ export class ClusterClient {
    * keeping at most maxInFlight chunks queued; cancels what is left when the consumer stops.
    */
   async *#run(spec: CallSpec, source: Iterator<Items> | AsyncIterator<Items>, o: CallOptions): AsyncGenerator<Event, void, undefined> {
-    if (o.signal?.aborted) throw new AbortError('The operation was aborted', { cause: o.signal.reason });
+    if (o.signal?.aborted) throw abortError(o.signal);
     // The call counts from now (join() waits for it, terminate() and abort reach it), also
     // while it waits for Redis; listening keeps the process alive meanwhile.
     const call = new Call(`${this.#id}.${(lastCall = (lastCall + 1) % 0x7fff_ffff)}`);
     this.#calls.set(call.key, call);
     this.#transport.listen(this.#route, this.#lost);
-    const onAbort = () => call.fail(new AbortError('The operation was aborted', { cause: o.signal?.reason }));
+    const onAbort = () => call.fail(abortError(o.signal!));
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const timer =
       o.timeout !== undefined && o.timeout !== Infinity
-        ? setTimeout(() => call.fail(new TimeoutError(`The call did not finish within its timeout of ${o.timeout} ms`)), o.timeout)
+        ? setTimeout(() => call.fail(timeoutError(o.timeout!)), o.timeout)
         : undefined;
     const starts: Array<[number, number]> = [];
     let k = 0;

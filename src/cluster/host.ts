@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { serialize } from 'node:v8';
 import { TaskSerializationError, WorkerCrashedError } from '../errors';
-import { PARTIAL } from '../jobs';
+import { PARTIAL } from '../remote';
 import { kernels, type MapKernel, type ReduceKernel } from '../kernels';
 import { Pool, cpuCount } from '../pool';
 import { task } from '../task';
-import { type FnSpec, toWireError } from '../wire';
+import { toWireError } from '../wire';
+import type { FnSpec } from '../protocol';
 import { type ChunkPayload, type InitSpec, type KernelSpec, decodePayload, encodeResult, jobSigned, redact, type ResultMessage } from './protocol';
 import { BullHost, type HostJob, type HostTransport } from './transport';
 
