@@ -90,6 +90,8 @@ test('every kind of call times out with the same message', async (t) => {
     starmap: () => pool.starmap(endless, [[1]], { timeout: 50 }),
     apply: () => pool.apply(endless, [], { timeout: 50 }),
     reduce: () => pool.reduce(endless, [1, 2, 3, 4], { timeout: 50, chunksize: 2 }),
+    // One item a chunk: every call of fn happens in the step that combines the chunks.
+    'reduce, one item a chunk': () => pool.reduce(endless, [1, 2, 3], { timeout: 50 }),
     imap: () => drain(pool.imap(endless, [1, 2], { timeout: 50 })),
     imapUnordered: () => drain(pool.imapUnordered(endless, (function* () { yield 1; })(), { timeout: 50 })),
   };

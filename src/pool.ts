@@ -5,7 +5,7 @@
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { PoolStateError, RemoteError } from './errors';
 import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, numberArray, runInline, runJob, streamJobs, toItems } from './jobs';
-import { Call, type PendingCall } from './lifecycle';
+import { Call, type PendingCall, timeoutError } from './lifecycle';
 import { fromNative, rebuildError } from './remote';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
@@ -633,10 +633,28 @@ export class Pool {
     const hasInitial = o.initial !== undefined;
     // The chunks' results (and `initial`, first) are folded by one more job, on a worker
     // like the rest, so a task() or a function with worker-side globals combines too.
+    // It runs within what is left of the call's timeout: with one item a chunk, every call
+    // of `fn` happens there (an endless `fn` must still time out).
+    let began = 0;
     const combine = (partials: unknown[]): Promise<unknown> => {
       const all = hasInitial ? [o.initial, ...partials] : partials;
       if (all.length === 1) return Promise.resolve(all[0]);
-      return runJob(this.#workers(), f, null, [[0, all]], { signal: o.signal }, all.length).then((parts) => parts[0]![0]);
+      const ms = o.timeout;
+      if (ms === undefined || ms === Infinity) return runJob(this.#workers(), f, null, [[0, all]], { signal: o.signal }, all.length).then((parts) => parts[0]![0]);
+      // The call's own timeout error when the rest of its time runs out.
+      const timer = new AbortController();
+      const left = setTimeout(() => timer.abort(timeoutError(ms)), Math.max(0, ms - (performance.now() - began)));
+      const signal = o.signal ? AbortSignal.any([o.signal, timer.signal]) : timer.signal;
+      return runJob(this.#workers(), f, null, [[0, all]], { signal }, all.length).then(
+        (parts) => {
+          clearTimeout(left);
+          return parts[0]![0];
+        },
+        (err: unknown) => {
+          clearTimeout(left);
+          throw err;
+        },
+      );
     };
     const run = (items: Items): Promise<unknown> => {
       if (items.length === 0) {
@@ -644,6 +662,7 @@ export class Pool {
         return Promise.reject(new TypeError('reduce: the input is empty and no opts.initial was given'));
       }
       const chunks = cut(items, o.chunksize ?? defaultChunksize(items.length, this.#processes));
+      began = performance.now();
       return runJob(this.#workers(), f, null, chunks, o, items.length).then((parts) => combine(parts.map((p) => p[0])));
     };
     const items = toItems(input, 'reduce', false);
