@@ -35,6 +35,15 @@ test('the addon works in several isolates at once, and survives their terminatio
   t.is(r.stdout.trim(), 'ok 15');
 });
 
+test('the addon loaded only by workers, one after another: no crash as each last one exits', (t) => {
+  // With mimalloc 3 as the addon's allocator, the second worker's load crashed with SIGSEGV:
+  // the allocator's state died with the first thread that had used it (see crates/node/src/lib.rs).
+  const r = run('workers-only.mjs');
+  t.is(r.signal, null, r.stderr);
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout.trim(), 'ok 12');
+});
+
 test('terminate() and join() settle when the workers are idle', (t) => {
   for (let i = 0; i < 6; i++) {
     const r = run('terminate-idle.mjs');

@@ -8,7 +8,11 @@
 /// The addon's own allocations (chunk payloads and results on the task boards) use
 /// mimalloc: with the system allocator, a job's freed payloads at the top of the heap were
 /// trimmed back to the OS and faulted in again by the next job (a 16 KiB submit cost 59 µs
-/// instead of 1; measured with the board micro-benchmark).
+/// instead of 1; measured with the board micro-benchmark). Its 2.x line (the crate's `v2`
+/// feature): mimalloc 3 keeps its process state with the first thread that allocated, and
+/// when that thread is a worker that exits (ferropool loaded only by worker threads, as a
+/// test runner or another pool's workers load it), the next thread's first allocation
+/// crashed with SIGSEGV (`__test__/fixtures/workers-only.mjs`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -20,3 +24,16 @@ mod tasks;
 pub use calls::*;
 pub use outputs::*;
 pub use tasks::*;
+
+/// Keeps the addon's image mapped for the rest of the process once any isolate loads it.
+///
+/// Node unloads an addon loaded only by worker threads when the last of them exits, but
+/// code of the addon outlives any one isolate: the core's thread pool, and the per-thread
+/// destructors that mimalloc and Rust's thread-locals register on every thread that ran
+/// the addon. Unloaded under them, the next thread exit would jump into unmapped memory.
+/// napi-rs pins the image with the loader (`dlopen` with `RTLD_NOLOAD` of
+/// itself on Unix, `GetModuleHandleEx` with `PIN` on Windows), once per process.
+#[napi_derive::napi(module_exports)]
+pub fn pin_image(_exports: napi::bindgen_prelude::Object<'_>) {
+    napi::bindgen_prelude::retain_current_module_for_unload_safety();
+}
