@@ -202,3 +202,25 @@ test('a SharedArrayBuffer-backed Float64Array (and Float32Array) works', async (
     t.is(await pool.reduce(kernels.max, x32, { map: kernels.square }), 2.25);
   }
 });
+
+test('each kernel carries the addon op of its name, and the addon refuses ops it does not know', async (t) => {
+  const { createRequire } = await import('node:module');
+  const native = createRequire(import.meta.url)('../native/index.js');
+  const op = (name) => name[0].toUpperCase() + name.slice(1);
+  const maps = ['square', 'sqrt', 'abs', 'neg', 'exp', 'log', 'sin', 'cos', 'affine', 'pow', 'clamp'];
+  t.deepEqual(Object.keys(native.MapKernelOp).sort(), maps.map(op).sort());
+  for (const name of maps) {
+    const k = typeof kernels[name] === 'function' ? kernels[name](0, 1) : kernels[name];
+    t.is(k.code, native.MapKernelOp[op(name)], name);
+  }
+  t.deepEqual(Object.keys(native.ReduceKernelOp).sort(), ['Max', 'Mean', 'Min', 'Sum']);
+  for (const name of ['sum', 'min', 'max', 'mean']) t.is(kernels[name].code, native.ReduceKernelOp[op(name)], name);
+  const a = new Float64Array([1, 2]);
+  t.throws(() => native.mapKernel(1, 11, 0, 0, a, a, 0, 1), { message: /MapKernelOp/ });
+  t.throws(() => native.reduceKernel(1, 4, undefined, 0, 0, a, null, 0, 1), { message: /ReduceKernelOp/ });
+  // No reduction without a map first is spelt -1 any more: that is an unknown map op.
+  t.throws(() => native.reduceKernel(1, native.ReduceKernelOp.Sum, -1, 0, 0, a, null, 0, 1), { message: /MapKernelOp/ });
+  t.is(native.reduceKernel(1, native.ReduceKernelOp.Sum, undefined, 0, 0, a, null, 0, 1), 3);
+  t.is(native.reduceKernel(1, native.ReduceKernelOp.Sum, null, 0, 0, a, null, 0, 1), 3);
+  t.is(native.reduceKernel(1, native.ReduceKernelOp.Sum, native.MapKernelOp.Square, 0, 0, a, null, 0, 1), 5);
+});

@@ -10,13 +10,13 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * A new `Float64Array` (`kind` 1) or `Float32Array` (`kind` 2) of `len` elements for a
- * map to fill entirely, or null when it is small enough for V8's own allocator (or could
- * not be had this way). Its memory is not initialized (it may hold numbers freed earlier
- * in this process) until the map overwrites it, so only a call that writes every element
- * before returning the array may use it. It is an ordinary, transferable `ArrayBuffer`.
+ * A new typed array of `kind` and `len` elements for a map to fill entirely, or null
+ * when it is small enough for V8's own allocator (or could not be had this way). Its
+ * memory is not initialized (it may hold numbers freed earlier in this process) until the
+ * map overwrites it, so only a call that writes every element before returning the array
+ * may use it. It is an ordinary, transferable `ArrayBuffer`.
  */
-export declare function allocOutput(kind: number, len: number): Float64Array | Float32Array | null
+export declare function allocOutput(kind: FloatArrayKind, len: number): Float64Array | Float32Array | null
 
 /**
  * Cancels job `job`: unclaimed chunks are skipped. Returns the ids of the workers
@@ -30,12 +30,8 @@ export declare function boardClaim(pool: number, worker: number): ClaimedChunk |
 /** Drops pool `pool`'s board; its workers' claims return nothing from then on. */
 export declare function boardClose(pool: number): void
 
-/**
- * Stores a chunk's serialised results (`ok`) or error. Returns 0 while other chunks are
- * open, 1 when the job is complete, 2 when a dropped job is now released, 3 when the job
- * is gone.
- */
-export declare function boardComplete(pool: number, job: number, index: number, ok: boolean, bytes: Buffer): number
+/** Stores a chunk's serialised results (`ok`) or error, and says what that left its job as. */
+export declare function boardComplete(pool: number, job: number, index: number, ok: boolean, bytes: Buffer): JobState
 
 /** Opens a new task board and returns its pool id (unique in the process). */
 export declare function boardOpen(): number
@@ -100,6 +96,26 @@ export interface ClaimedChunk {
  */
 export declare function cpuCount(): number
 
+/** The element type of a map's output array. */
+export declare const enum FloatArrayKind {
+  /** A `Float64Array`. */
+  Float64 = 0,
+  /** A `Float32Array`. */
+  Float32 = 1,
+}
+
+/** What storing a chunk's outcome left its job as. */
+export declare const enum JobState {
+  /** Other chunks of the job are still open. */
+  Open = 0,
+  /** That was the job's last open chunk: the job is complete. */
+  Complete = 1,
+  /** The job had been dropped, and no worker runs it any more: it is released now. */
+  Released = 2,
+  /** The job (or its pool's board) is gone: nobody wants the chunk. */
+  Gone = 3,
+}
+
 /** The fraction of call `callId`'s chunks done so far, or -1 when it is not running on the pool. */
 export declare function kernelProgress(callId: number): number
 
@@ -108,17 +124,58 @@ export declare function kernelProgress(callId: number): number
  * `input` itself. Returns `undefined` when it ran inline, else a Promise that settles when
  * the pool is done. `chunkLen` 0 picks the default; `maxWorkers` caps the threads.
  */
-export declare function mapKernel(callId: number, op: number, p0: number, p1: number, input: unknown, out: unknown, chunkLen: number, maxWorkers: number): Promise<void> | void
+export declare function mapKernel(callId: number, op: MapKernelOp, p0: number, p1: number, input: unknown, out: unknown, chunkLen: number, maxWorkers: number): Promise<void> | void
+
+/**
+ * A built-in element-wise kernel, as `kernels.*` names it. The parameters of `Affine`,
+ * `Pow` and `Clamp` travel beside it (`p0`, `p1`).
+ */
+export declare const enum MapKernelOp {
+  /** `x * x` */
+  Square = 0,
+  /** `Math.sqrt(x)` */
+  Sqrt = 1,
+  /** `Math.abs(x)` */
+  Abs = 2,
+  /** `-x` */
+  Neg = 3,
+  /** `Math.exp(x)` */
+  Exp = 4,
+  /** `Math.log(x)` */
+  Log = 5,
+  /** `Math.sin(x)` */
+  Sin = 6,
+  /** `Math.cos(x)` */
+  Cos = 7,
+  /** `p0 * x + p1` */
+  Affine = 8,
+  /** `x ** p0` */
+  Pow = 9,
+  /** `Math.min(Math.max(x, p0), p1)`; needs `p0 <= p1`. */
+  Clamp = 10,
+}
 
 /** The number of threads in the process-wide native pool. */
 export declare function nativeThreads(): number
 
 /**
  * Reduces `input` with kernel `op`, each element first mapped by the map kernel `preOp`
- * (with `p0`, `p1`) unless `preOp` is -1. `initial` replaces the reduction's identity when
- * `hasInitial`. Returns the number when it ran inline, else a Promise of it.
+ * (with `p0`, `p1`) when one is given. `initial`, when given, replaces the reduction's
+ * identity. Returns the number when it ran inline, else a Promise of it.
  */
-export declare function reduceKernel(callId: number, op: number, preOp: number, p0: number, p1: number, input: unknown, initial: number | undefined | null, chunkLen: number, maxWorkers: number): Promise<number> | number
+export declare function reduceKernel(callId: number, op: ReduceKernelOp, preOp: MapKernelOp | undefined | null, p0: number, p1: number, input: unknown, initial: number | undefined | null, chunkLen: number, maxWorkers: number): Promise<number> | number
+
+/** A built-in reduction kernel, as `kernels.*` names it. */
+export declare const enum ReduceKernelOp {
+  /** The sum. */
+  Sum = 0,
+  /** The smallest element. */
+  Min = 1,
+  /** The largest element. */
+  Max = 2,
+  /** The arithmetic mean. */
+  Mean = 3,
+}
 
 /** What a worker's death did to the board. */
 export interface WorkerLoss {

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { MapKernelOp, ReduceKernelOp } from '../native/index';
+
 const KERNEL = Symbol.for('ferropool.kernel');
 
 /**
@@ -20,7 +22,7 @@ export interface MapKernel {
   /** The kernel's name, e.g. `'square'` or `'affine'`. */
   readonly name: string;
   /** @internal */
-  readonly code: number;
+  readonly code: MapKernelOp;
   /** @internal */
   readonly params: readonly [number, number];
 }
@@ -39,7 +41,7 @@ export interface ReduceKernel {
   /** `'sum'`, `'min'`, `'max'` or `'mean'`. */
   readonly name: 'sum' | 'min' | 'max' | 'mean';
   /** @internal */
-  readonly code: number;
+  readonly code: ReduceKernelOp;
 }
 
 /**
@@ -53,11 +55,11 @@ export interface ReduceKernel {
  */
 export type Kernel = MapKernel | ReduceKernel;
 
-function mapKernel(name: string, code: number, p0 = 0, p1 = 0): MapKernel {
+function mapKernel(name: string, code: MapKernelOp, p0 = 0, p1 = 0): MapKernel {
   return Object.freeze({ [KERNEL]: true, kind: 'map', name, code, params: Object.freeze([p0, p1] as const) }) as MapKernel;
 }
 
-function reduceKernel(name: ReduceKernel['name'], code: number): ReduceKernel {
+function reduceKernel(name: ReduceKernel['name'], code: ReduceKernelOp): ReduceKernel {
   return Object.freeze({ [KERNEL]: true, kind: 'reduce', name, code }) as ReduceKernel;
 }
 
@@ -112,28 +114,28 @@ export function isKernel(value: unknown): value is Kernel {
  */
 export const kernels = Object.freeze({
   /** `x * x` */
-  square: mapKernel('square', 0),
+  square: mapKernel('square', MapKernelOp.Square),
   /** `Math.sqrt(x)` */
-  sqrt: mapKernel('sqrt', 1),
+  sqrt: mapKernel('sqrt', MapKernelOp.Sqrt),
   /** `Math.abs(x)` */
-  abs: mapKernel('abs', 2),
+  abs: mapKernel('abs', MapKernelOp.Abs),
   /** `-x` */
-  neg: mapKernel('neg', 3),
+  neg: mapKernel('neg', MapKernelOp.Neg),
   /** `Math.exp(x)` */
-  exp: mapKernel('exp', 4),
+  exp: mapKernel('exp', MapKernelOp.Exp),
   /** `Math.log(x)` */
-  log: mapKernel('log', 5),
+  log: mapKernel('log', MapKernelOp.Log),
   /** `Math.sin(x)` */
-  sin: mapKernel('sin', 6),
+  sin: mapKernel('sin', MapKernelOp.Sin),
   /** `Math.cos(x)` */
-  cos: mapKernel('cos', 7),
+  cos: mapKernel('cos', MapKernelOp.Cos),
   /** `a * x + b`, rounded twice like the JS expression (no fused multiply-add). */
   affine(a: number, b: number): MapKernel {
-    return mapKernel('affine', 8, numberParam('affine', 'a', a), numberParam('affine', 'b', b));
+    return mapKernel('affine', MapKernelOp.Affine, numberParam('affine', 'a', a), numberParam('affine', 'b', b));
   },
   /** `x ** p`, exactly as JS defines it (`1 ** Infinity` and `x ** NaN` are NaN). */
   pow(p: number): MapKernel {
-    return mapKernel('pow', 9, numberParam('pow', 'p', p));
+    return mapKernel('pow', MapKernelOp.Pow, numberParam('pow', 'p', p));
   },
   /** `Math.min(Math.max(x, lo), hi)`, signed zeros included; NaN stays NaN. Needs `lo <= hi`, neither NaN. */
   clamp(lo: number, hi: number): MapKernel {
@@ -141,14 +143,14 @@ export const kernels = Object.freeze({
     const h = numberParam('clamp', 'hi', hi);
     if (Number.isNaN(l) || Number.isNaN(h)) throw new RangeError(`kernels.clamp: lo and hi must not be NaN, got ${l}, ${h}`);
     if (l > h) throw new RangeError(`kernels.clamp: lo (${l}) must not be greater than hi (${h})`);
-    return mapKernel('clamp', 10, l, h);
+    return mapKernel('clamp', MapKernelOp.Clamp, l, h);
   },
   /** The sum; 0 for an empty input. */
-  sum: reduceKernel('sum', 0),
+  sum: reduceKernel('sum', ReduceKernelOp.Sum),
   /** The smallest element; NaN if any is NaN; `Infinity` for an empty input (like `Math.min()`). */
-  min: reduceKernel('min', 1),
+  min: reduceKernel('min', ReduceKernelOp.Min),
   /** The largest element; NaN if any is NaN; `-Infinity` for an empty input (like `Math.max()`). */
-  max: reduceKernel('max', 2),
+  max: reduceKernel('max', ReduceKernelOp.Max),
   /** The arithmetic mean; NaN for an empty input. */
-  mean: reduceKernel('mean', 3),
+  mean: reduceKernel('mean', ReduceKernelOp.Mean),
 });

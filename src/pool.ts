@@ -9,6 +9,7 @@ import { Call, type PendingCall, timeoutError } from './lifecycle';
 import { fromNative, rebuildError } from './remote';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { native } from './native';
+import { FloatArrayKind } from '../native/index';
 import { XCall } from './protocol';
 import { numericInput } from './numbers';
 import { isTask, type ModuleTask, shipFunction } from './task';
@@ -427,10 +428,10 @@ export class Pool {
         if (fn.name === 'mean') throw new TypeError('reduce: opts.initial cannot be used with kernels.mean');
       }
       if (this.#cluster) return this.#cluster.reduceKernel(fn, pre, o.initial, input, o);
-      const [preCode, p0, p1] = pre ? [pre.code, ...pre.params] : [-1, 0, 0];
+      const [p0, p1] = pre ? pre.params : NO_PARAMS;
       const reduceData = (data: FloatArray) =>
         this.#run(o, data.length, (id) =>
-          native.reduceKernel(id, fn.code, preCode, p0, p1, data, o.initial ?? null, o.chunksize ?? 0, this.#processes),
+          native.reduceKernel(id, fn.code, pre?.code, p0, p1, data, o.initial ?? null, o.chunksize ?? 0, this.#processes),
         );
       const data = numericInput(input, 'reduce');
       return data instanceof Promise ? data.then(reduceData) : reduceData(data);
@@ -881,6 +882,9 @@ function checkPoolOptions(options: unknown): PoolOptions {
   return options as PoolOptions;
 }
 
+/** The parameters of a reduction without an element-wise kernel first (unused). */
+const NO_PARAMS = [0, 0] as const;
+
 function mapKernelArg(fn: unknown, method: string, name = 'fn'): MapKernel {
   if (isKernel(fn)) {
     if (fn.kind === 'map') return fn;
@@ -896,7 +900,7 @@ function mapKernelArg(fn: unknown, method: string, name = 'fn'): MapKernel {
  */
 function newLike(data: FloatArray | Int32Array): FloatArray {
   const f32 = data instanceof Float32Array;
-  const unfilled = native.allocOutput(f32 ? 2 : 1, data.length);
+  const unfilled = native.allocOutput(f32 ? FloatArrayKind.Float32 : FloatArrayKind.Float64, data.length);
   return unfilled ?? (f32 ? new Float32Array(data.length) : new Float64Array(data.length));
 }
 

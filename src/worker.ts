@@ -13,6 +13,7 @@ import { compiledFn, explain, resolveFn } from './compile';
 import { ExpressServer } from './express';
 import { setIdentity } from './identity';
 import { native } from './native';
+import { JobState } from '../native/index';
 import { Bell, HEAP_TOTAL, HEAP_USED, type JobSpec, Msg, Note, POLLING, SLOT_STRIDE, type WorkerInit, type WorkerMessage, X, XState } from './protocol';
 import { runChunk, runIsolated, runShared, type SharedViews, type Slot } from './run';
 import { pollFor } from './spin';
@@ -173,16 +174,16 @@ async function main(init: WorkerInit): Promise<void> {
     const settled = native.boardComplete(init.pool, job, index, ok, bytes);
     // About to look at the board again: the pool need not wake anyone for its next job.
     Atomics.store(polling, pollingAt, 1);
-    if (settled !== 0) {
+    if (settled !== JobState.Open) {
       specs.delete(job);
       views.delete(job);
     }
-    if (settled === 1) {
+    if (settled === JobState.Complete) {
       // A caller polling for this job takes the results itself (see Bell.Waits).
       if (Atomics.compareExchange(bell, Bell.Waits, job | 0, 0) !== (job | 0)) port.postMessage([job, index, Note.JobDone, nsPerItem]);
-    } else if (settled === 2) {
+    } else if (settled === JobState.Released) {
       port.postMessage([job, index, Note.Released]);
-    } else if (settled === 3) {
+    } else if (settled === JobState.Gone) {
       // The job is gone (dropped and released elsewhere): nobody wants this chunk.
     } else if (!ok) {
       port.postMessage([job, index, Note.ChunkFailed, nsPerItem]);

@@ -14,29 +14,37 @@
 use std::ffi::c_void;
 use std::ptr;
 
-use napi::{sys, Env, Error, Result, Status, Unknown};
+use napi::{sys, Env, Result, Unknown};
 use napi_derive::napi;
 
 /// Outputs smaller than this come from `new Float64Array(n)` in JS (cheaper than a napi
 /// call while zeroing costs little).
 const MIN_BYTES: usize = 1 << 20;
 
-/// A new `Float64Array` (`kind` 1) or `Float32Array` (`kind` 2) of `len` elements for a
-/// map to fill entirely, or null when it is small enough for V8's own allocator (or could
-/// not be had this way). Its memory is not initialized (it may hold numbers freed earlier
-/// in this process) until the map overwrites it, so only a call that writes every element
-/// before returning the array may use it. It is an ordinary, transferable `ArrayBuffer`.
+/// The element type of a map's output array.
+#[napi]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloatArrayKind {
+    /// A `Float64Array`.
+    Float64,
+    /// A `Float32Array`.
+    Float32,
+}
+
+/// A new typed array of `kind` and `len` elements for a map to fill entirely, or null
+/// when it is small enough for V8's own allocator (or could not be had this way). Its
+/// memory is not initialized (it may hold numbers freed earlier in this process) until the
+/// map overwrites it, so only a call that writes every element before returning the array
+/// may use it. It is an ordinary, transferable `ArrayBuffer`.
 #[napi(catch_unwind, ts_return_type = "Float64Array | Float32Array | null")]
-pub fn alloc_output<'env>(env: &'env Env, kind: u32, len: f64) -> Result<Option<Unknown<'env>>> {
+pub fn alloc_output<'env>(
+    env: &'env Env,
+    kind: FloatArrayKind,
+    len: f64,
+) -> Result<Option<Unknown<'env>>> {
     let (size, array_type) = match kind {
-        1 => (8usize, sys::TypedarrayType::float64_array),
-        2 => (4, sys::TypedarrayType::float32_array),
-        _ => {
-            return Err(Error::new(
-                Status::InvalidArg,
-                format!("unknown output kind {kind}"),
-            ))
-        }
+        FloatArrayKind::Float64 => (8usize, sys::TypedarrayType::float64_array),
+        FloatArrayKind::Float32 => (4, sys::TypedarrayType::float32_array),
     };
     if !len.is_finite() || len < 0.0 {
         return Ok(None);

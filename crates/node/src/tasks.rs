@@ -261,13 +261,31 @@ pub fn board_spec(pool: u32, job: u32) -> Option<String> {
     Some(board(pool)?.get(u64::from(job))?.spec().to_string())
 }
 
-/// Stores a chunk's serialised results (`ok`) or error. Returns 0 while other chunks are
-/// open, 1 when the job is complete, 2 when a dropped job is now released, 3 when the job
-/// is gone.
+/// What storing a chunk's outcome left its job as.
+#[napi]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Other chunks of the job are still open.
+    Open,
+    /// That was the job's last open chunk: the job is complete.
+    Complete,
+    /// The job had been dropped, and no worker runs it any more: it is released now.
+    Released,
+    /// The job (or its pool's board) is gone: nobody wants the chunk.
+    Gone,
+}
+
+/// Stores a chunk's serialised results (`ok`) or error, and says what that left its job as.
 #[napi(catch_unwind)]
-pub fn board_complete(pool: u32, job: u32, index: u32, ok: bool, bytes: BufferSlice<'_>) -> u32 {
+pub fn board_complete(
+    pool: u32,
+    job: u32,
+    index: u32,
+    ok: bool,
+    bytes: BufferSlice<'_>,
+) -> JobState {
     let Some(board) = board(pool) else {
-        return 3;
+        return JobState::Gone;
     };
     let bytes = bytes.to_vec();
     let outcome = if ok {
@@ -276,10 +294,10 @@ pub fn board_complete(pool: u32, job: u32, index: u32, ok: bool, bytes: BufferSl
         ChunkOutcome::Failed(bytes)
     };
     match board.complete(u64::from(job), index as usize, outcome) {
-        Settled::Pending => 0,
-        Settled::JobDone => 1,
-        Settled::Released => 2,
-        Settled::Gone => 3,
+        Settled::Pending => JobState::Open,
+        Settled::JobDone => JobState::Complete,
+        Settled::Released => JobState::Released,
+        Settled::Gone => JobState::Gone,
     }
 }
 
