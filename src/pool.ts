@@ -643,16 +643,23 @@ export class Pool {
       const ms = o.timeout;
       if (ms === undefined || ms === Infinity) return runJob(this.#workers(), f, null, [[0, all]], { signal: o.signal }, all.length).then((parts) => parts[0]![0]);
       // The call's own timeout error when the rest of its time runs out.
+      // (The caller's signal is forwarded by hand: AbortSignal.any needs Node 20.3.)
       const timer = new AbortController();
       const left = setTimeout(() => timer.abort(timeoutError(ms)), Math.max(0, ms - (performance.now() - began)));
-      const signal = o.signal ? AbortSignal.any([o.signal, timer.signal]) : timer.signal;
-      return runJob(this.#workers(), f, null, [[0, all]], { signal }, all.length).then(
+      const forward = () => timer.abort(o.signal!.reason);
+      if (o.signal?.aborted) forward();
+      else o.signal?.addEventListener('abort', forward, { once: true });
+      const done = () => {
+        clearTimeout(left);
+        o.signal?.removeEventListener('abort', forward);
+      };
+      return runJob(this.#workers(), f, null, [[0, all]], { signal: timer.signal }, all.length).then(
         (parts) => {
-          clearTimeout(left);
+          done();
           return parts[0]![0];
         },
         (err: unknown) => {
-          clearTimeout(left);
+          done();
           throw err;
         },
       );
