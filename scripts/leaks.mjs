@@ -1,5 +1,6 @@
 // The leak soak: npm run soak -- --leaks [--calls N] [--heavy-calls N] [--only SUBSTRING]
-//   [--slope B] [--heavy-slope B] [--growth FRACTION] [--max-warm-factor F] [--samples N] [--json]
+//   [--slope B] [--heavy-slope B] [--growth FRACTION] [--max-warm-factor F] [--samples N]
+//   [--semi-space MIB] [--json]
 // Runs every call path of scripts/leak-paths.mjs in turn, in this process: a warm-up, then
 // N calls (N/10 for the heavy paths: Process, worker replacement, pools made and
 // terminated), sampling the process's RSS (all native memory included: the addon, the
@@ -20,9 +21,12 @@ import { PATHS } from './leak-paths.mjs';
  * worker does when its tasks return). A step of 16-32 MiB in a window reads as a leak, and a
  * shrink can hide one. So the soak runs with every young generation (this isolate's and the
  * workers', which take the process's V8 flags) pinned at that largest size: V8's heap sizing
- * then no longer moves RSS, and what is left is the memory a call keeps.
+ * then no longer moves RSS, and what is left is the memory a call keeps. `--semi-space MIB`
+ * pins them at another size: the short soak in npm test uses 1, whose pages every fresh
+ * worker has in use within a few thousand calls.
  */
-const PINNED = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
+const SEMI_MB = Number(process.argv.includes('--semi-space') ? process.argv[process.argv.indexOf('--semi-space') + 1] : 16);
+const PINNED = [`--min-semi-space-size=${SEMI_MB}`, `--max-semi-space-size=${SEMI_MB}`];
 if (!PINNED.every((f) => process.execArgv.includes(f))) {
   const flags = [...new Set(['--expose-gc', ...process.execArgv, ...PINNED])];
   const run = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
