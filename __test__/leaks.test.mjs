@@ -8,7 +8,8 @@
 // being touched for the first time during the window (six paths read 600-2,100 bytes a
 // call in one CI run, and none in the next). A path fails on an RSS slope over 512 bytes a
 // call (16 KiB for the heavy ones, where 300 calls against 2 MiB of RSS noise resolve no
-// less) or a growth over 5%. The leaks this was written for grew by 1,500-5,000 bytes a
+// less) or a growth over 10% (of 60-100 MiB at this pin: steps of 5 MiB were seen on flat
+// paths). The leaks this was written for grew by 1,500-5,000 bytes a
 // call, and on every path at once; the full soak's 64-byte limit needs its 100,000 calls.
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -18,7 +19,7 @@ const script = fileURLToPath(new URL('../scripts/leaks.mjs', import.meta.url));
 
 test('no call path grows native memory (RSS trend over 20,000 calls each)', async (t) => {
   t.timeout(900_000);
-  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '300', '--slope', '512', '--heavy-slope', '16384', '--growth', '0.05', '--max-warm-factor', '3', '--semi-space', '1', '--json'];
+  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '300', '--slope', '512', '--heavy-slope', '16384', '--growth', '0.10', '--max-warm-factor', '3', '--semi-space', '1', '--json'];
   const { stdout, stderr, code } = await new Promise((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? err.code : 0 }));
   });
