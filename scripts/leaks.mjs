@@ -25,16 +25,16 @@ import { PATHS } from './leak-paths.mjs';
  * pins them at another size: the short soak in npm test uses 1, whose pages every fresh
  * worker has in use within a few thousand calls.
  */
-const SEMI_MB = Number(process.argv.includes('--semi-space') ? process.argv[process.argv.indexOf('--semi-space') + 1] : 16);
+const args = process.argv.slice(2);
+const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const SEMI_MB = Number(opt('--semi-space', 16));
 const PINNED = [`--min-semi-space-size=${SEMI_MB}`, `--max-semi-space-size=${SEMI_MB}`];
 if (!PINNED.every((f) => process.execArgv.includes(f))) {
   const flags = [...new Set(['--expose-gc', ...process.execArgv, ...PINNED])];
-  const run = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
   process.exit(run.status ?? 1);
 }
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const CALLS = Number(opt('--calls', 100_000));
 const HEAVY = Number(opt('--heavy-calls', Math.max(1000, CALLS / 10)));
 const ONLY = opt('--only', '');
