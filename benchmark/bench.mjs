@@ -111,6 +111,14 @@ const native = buildNative();
 const pool = new Pool(THREADS);
 const inlineOn = new Pool({ processes: THREADS, inline: true });
 const peerPools = Object.fromEntries(Object.entries(peers).map(([name, make]) => [name, make(THREADS)]));
+// Every pool's threads up before the first workload: 12-16 workers starting take both cores
+// for about a second, and a workload run alone (--only) would be timed against that.
+await Promise.all([
+  pool.map((x) => x, [1, 2, 3, 4], { chunksize: 1 }),
+  inlineOn.map((x) => x, [1, 2, 3, 4], { chunksize: 1 }),
+  ...Object.values(peerPools).flatMap((p) => Array.from({ length: 2 * THREADS }, () => p.run('noop', 0))),
+]);
+await new Promise((r) => setTimeout(r, 1000));
 
 function record(id, title, samples, unit = 'ms', extra = {}) {
   const medians = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));

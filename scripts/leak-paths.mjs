@@ -5,6 +5,7 @@
 // doing its work would fail, not pass as flat. Paths with a pool return it too, so the
 // soak can watch its workers' heaps during the warm-up. `heavy` paths start threads on every call
 // (Process, worker replacement, pools made and terminated) and run fewer calls.
+import { Worker } from 'node:worker_threads';
 import { Executor, Lock, Pool, Process, Queue, Value, kernels, task } from '../dist/index.mjs';
 
 const TASKS = new URL('../__test__/fixtures/tasks/esm.mjs', import.meta.url).href;
@@ -17,7 +18,7 @@ function check(ok, what) {
   if (!ok) throw new Error(`leak soak: wrong result from ${what}`);
 }
 
-/** @type {Array<{ name: string, heavy?: boolean, batch?: number, setup(): Promise<{ call(): Promise<void>, teardown(): Promise<void> }> }>} */
+/** @type {Array<{ name: string, heavy?: boolean, reference?: boolean, batch?: number, setup(): Promise<{ call(): Promise<void>, teardown(): Promise<void> }> }>} */
 export const PATHS = [
   {
     name: 'kernels: map + reduce',
@@ -330,6 +331,23 @@ export const PATHS = [
           const pool = new Pool(2);
           check((await pool.apply((x) => x + 1, [1])) === 2, 'a new pool');
           await pool.terminate();
+        },
+        teardown: async () => {},
+      };
+    },
+  },
+  {
+    // Not ferropool: what a thread start costs Node itself, the baseline of the heavy paths
+    // above (each of them starts one or two such workers a call). Reported, never judged.
+    name: 'bare Node Worker start/exit (reference)',
+    heavy: true,
+    reference: true,
+    async setup() {
+      return {
+        async call() {
+          const worker = new Worker('require("node:worker_threads").parentPort.postMessage(1)', { eval: true });
+          const [got] = await Promise.all([new Promise((r) => worker.once('message', r)), new Promise((r) => worker.once('exit', r))]);
+          check(got === 1, 'a bare worker');
         },
         teardown: async () => {},
       };

@@ -1,6 +1,6 @@
 // The leak soak: npm run soak -- --leaks [--calls N] [--heavy-calls N] [--only SUBSTRING]
 //   [--slope B] [--heavy-slope B] [--growth FRACTION] [--max-warm-factor F] [--samples N]
-//   [--semi-space MIB] [--json]
+//   [--semi-space MIB] [--stall SECONDS] [--json]
 // Runs every call path of scripts/leak-paths.mjs in turn, in this process: a warm-up, then
 // N calls (N/10 for the heavy paths: Process, worker replacement, pools made and
 // terminated), sampling the process's RSS (all native memory included: the addon, the
@@ -8,9 +8,13 @@
 // and V8's young generations pinned at their largest size (below). A path fails when the
 // least-squares slope of RSS over calls exceeds 64 bytes a call, or RSS grew by more than
 // 5% from the first sample to the last. Heap, external memory, threads and file
-// descriptors are printed beside. Exit status 1 when any path fails.
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+// descriptors are printed beside. Exit status 1 when any path fails; 3 when a path made no
+// progress for --stall seconds (240): a hang, reported with the JavaScript stacks of the
+// soak's threads.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PATHS } from './leak-paths.mjs';
 
@@ -29,11 +33,61 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const SEMI_MB = Number(opt('--semi-space', 16));
 const PINNED = [`--min-semi-space-size=${SEMI_MB}`, `--max-semi-space-size=${SEMI_MB}`];
-if (!PINNED.every((f) => process.execArgv.includes(f))) {
-  const flags = [...new Set(['--expose-gc', ...process.execArgv, ...PINNED])];
-  const run = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
-  process.exit(run.status ?? 1);
+/** A path that makes no progress for this long is a hang: the soak stops, naming it. */
+const STALL_S = Number(opt('--stall', 240));
+if (!PINNED.every((f) => process.execArgv.includes(f))) process.exit(await supervise());
+
+/**
+ * Runs the soak in a child process with the pinned flags and watches it: the child reports
+ * its progress (path, phase, calls) over IPC at every warm-up block and sample. If none
+ * arrives for `--stall` seconds, a call hangs (or crawls): the child is asked for a Node
+ * diagnostic report, whose JavaScript stacks (its main thread's and its workers') are
+ * printed with the path and phase, and it is killed. Exit status: the child's, 3 on a stall.
+ */
+async function supervise() {
+  const reports = mkdtempSync(join(tmpdir(), 'ferropool-leaks-'));
+  const flags = [...new Set(['--expose-gc', ...process.execArgv, ...PINNED, '--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reports}`])];
+  const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  let last = { path: '(starting)', phase: 'setup', calls: 0 };
+  let heard = Date.now();
+  child.on('message', (m) => {
+    last = m;
+    heard = Date.now();
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  const stalled = new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (Date.now() - heard < STALL_S * 1000) return;
+      clearInterval(timer);
+      resolve(true);
+    }, 1000);
+    exited.then(() => clearInterval(timer));
+  });
+  if ((await Promise.race([exited, stalled])) !== true) return exited;
+  console.error(`STALL ${last.path}: no progress for ${STALL_S} s in its ${last.phase} after ${last.calls} calls`);
+  child.kill('SIGUSR2');
+  await new Promise((r) => setTimeout(r, 5000));
+  for (const name of readdirSync(reports)) {
+    try {
+      const report = JSON.parse(readFileSync(join(reports, name), 'utf8'));
+      console.error(`main thread: ${report.javascriptStack?.message ?? ''}\n  ${(report.javascriptStack?.stack ?? []).join('\n  ')}`);
+      for (const [i, w] of (report.workers ?? []).entries()) console.error(`worker ${i}:\n  ${(w.javascriptStack?.stack ?? []).join('\n  ')}`);
+    } catch (err) {
+      console.error(`(diagnostic report ${name} unreadable: ${err.message})`);
+    }
+  }
+  if (readdirSync(reports).length === 0) console.error('(no diagnostic report: the main thread did not answer SIGUSR2)');
+  rmSync(reports, { recursive: true, force: true });
+  child.kill('SIGKILL');
+  await exited;
+  return 3;
 }
+
+/** Tells the supervisor (above) how far the soak is. */
+function progress(path, phase, calls) {
+  process.send?.({ path, phase, calls });
+}
+process.channel?.unref();
 
 const CALLS = Number(opt('--calls', 100_000));
 const HEAVY = Number(opt('--heavy-calls', Math.max(1000, CALLS / 10)));
@@ -88,6 +142,7 @@ function slope(xs, ys) {
 
 /** Runs one path: warm-up, then `calls` calls in SAMPLES steps; what it measured. */
 export async function soakPath(path, calls) {
+  progress(path.name, 'setup', 0);
   const { call, teardown } = await path.setup();
   const batch = path.batch ?? 1;
   const rounds = Math.ceil(calls / batch);
@@ -101,6 +156,7 @@ export async function soakPath(path, calls) {
   for (let settled = 0, rss = (await sample()).rss; warm < minWarm || settled < 2; ) {
     for (let i = 0; i < block; i++) await call();
     warm += block;
+    progress(path.name, 'warm-up', warm * batch);
     const now = (await sample()).rss;
     settled = now - rss < 2 ** 20 ? settled + 1 : 0;
     rss = now;
@@ -117,10 +173,12 @@ export async function soakPath(path, calls) {
     const n = Math.min(step, rounds - done);
     for (let i = 0; i < n; i++) await call();
     done += n;
+    progress(path.name, 'measurement', done * batch);
     samples.push(await sample());
     xs.push(done * batch);
   }
   const seconds = (performance.now() - began) / 1000;
+  progress(path.name, 'teardown', done * batch);
   await teardown();
   const rss = samples.map((s) => s.rss);
   const first = samples[0];
@@ -140,7 +198,8 @@ export async function soakPath(path, calls) {
     threads: [first.threads, last.threads],
     fds: [first.fds, last.fds],
     samplesMiB: rss.map((r) => +(r / 2 ** 20).toFixed(2)),
-    ok: bytesPerCall <= (path.heavy ? HEAVY_SLOPE_LIMIT : SLOPE_LIMIT) && growth <= GROWTH_LIMIT,
+    reference: path.reference === true,
+    ok: path.reference === true || (bytesPerCall <= (path.heavy ? HEAVY_SLOPE_LIMIT : SLOPE_LIMIT) && growth <= GROWTH_LIMIT),
   };
 }
 
@@ -149,7 +208,7 @@ for (const path of PATHS) {
   if (ONLY && !path.name.includes(ONLY)) continue;
   const r = await soakPath(path, path.heavy ? HEAVY : CALLS);
   results.push(r);
-  const mark = r.ok ? 'ok  ' : 'FAIL';
+  const mark = r.reference ? 'ref ' : r.ok ? 'ok  ' : 'FAIL';
   console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}`);
 }
 const ok = results.every((r) => r.ok);

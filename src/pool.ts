@@ -597,9 +597,11 @@ export class Pool {
       if (waitNs !== undefined && !star && isNumeric(items) && this.#group && o.signal === undefined && o.timeout === undefined && o.onProgress === undefined) {
         // Numbers, once the workers are up: the whole map as one express call, if the lane
         // is free (no task board, no napi call, no message on the way there or back).
-        const call = this.#group.express(f, [items], waitNs, XCall.Map);
+        // Numeric results land in `out`, or in an array like the input (a number[] for one).
+        const asArray = items !== input;
+        const call = this.#group.express(f, [items], waitNs, XCall.Map, out ?? (asArray ? 'array' : undefined));
         if (call !== undefined) {
-          const asArray = items !== input;
+          // (Results that were not numbers on the worker's fast path come back encoded.)
           const finish = (r: unknown) => intoOut(asArray && r instanceof Float64Array ? numberArray(r) : r);
           return this.#expressResult(f, call, { items: items.length, finish });
         }

@@ -159,8 +159,9 @@ export function encodeArgs(start: number, lists: readonly unknown[], into?: Uint
 /** A numeric array type an argument can have. */
 export type ArgArrayConstructor = Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor;
 
-/** The array an argument of `length` elements is copied into (by default a new one). */
-export type ArgAlloc = (Ctor: ArgArrayConstructor, length: number) => Float64Array | Float32Array | Int32Array;
+/** The array an argument of `length` elements is copied into (by default a new one), or
+ * undefined for a view of `bytes` itself (which must then be aligned for `Ctor`). */
+export type ArgAlloc = (Ctor: ArgArrayConstructor, length: number) => Float64Array | Float32Array | Int32Array | undefined;
 
 const newArg: ArgAlloc = (Ctor, length) => new Ctor(length);
 
@@ -184,10 +185,13 @@ export function decodeArgs(bytes: Uint8Array, alloc: ArgAlloc = newArg): [number
         list[i] = view.getFloat64(at + 8, true);
         at += 16;
       } else {
-        const copy = alloc(ARG_KINDS[kind]!, view.getUint32(at + 4, true));
-        new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength).set(bytes.subarray(at + 8, at + 8 + copy.byteLength));
-        list[i] = copy;
-        at += 8 + ((copy.byteLength + 7) & ~7);
+        const Ctor = ARG_KINDS[kind]!;
+        const length = view.getUint32(at + 4, true);
+        const copy = alloc(Ctor, length);
+        if (copy === undefined) list[i] = new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset + at + 8, length);
+        else new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength).set(bytes.subarray(at + 8, at + 8 + copy.byteLength));
+        list[i] ??= copy;
+        at += 8 + ((length * Ctor.BYTES_PER_ELEMENT + 7) & ~7);
       }
     }
     lists[l] = list;

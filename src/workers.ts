@@ -238,12 +238,12 @@ export class WorkerGroup {
    * the arguments fit (see {@link ExpressLane.call}); undefined otherwise (send the call the
    * ordinary way).
    */
-  express(f: FnSpec, args: unknown[], budgetNs: number, call: XCall = XCall.Apply): ExpressCall | undefined {
+  express(f: FnSpec, args: unknown[], budgetNs: number, call: XCall = XCall.Apply, into?: Float64Array | Float32Array | 'array'): ExpressCall | undefined {
     if (this.#closed || this.#members.size === 0 || !this.#lane.idle) return undefined;
     // With jobs in flight and no worker polling, every worker may be busy: the caller would
     // poll in vain until its budget ran out. Send the call the ordinary way.
     if (this.#board.size > 0 && Atomics.load(this.#doorbell, Bell.Spinner) === 0) return undefined;
-    return this.#lane.call(f, args, budgetNs, call);
+    return this.#lane.call(f, args, budgetNs, call, into);
   }
 
   /**
