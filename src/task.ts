@@ -70,8 +70,8 @@ export function isTask(value: unknown): value is ModuleTask {
   return typeof value === 'object' && value !== null && (value as { [TASK]?: boolean })[TASK] === true;
 }
 
-/** Specs by function object, and by source: a loop that passes a fresh arrow each time
- * (`pool.apply(() => work())`) checks its source once. */
+/** Specs by function object (the first of each source), and by source: a loop that passes
+ * a fresh arrow each time (`pool.apply(() => work())`) checks its source once. */
 const shipped = new WeakMap<object, FnSpec>();
 const bySource = new Map<string, FnSpec>();
 const SOURCE_CACHE = 512;
@@ -90,6 +90,12 @@ export function shipFunction(fn: unknown, argName: string): FnSpec {
   if (cached) return cached;
   const src = Function.prototype.toString.call(fn);
   const name = fn.name;
+  const key = `${name}\u0000${src}`;
+  const known = bySource.get(key);
+  // A function of a known source: a hot loop that writes its function inline makes a new
+  // closure a call, and remembering each one (a WeakMap entry a call) costs more than this
+  // lookup by source.
+  if (known) return known;
   if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
     const what = name.startsWith('bound ') ? `a bound function (${name})` : `a native function (${name || 'anonymous'})`;
     throw new TaskSerializationError(
@@ -99,16 +105,12 @@ export function shipFunction(fn: unknown, argName: string): FnSpec {
   if (/^class\b/.test(src)) {
     throw new TaskSerializationError(`${argName} is a class; pass a function`);
   }
-  const key = `${name}\u0000${src}`;
-  let spec = bySource.get(key);
-  if (!spec) {
-    spec = { k: 'fn', src: asExpression(src, name, argName), name };
-    // Where it was defined, so the worker's stack frames name the user's file and line.
-    const site = definitionSite(src);
-    if (site !== undefined) Object.assign(spec, site);
-    bySource.set(key, spec);
-    if (bySource.size > SOURCE_CACHE) bySource.delete(bySource.keys().next().value!);
-  }
+  const spec: FnSpec = { k: 'fn', src: asExpression(src, name, argName), name };
+  // Where it was defined, so the worker's stack frames name the user's file and line.
+  const site = definitionSite(src);
+  if (site !== undefined) Object.assign(spec, site);
+  bySource.set(key, spec);
+  if (bySource.size > SOURCE_CACHE) bySource.delete(bySource.keys().next().value!);
   shipped.set(fn, spec);
   return spec;
 }
