@@ -11,6 +11,8 @@
 // less) or a growth over 10% (of 60-100 MiB at this pin: steps of 5 MiB were seen on flat
 // paths). The leaks this was written for grew by 1,500-5,000 bytes a
 // call, and on every path at once; the full soak's 64-byte limit needs its 100,000 calls.
+// A path that makes no progress for 240 s fails the soak, naming the path and phase, with
+// the JavaScript stacks of its threads.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +26,8 @@ test('no call path grows native memory (RSS trend over 20,000 calls each)', asyn
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? err.code : 0 }));
   });
   t.log(stderr.trim());
+  // A hang names its path and the threads' stacks on stderr (scripts/leaks.mjs --stall).
+  if (!stdout.trim()) return t.fail(`the soak gave no report (exit status ${code}); its output is logged above`);
   const report = JSON.parse(stdout);
   t.true(report.results.length >= 20, 'every path ran');
   for (const r of report.results) t.true(r.ok, `${r.path}: ${r.bytesPerCall} B/call, ${r.growthPct}% (RSS ${r.rssMiB.join(' -> ')} MiB)`);

@@ -127,7 +127,10 @@ export class ExpressLane {
     }
     const done = () => Atomics.load(x, X.State) === XState.Done;
     while (!pollFor(done, budgetNs / 1e6)) {
-      if (Atomics.compareExchange(x, X.State, XState.Posted, XState.Idle) === XState.Posted) return undefined; // withdrawn
+      if (Atomics.compareExchange(x, X.State, XState.Posted, XState.Idle) === XState.Posted) {
+        this.#into = undefined;
+        return undefined; // withdrawn
+      }
       if (Atomics.compareExchange(x, X.State, XState.Taken, XState.Async) === XState.Taken) {
         // The worker has it: it will post a note when it is done.
         return this.#wait();
@@ -213,6 +216,7 @@ export class ExpressLane {
     if ((state !== XState.Taken && state !== XState.Async) || Atomics.load(x, X.Owner) !== id) return;
     const waiter = this.#waiter;
     this.#waiter = undefined;
+    this.#into = undefined;
     Atomics.store(x, X.State, XState.Idle);
     const why = error ? `: ${error.message}` : '';
     // A map names the input position its worker was at; an apply has one call.
@@ -223,6 +227,7 @@ export class ExpressLane {
 
   /** The pool is closed: no call is in the lane. */
   reset(): void {
+    this.#into = undefined;
     Atomics.store(this.#x, X.State, XState.Idle);
   }
 }
