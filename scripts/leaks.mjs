@@ -110,9 +110,11 @@ if (typeof global.gc !== 'function') {
 }
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-async function sample() {
-  // Let notes, finalizers and exits of the last calls run before measuring.
-  await pause(20);
+async function sample(heavy = false) {
+  // Let notes, finalizers and exits of the last calls run before measuring; after a thread
+  // start, long enough for the thread to be up (a replacement worker starts in 30-70 ms,
+  // and one sampled half-started read as a dip of 5-8 MiB).
+  await pause(heavy ? 150 : 20);
   global.gc();
   await pause(5);
   const m = process.memoryUsage();
@@ -153,11 +155,11 @@ export async function soakPath(path, calls) {
   const minWarm = Math.max(path.heavy ? 200 : 20_000, Math.ceil(rounds / 4));
   const block = path.heavy ? 50 : 4096;
   let warm = 0;
-  for (let settled = 0, rss = (await sample()).rss; warm < minWarm || settled < 2; ) {
+  for (let settled = 0, rss = (await sample(path.heavy)).rss; warm < minWarm || settled < 2; ) {
     for (let i = 0; i < block; i++) await call();
     warm += block;
     progress(path.name, 'warm-up', warm * batch);
-    const now = (await sample()).rss;
+    const now = (await sample(path.heavy)).rss;
     settled = now - rss < 2 ** 20 ? settled + 1 : 0;
     rss = now;
     if (warm >= MAX_WARM_FACTOR * minWarm) break;
@@ -167,14 +169,14 @@ export async function soakPath(path, calls) {
   const step = Math.ceil(rounds / SAMPLES);
   const began = performance.now();
   let done = 0;
-  samples.push(await sample());
+  samples.push(await sample(path.heavy));
   xs.push(0);
   while (done < rounds) {
     const n = Math.min(step, rounds - done);
     for (let i = 0; i < n; i++) await call();
     done += n;
     progress(path.name, 'measurement', done * batch);
-    samples.push(await sample());
+    samples.push(await sample(path.heavy));
     xs.push(done * batch);
   }
   const seconds = (performance.now() - began) / 1000;
