@@ -5,6 +5,8 @@ const pool = new Pool({ processes: cpuCount() });
 const state: PoolState = pool.state;
 const f64: Float64Array = await pool.map(kernels.square, new Float64Array(4));
 const f32: Float32Array = await pool.map(kernels.sqrt, new Float32Array(4));
+const i32: Int32Array = await pool.map((x: number) => x * 2, Int32Array.of(1, 2));
+const u8Async: AsyncResult<Uint8Array> = pool.mapAsync((x: number) => x + 1, Uint8Array.of(1));
 const nums: number[] = await pool.map(kernels.affine(2, 1), [1, 2, 3]);
 const into: Float64Array = await pool.map(kernels.neg, [1, 2], { out: new Float64Array(2) });
 const total: number = await pool.reduce(kernels.sum, f64, { map: kernels.square, initial: 1 });

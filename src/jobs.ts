@@ -99,6 +99,19 @@ export function numberArray(numbers: ArrayLike<number>): number[] {
   return out;
 }
 
+/**
+ * A map's results over a typed array that is not a float array (`Int32Array`,
+ * `Uint8Array`, …): in an array of the input's type when they are all numbers, converted as
+ * the typed array's own `map` converts them (API.md: a typed array in, the same type out).
+ * Float arrays get theirs on the way (see {@link assemble}); anything else is left as it is.
+ */
+export function likeInput(input: unknown, results: unknown): unknown {
+  if (!ArrayBuffer.isView(input) || input instanceof DataView || input instanceof Float64Array || input instanceof Float32Array) return results;
+  if (input instanceof BigInt64Array || input instanceof BigUint64Array) return results;
+  if (!(results instanceof Float64Array) && !(Array.isArray(results) && results.every((r) => typeof r === 'number'))) return results;
+  return new (input.constructor as new (numbers: ArrayLike<number>) => ArrayLike<number>)(results as ArrayLike<number>);
+}
+
 export function assemble(parts: Items[], input: unknown, total: number): unknown[] | Float64Array | Float32Array {
   if ((input instanceof Float64Array || input instanceof Float32Array) && parts.every((p) => p instanceof Float64Array)) {
     const out = input instanceof Float32Array ? new Float32Array(total) : new Float64Array(total);

@@ -4,7 +4,7 @@
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { PoolStateError, RemoteError } from './errors';
-import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, numberArray, runInline, runJob, streamJobs, toItems } from './jobs';
+import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, likeInput, numberArray, runInline, runJob, streamJobs, toItems } from './jobs';
 import { Call, type PendingCall, timeoutError } from './lifecycle';
 import { fromNative, rebuildError } from './remote';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
@@ -24,6 +24,7 @@ import type { ClusterOptions } from './cluster/options';
 import {
   type CallOptions,
   type FloatArray,
+  type IntegerArray,
   checkFixedBuffer,
   checkOptions,
   isFloatArray,
@@ -334,7 +335,9 @@ export class Pool {
   /**
    * Applies `fn` to every element of `input`, in parallel; the results are in input order.
    * With a kernel, a `Float64Array` gives a `Float64Array` (likewise `Float32Array`), an
-   * array or iterable of numbers gives `number[]`, and `opts.out` receives the results.
+   * array or iterable of numbers gives `number[]`, and `opts.out` receives the results. With
+   * a JS function, a typed array whose results are all numbers gives a typed array of its
+   * type (an `Int32Array`'s are converted as `Int32Array.prototype.map` converts them).
    *
    * The input's memory is read in place by native threads: do not transfer, detach or
    * resize its buffer (or `opts.out`'s) until the returned promise settles.
@@ -351,6 +354,7 @@ export class Pool {
   map(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array>): Promise<number[]>;
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float64Array, opts?: CallOptions & { out?: Float64Array }): Promise<Float64Array>;
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions & { out?: Float32Array }): Promise<Float32Array>;
+  map<A extends IntegerArray>(fn: TaskFn<[number], number | Promise<number>>, input: A, opts?: CallOptions): Promise<A>;
   map<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions): Promise<R[]>;
   map(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions): Promise<unknown> {
     if (!isKernel(fn)) {
@@ -503,6 +507,7 @@ export class Pool {
   mapAsync(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array> & AsyncCallbacks<Float32Array>): AsyncResult<Float32Array>;
   mapAsync<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out } & AsyncCallbacks<Out>): AsyncResult<Out>;
   mapAsync(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array> & AsyncCallbacks<number[]>): AsyncResult<number[]>;
+  mapAsync<A extends IntegerArray>(fn: TaskFn<[number], number | Promise<number>>, input: A, opts?: CallOptions & AsyncCallbacks<A>): AsyncResult<A>;
   mapAsync<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]>;
   mapAsync(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions & AsyncCallbacks<never>): AsyncResult<unknown> {
     const { callback, errorCallback, ...rest } = opts ?? {};
@@ -625,7 +630,9 @@ export class Pool {
       return results;
     }
     const items = toItems(input, method, star);
-    return items instanceof Promise ? items.then(run) : run(items);
+    const result = items instanceof Promise ? items.then(run) : run(items);
+    if (star || !ArrayBuffer.isView(input) || isFloatArray(input)) return result;
+    return result instanceof Promise ? result.then((r) => likeInput(input, r)) : likeInput(input, result);
   }
 
   #reduceJs(fn: unknown, input: unknown, opts: unknown): Promise<unknown> {

@@ -73,6 +73,16 @@ export function positiveInteger(value: unknown, name: string): number {
 /** A typed array the kernels run over. */
 export type FloatArray = Float64Array | Float32Array;
 
+/**
+ * The typed arrays of integers: a map of a JS function over one gives an array of its type
+ * when the results are all numbers (converted as the typed array's own `map` does).
+ * @example
+ * ```ts
+ * const doubled: Int32Array = await pool.map((x) => x * 2, Int32Array.of(1, 2, 3)); // Int32Array [2, 4, 6]
+ * ```
+ */
+export type IntegerArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
 /** Whether `value` is a Float64Array or Float32Array. */
 export function isFloatArray(value: unknown): value is FloatArray {
   return value instanceof Float64Array || value instanceof Float32Array;

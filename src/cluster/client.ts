@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ResourceLimits } from 'node:worker_threads';
 import { RemoteError, WorkerCrashedError } from '../errors';
-import { toItems } from '../jobs';
+import { likeInput, toItems } from '../jobs';
 import { abortError, timeoutError } from '../lifecycle';
 import { PARTIAL, rebuildError } from '../remote';
 import { describe, type MapKernel, type ReduceKernel } from '../kernels';
@@ -239,7 +239,7 @@ export class ClusterClient {
     refuseShared(items, star ? 'argTuples' : 'input', method);
     const n = items.length;
     const out = assemble(await this.#all({ fn: f, mode: star ? 'star' : 'map' }, cut(items, o.chunksize ?? defaultChunksize(n)), o, n), input, n);
-    if (o.out === undefined) return out;
+    if (o.out === undefined) return star ? out : likeInput(input, out);
     for (let i = 0; i < n; i++) {
       if (typeof (out as ArrayLike<unknown>)[i] !== 'number') throw new TypeError(`map: opts.out holds numbers, but the result for input[${i}] is ${describe((out as ArrayLike<unknown>)[i])}`);
     }
