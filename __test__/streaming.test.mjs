@@ -163,11 +163,10 @@ test.after.always(() => lanePool.terminate());
 async function serialMap(fn, input) {
   const results = [];
   for (const x of input) results.push(await fn(x));
-  // A float array's numeric results come as an array of its type; anything else (an
-  // Int32Array too, whose type would truncate them) as an Array.
-  const Float = input instanceof Float32Array ? Float32Array : input instanceof Float64Array ? Float64Array : undefined;
-  if (Float === undefined || !results.every((r) => typeof r === 'number')) return results;
-  return Float.from(results);
+  // A typed array's numeric results come as an array of its type (an Int32Array's
+  // converted as its own map converts them); anything else as an Array.
+  if (!ArrayBuffer.isView(input) || !results.every((r) => typeof r === 'number')) return results;
+  return input.constructor.from(results);
 }
 
 const fns = {
@@ -189,7 +188,7 @@ const arbInput = fc.oneof(
   fc.array(fc.double({ noNaN: true, min: -300, max: 300 }), { maxLength: 300 }).map((a) => Float64Array.from(a)),
   fc.array(fc.float({ noNaN: true, min: -300, max: 300 }), { maxLength: 300 }).map((a) => Float32Array.from(a)),
   // Read in place in the lane when its elements are as wide as the results; an Int32Array's
-  // are not, and is copied out first.
+  // are not, and is copied out first. Its results come back as an Int32Array.
   fc.array(fc.integer({ min: -200, max: 200 }), { maxLength: 300 }).map((a) => Int32Array.from(a)),
 );
 
