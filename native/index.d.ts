@@ -177,6 +177,16 @@ export declare const enum ReduceKernelOp {
   Mean = 3,
 }
 
+/**
+ * Hands the C allocator's free memory back to the OS (glibc's `malloc_trim`); true if any
+ * was released. Called after a pool worker or a `Process` thread ends: every thread start
+ * and exit (Node's own, with or without ferropool) leaves freed memory in glibc's
+ * per-thread arenas, and without a trim a process that keeps starting threads (worker
+ * replacement, `Process`, pools made and dropped) grows by about a kilobyte a thread.
+ * Elsewhere (musl, macOS, Windows) it does nothing and returns false.
+ */
+export declare function trimNativeHeap(): boolean
+
 /** What a worker's death did to the board. */
 export interface WorkerLoss {
   /** The chunks it held, as `[job, index]` pairs (now settled as failed). */

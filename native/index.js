@@ -857,3 +857,4 @@ module.exports.MapKernelOp = nativeBinding.MapKernelOp
 module.exports.nativeThreads = nativeBinding.nativeThreads
 module.exports.reduceKernel = nativeBinding.reduceKernel
 module.exports.ReduceKernelOp = nativeBinding.ReduceKernelOp
+module.exports.trimNativeHeap = nativeBinding.trimNativeHeap

@@ -119,3 +119,20 @@ function load(): typeof Binding {
 }
 
 export const native: typeof Binding = load();
+
+let trimTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * A pool worker or a `Process` thread ended: soon, hand the C allocator's free memory back to
+ * the OS (`native.trimNativeHeap`, glibc only). Threads that end together (a pool's workers
+ * at `terminate()`) share one trim, made once their isolates are gone; the timer never keeps
+ * the program alive.
+ */
+export function trimAfterThreadExit(): void {
+  if (trimTimer !== undefined) return;
+  trimTimer = setTimeout(() => {
+    trimTimer = undefined;
+    native.trimNativeHeap();
+  }, 10);
+  trimTimer.unref();
+}

@@ -10,6 +10,7 @@ import { describe } from './kernels';
 import { type ModuleTask, shipFunction } from './task';
 import { decodeError, encodeValue, type SharedRefs } from './wire';
 import { type FnSpec, Msg, type ProcessInit } from './protocol';
+import { trimAfterThreadExit } from './native';
 
 /**
  * Options of {@link Process}.
@@ -138,6 +139,7 @@ export class Process<A extends readonly unknown[] = unknown[]> {
     });
     this.#exited = new Promise((resolve) => {
       worker.once('exit', (code) => {
+        trimAfterThreadExit();
         this.#exitCode = this.#terminating ? TERMINATED : code;
         if (this.#error && !this.#terminating) {
           process.stderr.write(`Process ${this.name} failed: ${this.#error.stack ?? String(this.#error)}\n`);

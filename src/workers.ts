@@ -11,6 +11,7 @@ import { Board, type JobHandlers } from './board';
 import { BufferRegistry } from './buffers';
 import { type ExpressCall, ExpressLane } from './express';
 import { Bell, type FnSpec, HEAP_TOTAL, HEAP_USED, type Items, type JobSpec, Msg, Note, POLLING, type PortMessage, SLOT_STRIDE, type WireError, type WorkerInit, type WorkerMessage, XCall } from './protocol';
+import { trimAfterThreadExit } from './native';
 import { decodeError, encodeValue } from './wire';
 
 interface Member {
@@ -196,6 +197,7 @@ export class WorkerGroup {
   }
 
   #onExit(member: Member, code: number): void {
+    trimAfterThreadExit();
     member.markReady();
     this.#members.delete(member.id);
     member.port.close();

@@ -37,3 +37,22 @@ pub use tasks::*;
 pub fn pin_image(_exports: napi::bindgen_prelude::Object<'_>) {
     napi::bindgen_prelude::retain_current_module_for_unload_safety();
 }
+
+/// Hands the C allocator's free memory back to the OS (glibc's `malloc_trim`); true if any
+/// was released. Called after a pool worker or a `Process` thread ends: every thread start
+/// and exit (Node's own, with or without ferropool) leaves freed memory in glibc's
+/// per-thread arenas, and without a trim a process that keeps starting threads (worker
+/// replacement, `Process`, pools made and dropped) grows by about a kilobyte a thread.
+/// Elsewhere (musl, macOS, Windows) it does nothing and returns false.
+#[napi_derive::napi(catch_unwind)]
+pub fn trim_native_heap() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim only walks and trims the allocator's own arenas, under their locks.
+        unsafe { libc::malloc_trim(0) == 1 }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
