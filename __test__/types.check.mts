@@ -19,7 +19,7 @@ await pool.reduce(kernels.square, f64);
 await pool.map(kernels.abs, f64, { chunksize: '4' });
 const err: Error = new PoolStateError('x');
 await pool[Symbol.asyncDispose]();
-void [state, f32, nums, into, total, k, err];
+void [state, f32, i32, u8Async, nums, into, total, k, err];
 
 // JS functions and the Python-style API.
 import { task, AsyncResult, type TaskFn } from 'ferropool';
