@@ -110,11 +110,24 @@ if (typeof global.gc !== 'function') {
 }
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-async function sample(heavy = false) {
+const threadCount = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+async function sample(heavy = false, settled = () => true) {
   // Let notes, finalizers and exits of the last calls run before measuring; after a thread
   // start, long enough for the thread to be up (a replacement worker starts in 30-70 ms,
-  // and one sampled half-started read as a dip of 5-8 MiB).
+  // and one sampled half-started read as a dip of 5-8 MiB). A heavy path's sample waits
+  // further (up to 5 s) for the path's settled state and a thread count that holds still
+  // over 100 ms, so that every sample counts the same threads: a worker still exiting on a
+  // busy machine added 10 MiB to one sample.
   await pause(heavy ? 150 : 20);
+  if (heavy) {
+    const until = performance.now() + 5000;
+    for (let same = 0, last = threadCount(); same < 4 && performance.now() < until; ) {
+      await pause(25);
+      const now = threadCount();
+      same = now === last && settled() ? same + 1 : 0;
+      last = now;
+    }
+  }
   global.gc();
   await pause(5);
   const m = process.memoryUsage();
@@ -145,7 +158,7 @@ function slope(xs, ys) {
 /** Runs one path: warm-up, then `calls` calls in SAMPLES steps; what it measured. */
 export async function soakPath(path, calls) {
   progress(path.name, 'setup', 0);
-  const { call, teardown } = await path.setup();
+  const { call, teardown, settled: isSettled } = await path.setup();
   const batch = path.batch ?? 1;
   const rounds = Math.ceil(calls / batch);
   // Warm-up: code optimised, caches full, and the pinned young generations' pages touched
@@ -155,11 +168,11 @@ export async function soakPath(path, calls) {
   const minWarm = Math.max(path.heavy ? 200 : 20_000, Math.ceil(rounds / 4));
   const block = path.heavy ? 50 : 4096;
   let warm = 0;
-  for (let settled = 0, rss = (await sample(path.heavy)).rss; warm < minWarm || settled < 2; ) {
+  for (let settled = 0, rss = (await sample(path.heavy, isSettled)).rss; warm < minWarm || settled < 2; ) {
     for (let i = 0; i < block; i++) await call();
     warm += block;
     progress(path.name, 'warm-up', warm * batch);
-    const now = (await sample(path.heavy)).rss;
+    const now = (await sample(path.heavy, isSettled)).rss;
     settled = now - rss < 2 ** 20 ? settled + 1 : 0;
     rss = now;
     if (warm >= MAX_WARM_FACTOR * minWarm) break;
@@ -169,14 +182,14 @@ export async function soakPath(path, calls) {
   const step = Math.ceil(rounds / SAMPLES);
   const began = performance.now();
   let done = 0;
-  samples.push(await sample(path.heavy));
+  samples.push(await sample(path.heavy, isSettled));
   xs.push(0);
   while (done < rounds) {
     const n = Math.min(step, rounds - done);
     for (let i = 0; i < n; i++) await call();
     done += n;
     progress(path.name, 'measurement', done * batch);
-    samples.push(await sample(path.heavy));
+    samples.push(await sample(path.heavy, isSettled));
     xs.push(done * batch);
   }
   const seconds = (performance.now() - began) / 1000;
