@@ -125,6 +125,22 @@ test('maxTasksPerChild counts each applyAsync of a same-tick batch as one task',
   await pool.join();
 });
 
+test('a worker that retires (maxTasksPerChild) is replaced at once, as Python keeps the pool at its size', async (t) => {
+  t.timeout(30_000);
+  const pool = new Pool({ processes: 2, maxTasksPerChild: 1 });
+  t.teardown(() => pool.terminate());
+  for (let i = 0; i < 6; i++) {
+    t.is(await pool.apply((x) => x * 2, [i]), 2 * i);
+    // Replaced lazily, a pool of express-lane calls held 1, 0, 1, 0… workers between calls
+    // once the retiring worker had exited (a worker counts until its exit is handled, and
+    // its replacement from then on).
+    await new Promise((r) => setTimeout(r, 250));
+    t.is(pool.stats().workers, 2, `workers alive 250 ms after call ${i}`);
+  }
+  pool.close();
+  await within(pool.join(), 10_000, 'join');
+});
+
 test('with an initializer, workers start when the pool is made: after close() + join() of an idle pool it ran in every worker', async (t) => {
   t.timeout(30_000);
   const initializer = async (count) => {

@@ -21,6 +21,8 @@ interface Member {
   readonly port: MessagePort;
   /** Set when we stop it on purpose (cancel, terminate, retire), so its exit is no crash. */
   stopping: boolean;
+  /** Set when it said it retires (it ran `maxTasksPerChild` tasks): it is replaced at once. */
+  retired: boolean;
   /** The uncaught error it reported before exiting (out of memory, …). */
   error: Error | undefined;
   /** Settles once its initializer has run (or failed), or it exited. */
@@ -159,7 +161,7 @@ export class WorkerGroup {
     });
     let markReady = () => {};
     const ready = init.initializer === undefined ? Promise.resolve() : new Promise<void>((r) => (markReady = r));
-    const member: Member = { id, worker, port: channel.port1, stopping: false, error: undefined, ready, markReady: () => markReady() };
+    const member: Member = { id, worker, port: channel.port1, stopping: false, retired: false, error: undefined, ready, markReady: () => markReady() };
     channel.port1.unref();
     this.#members.set(id, member);
     worker.on('message', (msg: WorkerMessage) => this.#onMessage(member, msg));
@@ -191,6 +193,7 @@ export class WorkerGroup {
     const [jobId, index, kind, nsPerItem] = msg as readonly [number, number, Note, number | undefined];
     if (kind === Note.Retiring) {
       member.stopping = true;
+      member.retired = true;
       return;
     }
     this.#board.note(jobId, index, kind, nsPerItem);
@@ -205,7 +208,12 @@ export class WorkerGroup {
     Atomics.compareExchange(this.#doorbell, Bell.Spinner, member.id, 0);
     const position = this.#current[member.id * SLOT_STRIDE]!;
     this.#lane.workerExited(member.id, code, member.error, position);
-    if (this.#board.workerDied(member.id, code, position, member.error, member.stopping)) this.#fill();
+    // A worker that retired is replaced now, as Python's pool keeps its size: the next call
+    // finds its workers started, and the pool holds as many workers after each call (with
+    // lazy replacement, a run of express-lane calls left 1, 0, 1, 0… workers alive). Others
+    // are replaced when work is waiting.
+    const waiting = this.#board.workerDied(member.id, code, position, member.error, member.stopping);
+    if (waiting || member.retired) this.#fill();
   }
 
   /** Queues a job on the board (see {@link Board.submit}). */
