@@ -12,7 +12,9 @@
 // paths). The leaks this was written for grew by 1,500-5,000 bytes a
 // call, and on every path at once; the full soak's 64-byte limit needs its 100,000 calls.
 // A path that makes no progress for 240 s fails the soak, naming the path and phase, with
-// the JavaScript stacks of its threads.
+// the JavaScript stacks of its threads; so does a soak still running after 780 s (it takes
+// 3-4 minutes on 2 cores), before ava's own timeout would cut it off without a word, with
+// the lines (and times) of the paths it finished.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,12 +23,12 @@ const script = fileURLToPath(new URL('../scripts/leaks.mjs', import.meta.url));
 
 test('no call path grows native memory (RSS trend over 20,000 calls each)', async (t) => {
   t.timeout(900_000);
-  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '300', '--slope', '512', '--heavy-slope', '16384', '--growth', '0.10', '--max-warm-factor', '3', '--semi-space', '1', '--json'];
+  const args = ['--expose-gc', script, '--calls', '20000', '--heavy-calls', '300', '--slope', '512', '--heavy-slope', '16384', '--growth', '0.10', '--max-warm-factor', '3', '--semi-space', '1', '--deadline', '780', '--json'];
   const { stdout, stderr, code } = await new Promise((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? err.code : 0 }));
   });
   t.log(stderr.trim());
-  // A hang names its path and the threads' stacks on stderr (scripts/leaks.mjs --stall).
+  // A hang or a crawl names its path and the threads' stacks on stderr (--stall, --deadline).
   if (!stdout.trim()) return t.fail(`the soak gave no report (exit status ${code}); its output is logged above`);
   const report = JSON.parse(stdout);
   t.true(report.results.length >= 20, 'every path ran');

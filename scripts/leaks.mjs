@@ -1,6 +1,6 @@
 // The leak soak: npm run soak -- --leaks [--calls N] [--heavy-calls N] [--only SUBSTRING]
 //   [--slope B] [--heavy-slope B] [--growth FRACTION] [--max-warm-factor F] [--samples N]
-//   [--semi-space MIB] [--stall SECONDS] [--json]
+//   [--semi-space MIB] [--stall SECONDS] [--deadline SECONDS] [--json]
 // Runs every call path of scripts/leak-paths.mjs in turn, in this process: a warm-up, then
 // N calls (N/10 for the heavy paths: Process, worker replacement, pools made and
 // terminated), sampling the process's RSS (all native memory included: the addon, the
@@ -10,7 +10,8 @@
 // 5% from the first sample to the last. Heap, external memory, threads and file
 // descriptors are printed beside. Exit status 1 when any path fails; 3 when a path made no
 // progress for --stall seconds (240): a hang, reported with the JavaScript stacks of the
-// soak's threads.
+// soak's threads; 4 when the whole soak outlasts --deadline seconds (none by default): a
+// crawl, reported the same way, after the lines of the paths that finished.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,9 @@ const SEMI_MB = Number(opt('--semi-space', 16));
 const PINNED = [`--min-semi-space-size=${SEMI_MB}`, `--max-semi-space-size=${SEMI_MB}`];
 /** A path that makes no progress for this long is a hang: the soak stops, naming it. */
 const STALL_S = Number(opt('--stall', 240));
+/** The whole soak's time limit: a caller with its own timeout (npm test) sets one below it,
+ * so that a crawl still prints which path was slow and where its threads were. */
+const DEADLINE_S = Number(opt('--deadline', Number.POSITIVE_INFINITY));
 if (!PINNED.every((f) => process.execArgv.includes(f))) process.exit(await supervise());
 
 /**
@@ -42,11 +46,13 @@ if (!PINNED.every((f) => process.execArgv.includes(f))) process.exit(await super
  * its progress (path, phase, calls) over IPC at every warm-up block and sample. If none
  * arrives for `--stall` seconds, a call hangs (or crawls): the child is asked for a Node
  * diagnostic report, whose JavaScript stacks (its main thread's and its workers') are
- * printed with the path and phase, and it is killed. Exit status: the child's, 3 on a stall.
+ * printed with the path and phase, and it is killed; the same when the soak outlasts
+ * `--deadline`. Exit status: the child's, 3 on a stall, 4 past the deadline.
  */
 async function supervise() {
   const reports = mkdtempSync(join(tmpdir(), 'ferropool-leaks-'));
   const flags = [...new Set(['--expose-gc', ...process.execArgv, ...PINNED, '--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reports}`])];
+  const began = Date.now();
   const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   let last = { path: '(starting)', phase: 'setup', calls: 0 };
   let heard = Date.now();
@@ -55,16 +61,20 @@ async function supervise() {
     heard = Date.now();
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
-  const stalled = new Promise((resolve) => {
+  const cut = new Promise((resolve) => {
     const timer = setInterval(() => {
-      if (Date.now() - heard < STALL_S * 1000) return;
+      if (Date.now() - heard >= STALL_S * 1000) resolve('stall');
+      else if (Date.now() - began >= DEADLINE_S * 1000) resolve('deadline');
+      else return;
       clearInterval(timer);
-      resolve(true);
     }, 1000);
     exited.then(() => clearInterval(timer));
   });
-  if ((await Promise.race([exited, stalled])) !== true) return exited;
-  console.error(`STALL ${last.path}: no progress for ${STALL_S} s in its ${last.phase} after ${last.calls} calls`);
+  const why = await Promise.race([exited, cut]);
+  if (why !== 'stall' && why !== 'deadline') return why;
+  const where = `${last.path}, in its ${last.phase} after ${last.calls} calls`;
+  if (why === 'stall') console.error(`STALL no progress for ${STALL_S} s: ${where}`);
+  else console.error(`DEADLINE the soak ran past ${DEADLINE_S} s: ${where}`);
   child.kill('SIGUSR2');
   await new Promise((r) => setTimeout(r, 5000));
   for (const name of readdirSync(reports)) {
@@ -80,7 +90,7 @@ async function supervise() {
   rmSync(reports, { recursive: true, force: true });
   child.kill('SIGKILL');
   await exited;
-  return 3;
+  return why === 'stall' ? 3 : 4;
 }
 
 /** Tells the supervisor (above) how far the soak is. */
@@ -119,14 +129,17 @@ async function sample(heavy = false, settled = () => true) {
   // over 100 ms, so that every sample counts the same threads: a worker still exiting on a
   // busy machine added 10 MiB to one sample.
   await pause(heavy ? 150 : 20);
+  let unsettled = false;
   if (heavy) {
     const until = performance.now() + 5000;
-    for (let same = 0, last = threadCount(); same < 4 && performance.now() < until; ) {
+    let same = 0;
+    for (let last = threadCount(); same < 4 && performance.now() < until; ) {
       await pause(25);
       const now = threadCount();
       same = now === last && settled() ? same + 1 : 0;
       last = now;
     }
+    unsettled = same < 4;
   }
   global.gc();
   await pause(5);
@@ -138,6 +151,7 @@ async function sample(heavy = false, settled = () => true) {
     external: m.external + m.arrayBuffers,
     threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0),
     fds: readdirSync('/proc/self/fd').length,
+    unsettled,
   };
 }
 
@@ -158,6 +172,7 @@ function slope(xs, ys) {
 /** Runs one path: warm-up, then `calls` calls in SAMPLES steps; what it measured. */
 export async function soakPath(path, calls) {
   progress(path.name, 'setup', 0);
+  const started = performance.now();
   const { call, teardown, settled: isSettled } = await path.setup();
   const batch = path.batch ?? 1;
   const rounds = Math.ceil(calls / batch);
@@ -205,6 +220,9 @@ export async function soakPath(path, calls) {
     calls: done * batch,
     warmUp: warm * batch,
     seconds: +seconds.toFixed(1),
+    totalSeconds: +((performance.now() - started) / 1000).toFixed(1),
+    /** Samples of a heavy path whose settled state or thread count did not hold within 5 s. */
+    unsettled: samples.filter((s) => s.unsettled).length,
     rssMiB: [+(first.rss / 2 ** 20).toFixed(1), +(last.rss / 2 ** 20).toFixed(1)],
     bytesPerCall: Math.round(bytesPerCall),
     growthPct: +(growth * 100).toFixed(2),
@@ -224,7 +242,7 @@ for (const path of PATHS) {
   const r = await soakPath(path, path.heavy ? HEAVY : CALLS);
   results.push(r);
   const mark = r.reference ? 'ref ' : r.ok ? 'ok  ' : 'FAIL';
-  console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}`);
+  console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}  (${r.totalSeconds} s with ${r.warmUp} calls of warm-up${r.unsettled ? `; ${r.unsettled} samples unsettled after 5 s` : ''})`);
 }
 const ok = results.every((r) => r.ok);
 if (args.includes('--json')) console.log(JSON.stringify({ calls: CALLS, heavyCalls: HEAVY, slopeLimit: SLOPE_LIMIT, heavySlopeLimit: HEAVY_SLOPE_LIMIT, growthLimit: GROWTH_LIMIT, ok, results }, null, 2));
