@@ -127,3 +127,22 @@ test('many concurrent calls of every kind are all correct', async (t) => {
   }
   await Promise.all(calls);
 });
+
+test('pools made after others were terminated (twice over, and joined too) keep lanes of their own', async (t) => {
+  // A terminated pool hands its shared memory on to the next pool made (src/spare-memory.ts).
+  // Handed on twice, two live pools would share one express lane: a worker of one would take
+  // the other's call and run its own function of that id (or fail: the id is unknown to it).
+  for (let round = 0; round < 5; round++) {
+    const old = new Pool(1);
+    t.is(await old.apply((x) => x * 2, [round]), round * 2);
+    old.close();
+    await Promise.all([old.terminate(), old.terminate(), old.join()]);
+    const a = new Pool(1);
+    const b = new Pool(1);
+    const loop = async (pool, tag, f) => {
+      for (let i = 0; i < 200; i++) t.deepEqual(await pool.apply(f, [i]), [tag, i]);
+    };
+    await Promise.all([loop(a, 'a', (x) => ['a', x]), loop(b, 'b', (x) => ['b', x])]);
+    await Promise.all([a.terminate(), b.terminate()]);
+  }
+});

@@ -9,6 +9,7 @@
 import { decodeAny, encodeAny } from './codec';
 import { WorkerCrashedError } from './errors';
 import { Bell, EXPRESS_BYTES, type FnSpec, Msg, type PortMessage, specKey, type WorkerMessage, X, XCall, XResult, XState } from './protocol';
+import { handOn, sharedMemory } from './spare-memory';
 import { pollFor } from './spin';
 import { FLUSH_MS, flushOutput, outputPending } from './stdio';
 import { isThenable } from './thenable';
@@ -40,7 +41,7 @@ export interface LaneHost {
 /** The caller's end of the lane. */
 export class ExpressLane {
   readonly #host: LaneHost;
-  readonly #x = new Int32Array(new SharedArrayBuffer(EXPRESS_BYTES));
+  readonly #x = new Int32Array(sharedMemory(EXPRESS_BYTES));
   readonly #f64 = new Float64Array(this.#x.buffer, 0, 16);
   /** Where a call's arguments go in the lane. */
   readonly #data = new Uint8Array(this.#x.buffer, X.Data, EXPRESS_BYTES - X.Data);
@@ -229,6 +230,12 @@ export class ExpressLane {
   reset(): void {
     this.#into = undefined;
     Atomics.store(this.#x, X.State, XState.Idle);
+  }
+
+  /** Hands the lane's memory on to the next pool made (see spare-memory.ts): the pool is
+   * closed and none of its workers is alive. The lane is not used again. */
+  release(): void {
+    handOn(this.#x.buffer as SharedArrayBuffer);
   }
 }
 

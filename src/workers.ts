@@ -12,6 +12,7 @@ import { BufferRegistry } from './buffers';
 import { type ExpressCall, ExpressLane } from './express';
 import { Bell, type FnSpec, HEAP_TOTAL, HEAP_USED, type Items, type JobSpec, Msg, Note, POLLING, type PortMessage, SLOT_STRIDE, type WireError, type WorkerInit, type WorkerMessage, XCall } from './protocol';
 import { trimAfterThreadExit } from './native';
+import { handOn, sharedMemory } from './spare-memory';
 import { decodeError, encodeValue } from './wire';
 
 interface Member {
@@ -72,6 +73,8 @@ export class WorkerGroup {
   /** The highest worker id (see {@link GroupOptions.idLimit}). */
   readonly #idLimit: number;
   #closed = false;
+  /** Whether close() handed the lane's and the slots' memory on (see spare-memory.ts). */
+  #released = false;
   /** Called when a worker's initializer throws; the pool rejects what is pending. */
   onInitError: (error: WireError) => void = () => {};
 
@@ -79,7 +82,7 @@ export class WorkerGroup {
     this.#options = options;
     this.#initargs = encodeValue(options.initargs, this.#buffers.pinned);
     this.#idLimit = Math.max(options.size, options.idLimit ?? MAX_WORKER_ID);
-    this.#current = new Float64Array(new SharedArrayBuffer(8 * (this.#idLimit + 1) * SLOT_STRIDE));
+    this.#current = new Float64Array(sharedMemory(8 * (this.#idLimit + 1) * SLOT_STRIDE));
     this.#polling = new Int32Array(this.#current.buffer);
     const hold = () => this.#keepAlive.ref();
     const release = () => {
@@ -282,6 +285,12 @@ export class WorkerGroup {
     clearInterval(this.#keepAlive);
     this.#lane.reset();
     this.#buffers.clear();
+    // No worker is left to touch the lane or the slots: the next pool may have them.
+    if (this.#members.size === 0 && !this.#released) {
+      this.#released = true;
+      this.#lane.release();
+      handOn(this.#current.buffer as SharedArrayBuffer);
+    }
   }
 
   /** What `Pool.stats()` reports (see there). */
