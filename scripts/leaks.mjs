@@ -17,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { PATHS } from './leak-paths.mjs';
 
 /**
@@ -29,11 +30,23 @@ import { PATHS } from './leak-paths.mjs';
  * then no longer moves RSS, and what is left is the memory a call keeps. `--semi-space MIB`
  * pins them at another size: the short soak in npm test uses 1, whose pages every fresh
  * worker has in use within a few thousand calls.
+ *
+ * A pinned size still leaves V8 free to give a semi-space's pages back and to take them in
+ * again: its memory reducer does when it judges the process idle, and so does every GC that
+ * follows a slow allocation rate. The heavy paths allocate slowly on this thread (a Process
+ * start is a few hundred bytes of JavaScript here and milliseconds of waiting), so this
+ * isolate's young generation held 0.5, 10, 12 or 21 MiB of pages, and RSS moved with it, in
+ * steps of ~10 MiB that lasted thousands of starts (read with `v8.getHeapSpaceStatistics()`
+ * at each sample: new space's physical size matched every step of RSS, old space and the
+ * rest stayed within 0.5 MiB). So the memory reducer is off (`--no-memory-reducer`), and each
+ * sample first fills this isolate's young generation with short-lived garbage (`fillYoung`),
+ * so that every reading finds both semi-spaces in use. Neither keeps any memory alive: what
+ * they hold steady is free space V8 owns, not what a call leaves behind.
  */
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const SEMI_MB = Number(opt('--semi-space', 16));
-const PINNED = [`--min-semi-space-size=${SEMI_MB}`, `--max-semi-space-size=${SEMI_MB}`];
+const PINNED = [`--min-semi-space-size=${SEMI_MB}`, `--max-semi-space-size=${SEMI_MB}`, '--no-memory-reducer'];
 /** A path that makes no progress for this long is a hang: the soak stops, naming it. */
 const STALL_S = Number(opt('--stall', 240));
 /** The whole soak's time limit: a caller with its own timeout (npm test) sets one below it,
@@ -120,6 +133,13 @@ if (typeof global.gc !== 'function') {
 }
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Allocates three semi-spaces' worth of short-lived arrays (~0.5 KiB each) on this thread:
+ * two scavenges or more, after which both of its semi-spaces have every page in use. */
+function fillYoung() {
+  let junk;
+  for (let i = 0, n = 3 * SEMI_MB * 2048; i < n; i++) junk = new Array(62);
+  return junk.length;
+}
 const threadCount = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
 async function sample(heavy = false, settled = () => true) {
   // Let notes, finalizers and exits of the last calls run before measuring; after a thread
@@ -141,9 +161,11 @@ async function sample(heavy = false, settled = () => true) {
     }
     unsettled = same < 4;
   }
+  fillYoung();
   global.gc();
   await pause(5);
   const m = process.memoryUsage();
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
   const status = readFileSync('/proc/self/status', 'utf8');
   return {
     rss: m.rss,
@@ -151,6 +173,7 @@ async function sample(heavy = false, settled = () => true) {
     external: m.external + m.arrayBuffers,
     threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0),
     fds: readdirSync('/proc/self/fd').length,
+    young: young?.physical_space_size ?? 0,
     unsettled,
   };
 }
@@ -237,6 +260,9 @@ export async function soakPath(path, calls) {
     threads: [first.threads, last.threads],
     fds: [first.fds, last.fds],
     samplesMiB: rss.map((r) => +(r / 2 ** 20).toFixed(2)),
+    /** This isolate's young generation (pages in use) at each sample: steady at two
+     * semi-spaces, or the RSS samples above moved with it. */
+    youngMiB: [...new Set(samples.map((s) => +(s.young / 2 ** 20).toFixed(1)))],
     reference: path.reference === true,
     ok: path.reference === true || (bytesPerCall <= (path.heavy ? HEAVY_SLOPE_LIMIT : SLOPE_LIMIT) && growth <= GROWTH_LIMIT),
   };
@@ -248,7 +274,7 @@ for (const path of PATHS) {
   const r = await soakPath(path, path.heavy ? HEAVY : CALLS);
   results.push(r);
   const mark = r.reference ? 'ref ' : r.ok ? 'ok  ' : 'FAIL';
-  console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}  (${r.totalSeconds} s with ${r.warmUp} calls of warm-up${r.unsettled ? `; ${r.unsettled} samples unsettled after 5 s` : ''})`);
+  console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}  young ${r.youngMiB.join('/')} MiB  (${r.totalSeconds} s with ${r.warmUp} calls of warm-up${r.unsettled ? `; ${r.unsettled} samples unsettled after 5 s` : ''})`);
 }
 const ok = results.every((r) => r.ok);
 if (args.includes('--json')) console.log(JSON.stringify({ calls: CALLS, heavyCalls: HEAVY, slopeLimit: SLOPE_LIMIT, heavySlopeLimit: HEAVY_SLOPE_LIMIT, growthLimit: GROWTH_LIMIT, ok, results }, null, 2));
