@@ -140,8 +140,40 @@ function fillYoung() {
   for (let i = 0, n = 3 * SEMI_MB * 2048; i < n; i++) junk = new Array(62);
   return junk.length;
 }
+
+/**
+ * The same for a light path's pool workers. A worker's young generation is written page by
+ * page as it allocates: one that allocates a few hundred bytes a call takes over 100,000
+ * calls to write both of its 16 MiB semi-spaces once, so a warm-up could end with them half
+ * in use and the window read their filling as growth (the express lane: 99-135 bytes a call,
+ * 6.6-13%, in two of seven runs). So each sample first has every worker of the path's pool
+ * allocate the same garbage and then collect its whole heap (`gc`, which the workers have
+ * from the process's --expose-gc), as this isolate does: the workers' old generations are
+ * read at the same point too, not wherever their own collections left them. A map of one
+ * chunk an item and two items a worker, repeated until every worker has run one (at most
+ * five rounds). Returns each worker's young generation (pages in use) afterwards.
+ */
+async function fillWorkers(pool) {
+  const want = pool?.stats().workers ?? 0;
+  const young = new Map();
+  for (let round = 0; round < 5 && young.size < want; round++) {
+    const filled = await pool.map(
+      (mib) => {
+        let junk;
+        for (let i = 0, n = mib * 2048; i < n; i++) junk = new Array(62);
+        globalThis.gc?.();
+        const space = process.getBuiltinModule('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+        return [process.getBuiltinModule('node:worker_threads').threadId, space.physical_space_size, junk.length];
+      },
+      new Array(2 * want).fill(3 * SEMI_MB),
+      { chunksize: 1 },
+    );
+    for (const [thread, bytes] of filled) if (thread !== 0) young.set(thread, bytes);
+  }
+  return [...young.values()];
+}
 const threadCount = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
-async function sample(heavy = false, settled = () => true) {
+async function sample(heavy = false, settled = () => true, pool = undefined) {
   // Let notes, finalizers and exits of the last calls run before measuring; after a thread
   // start, long enough for the thread to be up (a replacement worker starts in 30-70 ms,
   // and one sampled half-started read as a dip of 5-8 MiB). A heavy path's sample waits
@@ -161,6 +193,7 @@ async function sample(heavy = false, settled = () => true) {
     }
     unsettled = same < 4;
   }
+  const workersYoung = heavy ? [] : await fillWorkers(pool);
   fillYoung();
   global.gc();
   await pause(5);
@@ -174,6 +207,7 @@ async function sample(heavy = false, settled = () => true) {
     threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0),
     fds: readdirSync('/proc/self/fd').length,
     young: young?.physical_space_size ?? 0,
+    workersYoung,
     unsettled,
   };
 }
@@ -196,7 +230,7 @@ function slope(xs, ys) {
 export async function soakPath(path, calls) {
   progress(path.name, 'setup', 0);
   const started = performance.now();
-  const { call, teardown, settled: isSettled } = await path.setup();
+  const { call, teardown, settled: isSettled, pool } = await path.setup();
   const batch = path.batch ?? 1;
   const rounds = Math.ceil(calls / batch);
   // Warm-up: code optimised, caches full, and the pinned young generations' pages touched
@@ -211,12 +245,12 @@ export async function soakPath(path, calls) {
   const minWarm = Math.max(path.heavy ? 200 : 20_000, Math.ceil(rounds / 4));
   const block = path.heavy ? Math.max(50, step) : 4096;
   let warm = 0;
-  let warmed = await sample(path.heavy, isSettled);
+  let warmed = await sample(path.heavy, isSettled, pool);
   for (let settled = 0; warm < minWarm || settled < 2; ) {
     for (let i = 0; i < block; i++) await call();
     warm += block;
     progress(path.name, 'warm-up', warm * batch);
-    const now = await sample(path.heavy, isSettled);
+    const now = await sample(path.heavy, isSettled, pool);
     settled = now.rss - warmed.rss < 2 ** 20 ? settled + 1 : 0;
     warmed = now;
     if (warm >= MAX_WARM_FACTOR * minWarm) break;
@@ -233,7 +267,7 @@ export async function soakPath(path, calls) {
     for (let i = 0; i < n; i++) await call();
     done += n;
     progress(path.name, 'measurement', done * batch);
-    samples.push(await sample(path.heavy, isSettled));
+    samples.push(await sample(path.heavy, isSettled, pool));
     xs.push(done * batch);
   }
   const seconds = (performance.now() - began) / 1000;
@@ -263,6 +297,8 @@ export async function soakPath(path, calls) {
     /** This isolate's young generation (pages in use) at each sample: steady at two
      * semi-spaces, or the RSS samples above moved with it. */
     youngMiB: [...new Set(samples.map((s) => +(s.young / 2 ** 20).toFixed(1)))],
+    /** The same for the workers of a light path's pool, every worker at every sample. */
+    workersYoungMiB: [...new Set(samples.flatMap((s) => s.workersYoung.map((b) => +(b / 2 ** 20).toFixed(1))))],
     reference: path.reference === true,
     ok: path.reference === true || (bytesPerCall <= (path.heavy ? HEAVY_SLOPE_LIMIT : SLOPE_LIMIT) && growth <= GROWTH_LIMIT),
   };
@@ -274,7 +310,7 @@ for (const path of PATHS) {
   const r = await soakPath(path, path.heavy ? HEAVY : CALLS);
   results.push(r);
   const mark = r.reference ? 'ref ' : r.ok ? 'ok  ' : 'FAIL';
-  console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}  young ${r.youngMiB.join('/')} MiB  (${r.totalSeconds} s with ${r.warmUp} calls of warm-up${r.unsettled ? `; ${r.unsettled} samples unsettled after 5 s` : ''})`);
+  console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}  young ${r.youngMiB.join('/')} MiB${r.workersYoungMiB.length ? `, workers' ${r.workersYoungMiB.join('/')} MiB` : ''}  (${r.totalSeconds} s with ${r.warmUp} calls of warm-up${r.unsettled ? `; ${r.unsettled} samples unsettled after 5 s` : ''})`);
 }
 const ok = results.every((r) => r.ok);
 if (args.includes('--json')) console.log(JSON.stringify({ calls: CALLS, heavyCalls: HEAVY, slopeLimit: SLOPE_LIMIT, heavySlopeLimit: HEAVY_SLOPE_LIMIT, growthLimit: GROWTH_LIMIT, ok, results }, null, 2));
