@@ -151,26 +151,30 @@ function fillYoung() {
  * from the process's --expose-gc), as this isolate does: the workers' old generations are
  * read at the same point too, not wherever their own collections left them. A map of one
  * chunk an item and two items a worker, repeated until every worker has run one (at most
- * five rounds). Returns each worker's young generation (pages in use) afterwards.
+ * five rounds). Returns each worker's young generation (pages in use) afterwards, and how
+ * many workers no round reached (reported beside the path: their young generations were
+ * left as they were).
  */
 async function fillWorkers(pool) {
   const want = pool?.stats().workers ?? 0;
   const young = new Map();
   for (let round = 0; round < 5 && young.size < want; round++) {
     const filled = await pool.map(
-      (mib) => {
+      async (mib) => {
         let junk;
         for (let i = 0, n = mib * 2048; i < n; i++) junk = new Array(62);
         globalThis.gc?.();
-        const space = process.getBuiltinModule('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-        return [process.getBuiltinModule('node:worker_threads').threadId, space.physical_space_size, junk.length];
+        const { getHeapSpaceStatistics } = await import('node:v8');
+        const { threadId } = await import('node:worker_threads');
+        const space = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+        return [threadId, space.physical_space_size, junk.length];
       },
       new Array(2 * want).fill(3 * SEMI_MB),
       { chunksize: 1 },
     );
     for (const [thread, bytes] of filled) if (thread !== 0) young.set(thread, bytes);
   }
-  return [...young.values()];
+  return { young: [...young.values()], missed: Math.max(0, want - young.size) };
 }
 const threadCount = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
 async function sample(heavy = false, settled = () => true, pool = undefined) {
@@ -193,7 +197,7 @@ async function sample(heavy = false, settled = () => true, pool = undefined) {
     }
     unsettled = same < 4;
   }
-  const workersYoung = heavy ? [] : await fillWorkers(pool);
+  const workers = heavy ? { young: [], missed: 0 } : await fillWorkers(pool);
   fillYoung();
   global.gc();
   await pause(5);
@@ -207,7 +211,8 @@ async function sample(heavy = false, settled = () => true, pool = undefined) {
     threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0),
     fds: readdirSync('/proc/self/fd').length,
     young: young?.physical_space_size ?? 0,
-    workersYoung,
+    workersYoung: workers.young,
+    workersMissed: workers.missed,
     unsettled,
   };
 }
@@ -286,6 +291,8 @@ export async function soakPath(path, calls) {
     totalSeconds: +((performance.now() - started) / 1000).toFixed(1),
     /** Samples of a heavy path whose settled state or thread count did not hold within 5 s. */
     unsettled: samples.filter((s) => s.unsettled).length,
+    /** Samples at which some worker of the path's pool was not reached by the fill. */
+    unfilled: samples.filter((s) => s.workersMissed > 0).length,
     rssMiB: [+(first.rss / 2 ** 20).toFixed(1), +(last.rss / 2 ** 20).toFixed(1)],
     bytesPerCall: Math.round(bytesPerCall),
     growthPct: +(growth * 100).toFixed(2),
@@ -310,7 +317,7 @@ for (const path of PATHS) {
   const r = await soakPath(path, path.heavy ? HEAVY : CALLS);
   results.push(r);
   const mark = r.reference ? 'ref ' : r.ok ? 'ok  ' : 'FAIL';
-  console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}  young ${r.youngMiB.join('/')} MiB${r.workersYoungMiB.length ? `, workers' ${r.workersYoungMiB.join('/')} MiB` : ''}  (${r.totalSeconds} s with ${r.warmUp} calls of warm-up${r.unsettled ? `; ${r.unsettled} samples unsettled after 5 s` : ''})`);
+  console.error(`${mark} ${r.path.padEnd(48)} ${String(r.calls).padStart(7)} calls ${String(r.seconds).padStart(6)} s  RSS ${r.rssMiB[0]} -> ${r.rssMiB[1]} MiB  ${String(r.bytesPerCall).padStart(5)} B/call  ${r.growthPct}%  threads ${r.threads.join('->')}  fds ${r.fds.join('->')}  young ${r.youngMiB.join('/')} MiB${r.workersYoungMiB.length ? `, workers' ${r.workersYoungMiB.join('/')} MiB` : ''}  (${r.totalSeconds} s with ${r.warmUp} calls of warm-up${r.unsettled ? `; ${r.unsettled} samples unsettled after 5 s` : ''}${r.unfilled ? `; ${r.unfilled} samples with a worker not filled` : ''})`);
 }
 const ok = results.every((r) => r.ok);
 if (args.includes('--json')) console.log(JSON.stringify({ calls: CALLS, heavyCalls: HEAVY, slopeLimit: SLOPE_LIMIT, heavySlopeLimit: HEAVY_SLOPE_LIMIT, growthLimit: GROWTH_LIMIT, ok, results }, null, 2));
