@@ -3,7 +3,7 @@
 // makes what its calls need and returns `{ call, teardown }`; `call()` makes one call (or,
 // for `batch` paths, `batch` calls at once) and checks its result, so a path that stopped
 // doing its work would fail, not pass as flat. Paths with a pool return it too, so the
-// soak can watch its workers' heaps during the warm-up. `heavy` paths start threads on every call
+// soak can fill and collect its workers' heaps before each sample. `heavy` paths start threads on every call
 // (Process, worker replacement, pools made and terminated) and run fewer calls.
 import { Worker } from 'node:worker_threads';
 import { Executor, Lock, Pool, Process, Queue, Value, kernels, task } from '../dist/index.mjs';

@@ -17,7 +17,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
 import { PATHS } from './leak-paths.mjs';
 
 /**
@@ -133,12 +132,22 @@ if (typeof global.gc !== 'function') {
 }
 
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Allocates three semi-spaces' worth of short-lived arrays (~0.5 KiB each) on this thread:
- * two scavenges or more, after which both of its semi-spaces have every page in use. */
-function fillYoung() {
+/**
+ * Allocates `mib` MiB of short-lived arrays (~0.5 KiB each) on the thread it runs on, then
+ * collects that isolate's whole heap; returns the thread's id and its young generation's
+ * pages in use. With three semi-spaces' worth: two scavenges or more, after which both
+ * semi-spaces have every page in use. Self-contained, so that the same function runs here
+ * and, shipped by source, on a pool's workers (`gc` reaches them through the process's
+ * --expose-gc).
+ */
+async function fillYoung(mib) {
   let junk;
-  for (let i = 0, n = 3 * SEMI_MB * 2048; i < n; i++) junk = new Array(62);
-  return junk.length;
+  for (let i = 0, n = mib * 2048; i < n; i++) junk = new Array(62);
+  globalThis.gc?.();
+  const { getHeapSpaceStatistics } = await import('node:v8');
+  const { threadId } = await import('node:worker_threads');
+  const space = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  return [threadId, space?.physical_space_size ?? 0, junk.length];
 }
 
 /**
@@ -147,31 +156,17 @@ function fillYoung() {
  * calls to write both of its 16 MiB semi-spaces once, so a warm-up could end with them half
  * in use and the window read their filling as growth (the express lane: 99-135 bytes a call,
  * 6.6-13%, in two of seven runs). So each sample first has every worker of the path's pool
- * allocate the same garbage and then collect its whole heap (`gc`, which the workers have
- * from the process's --expose-gc), as this isolate does: the workers' old generations are
- * read at the same point too, not wherever their own collections left them. A map of one
- * chunk an item and two items a worker, repeated until every worker has run one (at most
- * five rounds). Returns each worker's young generation (pages in use) afterwards, and how
- * many workers no round reached (reported beside the path: their young generations were
- * left as they were).
+ * run `fillYoung`, as this isolate does: the workers' old generations are read at the same
+ * point too, not wherever their own collections left them. A map of one chunk an item and
+ * two items a worker, repeated until every worker has run one (at most five rounds).
+ * Returns each worker's young generation (pages in use) afterwards, and how many workers no
+ * round reached (reported beside the path: their young generations were left as they were).
  */
 async function fillWorkers(pool) {
   const want = pool?.stats().workers ?? 0;
   const young = new Map();
   for (let round = 0; round < 5 && young.size < want; round++) {
-    const filled = await pool.map(
-      async (mib) => {
-        let junk;
-        for (let i = 0, n = mib * 2048; i < n; i++) junk = new Array(62);
-        globalThis.gc?.();
-        const { getHeapSpaceStatistics } = await import('node:v8');
-        const { threadId } = await import('node:worker_threads');
-        const space = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
-        return [threadId, space.physical_space_size, junk.length];
-      },
-      new Array(2 * want).fill(3 * SEMI_MB),
-      { chunksize: 1 },
-    );
+    const filled = await pool.map(fillYoung, new Array(2 * want).fill(3 * SEMI_MB), { chunksize: 1 });
     for (const [thread, bytes] of filled) if (thread !== 0) young.set(thread, bytes);
   }
   return { young: [...young.values()], missed: Math.max(0, want - young.size) };
@@ -198,11 +193,9 @@ async function sample(heavy = false, settled = () => true, pool = undefined) {
     unsettled = same < 4;
   }
   const workers = heavy ? { young: [], missed: 0 } : await fillWorkers(pool);
-  fillYoung();
-  global.gc();
+  const [, young] = await fillYoung(3 * SEMI_MB);
   await pause(5);
   const m = process.memoryUsage();
-  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
   const status = readFileSync('/proc/self/status', 'utf8');
   return {
     rss: m.rss,
@@ -210,7 +203,7 @@ async function sample(heavy = false, settled = () => true, pool = undefined) {
     external: m.external + m.arrayBuffers,
     threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0),
     fds: readdirSync('/proc/self/fd').length,
-    young: young?.physical_space_size ?? 0,
+    young,
     workersYoung: workers.young,
     workersMissed: workers.missed,
     unsettled,
@@ -238,6 +231,7 @@ export async function soakPath(path, calls) {
   const { call, teardown, settled: isSettled, pool } = await path.setup();
   const batch = path.batch ?? 1;
   const rounds = Math.ceil(calls / batch);
+  const take = () => sample(path.heavy, isSettled, pool);
   // Warm-up: code optimised, caches full, and the pinned young generations' pages touched
   // (RSS counts a page from its first write: 64 MiB for the two isolates, more with more
   // workers). At least a quarter of the calls (and 20,000; 200 for the heavy paths), and
@@ -250,12 +244,12 @@ export async function soakPath(path, calls) {
   const minWarm = Math.max(path.heavy ? 200 : 20_000, Math.ceil(rounds / 4));
   const block = path.heavy ? Math.max(50, step) : 4096;
   let warm = 0;
-  let warmed = await sample(path.heavy, isSettled, pool);
+  let warmed = await take();
   for (let settled = 0; warm < minWarm || settled < 2; ) {
     for (let i = 0; i < block; i++) await call();
     warm += block;
     progress(path.name, 'warm-up', warm * batch);
-    const now = await sample(path.heavy, isSettled, pool);
+    const now = await take();
     settled = now.rss - warmed.rss < 2 ** 20 ? settled + 1 : 0;
     warmed = now;
     if (warm >= MAX_WARM_FACTOR * minWarm) break;
@@ -272,7 +266,7 @@ export async function soakPath(path, calls) {
     for (let i = 0; i < n; i++) await call();
     done += n;
     progress(path.name, 'measurement', done * batch);
-    samples.push(await sample(path.heavy, isSettled, pool));
+    samples.push(await take());
     xs.push(done * batch);
   }
   const seconds = (performance.now() - began) / 1000;
