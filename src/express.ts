@@ -41,10 +41,12 @@ export interface LaneHost {
 /** The caller's end of the lane. */
 export class ExpressLane {
   readonly #host: LaneHost;
-  readonly #x = new Int32Array(sharedMemory(EXPRESS_BYTES));
-  readonly #f64 = new Float64Array(this.#x.buffer, 0, 16);
+  /** The lane's memory, in three views; after {@link ExpressLane.release}, a closed lane's
+   * (see {@link closedLane}), so the memory handed on is out of this lane's reach. */
+  #x: Int32Array = new Int32Array(sharedMemory(EXPRESS_BYTES));
+  #f64: Float64Array = new Float64Array(this.#x.buffer, 0, 16);
   /** Where a call's arguments go in the lane. */
-  readonly #data = new Uint8Array(this.#x.buffer, X.Data, EXPRESS_BYTES - X.Data);
+  #data: Uint8Array = new Uint8Array(this.#x.buffer, X.Data, EXPRESS_BYTES - X.Data);
   /** The caller of an express call it stopped polling for. */
   #waiter: { resolve(o: ExpressOutcome): void; reject(e: Error): void } | undefined;
   /** What the call in the lane is (an apply, or a map: of a Float32Array or not). */
@@ -228,16 +230,29 @@ export class ExpressLane {
 
   /** The pool is closed: no call is in the lane. */
   reset(): void {
+    if (this.#x === closedLane) return;
     this.#into = undefined;
     Atomics.store(this.#x, X.State, XState.Idle);
   }
 
   /** Hands the lane's memory on to the next pool made (see spare-memory.ts): the pool is
-   * closed and none of its workers is alive. The lane is not used again. */
+   * closed and none of its workers is alive. The lane keeps no view of it: from now on it
+   * is never idle, so no call enters it, and a second release hands nothing on. */
   release(): void {
+    if (this.#x === closedLane) return;
     handOn(this.#x.buffer as SharedArrayBuffer);
+    this.#waiter = undefined;
+    this.#into = undefined;
+    this.#x = closedLane;
+    this.#f64 = new Float64Array(closedLane.buffer, 0, 16);
+    this.#data = new Uint8Array(0);
   }
 }
+
+/** What a released lane points at: a few words of its own, never idle (a call is never
+ * posted into it), shared with no thread. */
+const closedLane = new Int32Array(new ArrayBuffer(16 * 8));
+Atomics.store(closedLane, X.State, XState.Done);
 
 /** How the worker's end runs a call (given by the worker's loop, so the caller's thread
  * never loads the worker's compile cache). */

@@ -24,10 +24,10 @@ export function sharedMemory(bytes: number): SharedArrayBuffer {
   return sab;
 }
 
-/** Keeps `sab` for the next {@link sharedMemory} of its size. Its owner hands it on once
- * (WorkerGroup.close guards that), must not touch it again, and no other thread may hold it. */
+/** Keeps `sab` for the next {@link sharedMemory} of its size. Its owner drops every view of
+ * it (WorkerGroup and ExpressLane do so as they hand it on), and no other thread may hold it. */
 export function handOn(sab: SharedArrayBuffer): void {
   let list = spares.get(sab.byteLength);
   if (list === undefined) spares.set(sab.byteLength, (list = []));
-  if (list.length < KEEP) list.push(sab);
+  if (list.length < KEEP && !list.includes(sab)) list.push(sab);
 }

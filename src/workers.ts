@@ -56,9 +56,10 @@ export const WORKER_ID_LIMIT = Symbol.for('ferropool.workerIdLimit');
 export class WorkerGroup {
   readonly #options: GroupOptions;
   readonly #doorbell = new Int32Array(new SharedArrayBuffer(4 * Bell.Words));
-  readonly #current: Float64Array;
+  /** The workers' slots (see {@link SLOT_STRIDE}); empty once handed on (see close()). */
+  #current: Float64Array;
   /** The same memory as `#current`, for the workers' polling flags. */
-  readonly #polling: Int32Array;
+  #polling: Int32Array;
   readonly #members = new Map<number, Member>();
   readonly #buffers = new BufferRegistry((message) => this.#broadcast(message));
   /** `initargs`, encoded once. */
@@ -73,8 +74,8 @@ export class WorkerGroup {
   /** The highest worker id (see {@link GroupOptions.idLimit}). */
   readonly #idLimit: number;
   #closed = false;
-  /** Whether close() handed the lane's and the slots' memory on (see spare-memory.ts). */
-  #released = false;
+  /** The one stop of the workers (see close()): later calls wait for the same. */
+  #stopped: Promise<void> | undefined;
   /** Called when a worker's initializer throws; the pool rejects what is pending. */
   onInitError: (error: WireError) => void = () => {};
 
@@ -262,15 +263,23 @@ export class WorkerGroup {
   /**
    * Stops every worker and drops the board; resolves when the workers have exited. With
    * `graceful` (join() after close()), a worker still running its initializer finishes it
-   * first, as Python's does: after close() and join(), every worker has run it.
+   * first, as Python's does: after close() and join(), every worker has run it. Idempotent:
+   * every call after the first (terminate() then join(), join() twice, …) waits for the
+   * same stop, and a non-graceful call during a graceful wait stops the workers at once.
    */
   async close(graceful = false): Promise<void> {
-    if (graceful && !this.#closed) {
+    if (graceful && this.#stopped === undefined) {
       const members = [...this.#members.values()];
       // Unref'd workers would let the process exit before they are ready.
       for (const m of members) m.worker.ref();
       await Promise.all(members.map((m) => m.ready));
     }
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  /** The stop itself: runs once. */
+  async #stop(): Promise<void> {
     this.#closed = true;
     this.#board.drop();
     const exits = [...this.#members.values()].map((m) => {
@@ -285,11 +294,13 @@ export class WorkerGroup {
     clearInterval(this.#keepAlive);
     this.#lane.reset();
     this.#buffers.clear();
-    // No worker is left to touch the lane or the slots: the next pool may have them.
-    if (this.#members.size === 0 && !this.#released) {
-      this.#released = true;
+    // No worker is left to touch the lane or the slots: the next pool may have them. The
+    // group keeps no reference to either (the lane drops its own in release()).
+    if (this.#members.size === 0) {
       this.#lane.release();
       handOn(this.#current.buffer as SharedArrayBuffer);
+      this.#current = new Float64Array(0);
+      this.#polling = new Int32Array(0);
     }
   }
 
