@@ -1,8 +1,26 @@
 /**
- * Decoding values with the copy semantics of structured clone.
+ * V8's serialiser and deserialiser with structured clone's semantics: its errors (a value
+ * that cannot be cloned throws a `DOMException` named `DataCloneError`, as `postMessage` and
+ * `structuredClone` do, not Node's plain `Error`) and its copies (see {@link OwnBuffers}).
  * @internal
  */
-import { DefaultDeserializer } from 'node:v8';
+import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
+
+/** Node's serialiser, throwing structured clone's `DataCloneError`. (`_getDataCloneError`
+ * is Node's documented overridable hook; @types/node omits it.) */
+export class CloneSerializer extends DefaultSerializer {
+  _getDataCloneError(message: string): Error {
+    return new DOMException(message, 'DataCloneError');
+  }
+}
+
+/** `v8.serialize(value)`, throwing what structured clone throws for what it cannot clone. */
+export function serializeClone(value: unknown): Buffer {
+  const s = new CloneSerializer();
+  s.writeHeader();
+  s.writeValue(value);
+  return s.releaseBuffer();
+}
 
 /**
  * `v8.deserialize`, except that every typed array, Buffer and DataView in the value gets an

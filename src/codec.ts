@@ -20,8 +20,7 @@
  * holes kept, `-0` kept, strings exact (lone surrogates too: they travel as UTF-16).
  * @internal
  */
-import { serialize } from 'node:v8';
-import { deserializeOwn } from './clone';
+import { deserializeOwn, serializeClone } from './clone';
 
 /** The first byte of a payload this codec wrote (V8's serialiser always writes 0xFF). */
 export const TAG_PLAIN = 8;
@@ -303,7 +302,7 @@ export function decodePlain(bytes: Uint8Array): unknown {
 
 /** `value` in the plain-data codec when it is plain data, else serialised by V8. */
 export function encodeAny(value: unknown): Buffer {
-  return encodePlain(value) ?? serialize(value);
+  return encodePlain(value) ?? serializeClone(value);
 }
 
 /** Decodes what {@link encodeAny} wrote (or `v8.serialize`). */

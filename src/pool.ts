@@ -379,12 +379,15 @@ export class Pool {
   }
 
   #mapKernel(kernel: MapKernel, data: FloatArray, o: KernelMapOptions, input: unknown): FloatArray | number[] | Promise<FloatArray | number[]> {
-    const out = o.out === undefined ? newLike(data) : checkOut(o.out, data);
+    const given = o.out === undefined ? undefined : checkOut(o.out, data);
     const [p0, p1] = kernel.params;
-    const result = () => (o.out !== undefined || isFloatArray(input) ? out : Array.from(out));
-    const done = this.#run(o, data.length, (id) =>
-      native.mapKernel(id, kernel.code, p0, p1, data, out, o.chunksize ?? 0, this.#processes),
-    );
+    // The output is made once the call may start (not for a call whose signal aborted).
+    let out!: FloatArray;
+    const result = () => (given !== undefined || isFloatArray(input) ? out : Array.from(out));
+    const done = this.#run(o, data.length, (id) => {
+      out = given ?? newLike(data);
+      return native.mapKernel(id, kernel.code, p0, p1, data, out, o.chunksize ?? 0, this.#processes);
+    });
     return done instanceof Promise ? done.then(result) : result();
   }
 

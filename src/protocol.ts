@@ -50,6 +50,8 @@ export interface WireError {
   partial: Items;
   /** Set when the function could not be shipped or compiled. */
   serialization?: boolean;
+  /** Set when the error is a `DOMException` (a `DataCloneError`, an `AbortError`, …). */
+  dom?: boolean;
   /** The error's `cause`: an error (as a WireError), or any other value, cloned. */
   cause?: { error: WireError } | { value: unknown };
 }

@@ -20,11 +20,12 @@ const STANDARD: Record<string, new (message?: string) => Error> = {
   URIError,
 };
 
-/** Rebuilds a worker's error on this side: same class where it is standard, same name,
+/** Rebuilds a worker's error on this side: same class where it is standard (or a
+ * `DOMException`), same name,
  * message and own properties, `index`, and a stack that starts with the worker's. */
 export function rebuildError(w: WireError): Error {
   const Ctor = w.serialization ? TaskSerializationError : (STANDARD[w.name] ?? Error);
-  const err = new Ctor(w.message) as Error & Record<string | symbol, unknown>;
+  const err = (w.dom ? new DOMException(w.message, w.name) : new Ctor(w.message)) as Error & Record<string | symbol, unknown>;
   if (err.name !== w.name) Object.defineProperty(err, 'name', { value: w.name, writable: true, configurable: true, enumerable: false });
   for (const [k, v] of Object.entries(w.props)) err[k] = v;
   err.index = w.index;

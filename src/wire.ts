@@ -4,8 +4,8 @@
  * protocol.ts).
  * @internal
  */
-import { DefaultSerializer, deserialize, serialize } from 'node:v8';
-import { deserializeOwn } from './clone';
+import { deserialize } from 'node:v8';
+import { CloneSerializer, deserializeOwn, serializeClone } from './clone';
 import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from './codec';
 import type { ItemOutcome, Items, NumericItems, WireError } from './protocol';
 import { fromState, isShared } from './shared';
@@ -222,8 +222,8 @@ const SHARED_SEEN = Symbol('shared memory');
 
 /** V8's serialiser (Node's, which writes typed arrays itself), stopping at shared memory.
  * (The two hooks are Node's documented overridable methods; @types/node omits them.) */
-const writeHostObject = (DefaultSerializer.prototype as unknown as { _writeHostObject(o: object): void })._writeHostObject;
-class SharedSpotter extends DefaultSerializer {
+const writeHostObject = (CloneSerializer.prototype as unknown as { _writeHostObject(o: object): void })._writeHostObject;
+class SharedSpotter extends CloneSerializer {
   _getSharedArrayBufferId(): never {
     throw SHARED_SEEN;
   }
@@ -320,7 +320,7 @@ export function encodeValue(value: unknown, refs?: SharedRefs): Buffer {
     if (err !== SHARED_SEEN) throw err;
   }
   if (refs === undefined) throw new TypeError('#<SharedArrayBuffer> could not be cloned.');
-  return Buffer.concat([Buffer.of(TAG_REFS), serialize(swapOut(value, refs, 0))]);
+  return Buffer.concat([Buffer.of(TAG_REFS), serializeClone(swapOut(value, refs, 0))]);
 }
 
 /** Decodes what {@link encodeValue} wrote, finding shared buffers with `resolve`. */
@@ -333,7 +333,7 @@ export function decodeValue(bytes: Uint8Array, resolve?: ResolveShared): unknown
 
 /** A copy of `value` as it would cross a thread (throws what cloning it throws). */
 function cloneValue(value: unknown): unknown {
-  return isPlain(value) ? value : deserialize(serialize(value));
+  return isPlain(value) ? value : deserialize(serializeClone(value));
 }
 
 export function encodeResults(results: Items): Buffer {
@@ -394,6 +394,7 @@ export function toWireError(err: unknown, index: number, partial: Items, seriali
     index,
     partial,
     serialization,
+    ...(err instanceof DOMException ? { dom: true } : {}),
     ...(cause === undefined ? {} : { cause }),
   };
 }
