@@ -165,6 +165,39 @@ export const PATHS = [
     },
   },
   {
+    name: 'reduce(jsFn) over 1,000 numbers',
+    async setup() {
+      const pool = new Pool(2);
+      const thousand = Array.from({ length: 1000 }, (_, i) => i);
+      return {
+        async call() {
+          check((await pool.reduce((a, b) => a + b, thousand)) === 499500, 'reduce over 1,000 numbers');
+        },
+        teardown: () => pool.terminate(),
+        pool,
+      };
+    },
+  },
+  {
+    // Every call ships a function the pool has never seen (generated code, a closure a
+    // request): the caches that keep shipped and compiled functions must stay bounded.
+    name: 'a new function every call (apply and map)',
+    async setup() {
+      const pool = new Pool(2);
+      let made = 0;
+      return {
+        async call() {
+          const k = made++;
+          const f = new Function('x', `return x + ${k};`);
+          check((await pool.apply(f, [1])) === k + 1, 'apply of a new function');
+          check((await pool.map(f, numbers))[63] === k + 63, 'map of a new function');
+        },
+        teardown: () => pool.terminate(),
+        pool,
+      };
+    },
+  },
+  {
     name: 'batched applyAsync',
     batch: 8,
     async setup() {

@@ -1,6 +1,6 @@
 // The leak soak: npm run soak -- --leaks [--calls N] [--heavy-calls N] [--only SUBSTRING]
 //   [--slope B] [--heavy-slope B] [--growth FRACTION] [--max-warm-factor F] [--samples N]
-//   [--semi-space MIB] [--stall SECONDS] [--deadline SECONDS] [--json]
+//   [--semi-space MIB[,MIB]] [--stall SECONDS] [--deadline SECONDS] [--json]
 // Runs every call path of scripts/leak-paths.mjs in turn, in this process: a warm-up, then
 // N calls (N/10 for the heavy paths: Process, worker replacement, pools made and
 // terminated), sampling the process's RSS (all native memory included: the addon, the
@@ -44,14 +44,31 @@ import { PATHS } from './leak-paths.mjs';
  */
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-const SEMI_MB = Number(opt('--semi-space', 16));
-const PINNED = [`--min-semi-space-size=${SEMI_MB}`, `--max-semi-space-size=${SEMI_MB}`, '--no-memory-reducer'];
+/** The young generations' sizes the soak runs at, one whole soak each: V8's largest (16 MiB
+ * a semi-space) and its smallest (1 MiB: what `resourceLimits.maxYoungGenerationSizeMb` or a
+ * memory-tight container gives), where a worker's C heap that grows with every call shows
+ * before the young generation's growth can hide it. `--semi-space 16` runs one. */
+const SEMI_SIZES = String(opt('--semi-space', '16,1')).split(',').map(Number);
+if (SEMI_SIZES.some((mb) => !(mb >= 1))) {
+  console.error(`--semi-space takes sizes in MiB (16,1), got ${opt('--semi-space')}`);
+  process.exit(2);
+}
+const SEMI_MB = SEMI_SIZES[0];
+const pinned = (mb) => [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`, '--no-memory-reducer'];
+const PINNED = pinned(SEMI_MB);
 /** A path that makes no progress for this long is a hang: the soak stops, naming it. */
 const STALL_S = Number(opt('--stall', 240));
 /** The whole soak's time limit: a caller with its own timeout (npm test) sets one below it,
  * so that a crawl still prints which path was slow and where its threads were. */
 const DEADLINE_S = Number(opt('--deadline', Number.POSITIVE_INFINITY));
-if (!PINNED.every((f) => process.execArgv.includes(f))) process.exit(await supervise());
+if (SEMI_SIZES.length > 1 || !PINNED.every((f) => process.execArgv.includes(f))) {
+  let status = 0;
+  for (const mb of SEMI_SIZES) {
+    if (SEMI_SIZES.length > 1) console.error(`== young generations pinned at ${mb} MiB a semi-space ==`);
+    status = Math.max(status, await supervise(mb));
+  }
+  process.exit(status);
+}
 
 /**
  * Runs the soak in a child process with the pinned flags and watches it: the child reports
@@ -61,11 +78,13 @@ if (!PINNED.every((f) => process.execArgv.includes(f))) process.exit(await super
  * printed with the path and phase, and it is killed; the same when the soak outlasts
  * `--deadline`. Exit status: the child's, 3 on a stall, 4 past the deadline.
  */
-async function supervise() {
+async function supervise(mb) {
   const reports = mkdtempSync(join(tmpdir(), 'ferropool-leaks-'));
-  const flags = [...new Set(['--expose-gc', ...process.execArgv, ...PINNED, '--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reports}`])];
+  const flags = [...new Set(['--expose-gc', ...process.execArgv.filter((f) => !/semi-space-size/.test(f)), ...pinned(mb), '--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${reports}`])];
   const began = Date.now();
-  const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), ...args], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+  const at = args.indexOf('--semi-space');
+  const childArgs = at < 0 ? [...args, '--semi-space', String(mb)] : args.map((a, i) => (i === at + 1 ? String(mb) : a));
+  const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), ...childArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   let last = { path: '(starting)', phase: 'setup', calls: 0 };
   let heard = Date.now();
   child.on('message', (m) => {

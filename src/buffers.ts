@@ -63,7 +63,8 @@ export class BufferRegistry {
 export class SharedBuffers {
   readonly #known: Map<number, SharedArrayBuffer>;
   readonly #port: MessagePort | undefined;
-  /** Functions named by the express lane (posted as `['fn', id, spec]`). */
+  /** Functions named by the express lane (posted as `['fn', id, spec]`; `['fn', id, null]`:
+   * forget it). */
   readonly fns = new Map<number, FnSpec>();
   constructor(initial: Array<[number, SharedArrayBuffer]>, port?: MessagePort) {
     this.#known = new Map(initial);
@@ -84,8 +85,10 @@ export class SharedBuffers {
 
   #take(message: unknown): void {
     const m = message as PortMessage;
-    if (m[0] === Msg.Fn) this.fns.set(m[1], m[2]);
-    else if (m[1]) this.#known.set(m[0], m[1]);
+    if (m[0] === Msg.Fn) {
+      if (m[2] === null) this.fns.delete(m[1]);
+      else this.fns.set(m[1], m[2]);
+    } else if (m[1]) this.#known.set(m[0], m[1]);
     else this.#known.delete(m[0]);
   }
 

@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Lru } from './lru';
 
 /** ferropool's own files (dist/ in a build): frames there are not the user's. */
 const OWN_DIR = __dirname + path.sep;
@@ -89,7 +90,7 @@ export function workerStack(stack: string): string {
     .join('\n');
 }
 
-const texts = new Map<string, string | null>();
+const texts = new Lru<string, string | null>(8);
 
 /** A source file's text, if it is a readable file of at most 4 MB (a few kept). */
 function fileText(file: string): string | null {
@@ -100,7 +101,6 @@ function fileText(file: string): string | null {
     } catch {
       text = null;
     }
-    if (texts.size >= 8) texts.delete(texts.keys().next().value!);
     texts.set(file, text);
   }
   return text;

@@ -7,13 +7,17 @@
 import { isBuiltin } from 'node:module';
 import { helpersFor, helperToolchain } from './helpers';
 import { currentProcess } from './identity';
+import { Lru } from './lru';
 import { type FnSpec, specKey } from './protocol';
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 const RESERVED = new Set(['await', 'yield', 'let', 'static', 'enum', 'implements', 'interface', 'package', 'private', 'protected', 'public', 'default', 'function', 'class', 'async']);
 
-/** Compiles a shipped function once per source; its own name is bound, so recursion works. */
-const compiled = new Map<string, (...args: unknown[]) => unknown>();
+/** Compiles a shipped function once per source; its own name is bound, so recursion works.
+ * A worker keeps the {@link COMPILED} functions it used last (a program that ships a new
+ * function per request must not grow every worker without end). */
+export const COMPILED = 512;
+const compiled = new Lru<string, (...args: unknown[]) => unknown>(COMPILED);
 /** The function of `spec` if it was compiled or imported already (no promise to await). */
 export function compiledFn(spec: FnSpec): ((...args: unknown[]) => unknown) | undefined {
   return compiled.get(specKey(spec));

@@ -9,6 +9,7 @@
 import { decodeAny, encodeAny } from './codec';
 import { WorkerCrashedError } from './errors';
 import { Bell, EXPRESS_BYTES, type FnSpec, Msg, type PortMessage, specKey, type WorkerMessage, X, XCall, XResult, XState } from './protocol';
+import { Lru } from './lru';
 import { handOn, sharedMemory } from './spare-memory';
 import { pollFor } from './spin';
 import { FLUSH_MS, flushOutput, outputPending } from './stdio';
@@ -38,6 +39,9 @@ export interface LaneHost {
   release(): void;
 }
 
+/** How many functions the lane's table keeps (see {@link ExpressLane}'s `#fns`). */
+export const LANE_FNS = 256;
+
 /** The caller's end of the lane. */
 export class ExpressLane {
   readonly #host: LaneHost;
@@ -54,9 +58,11 @@ export class ExpressLane {
   #f32 = false;
   /** Where a map's numeric results go (see {@link ExpressLane.call}'s `into`). */
   #into: Float64Array | Float32Array | number[] | undefined;
-  /** Functions the lane has named, by id (every worker is told each once). */
-  readonly #fnIds = new Map<string, number>();
-  readonly #fns: Array<[number, FnSpec]> = [];
+  /** The functions the lane names, by id, the {@link LANE_FNS} used last: every worker is
+   * told each once, and told to forget one the bound drops (no call in the lane names it:
+   * a function is named only when the lane is idle). Ids are never reused. */
+  readonly #fns = new Lru<string, [number, FnSpec]>(LANE_FNS, (_key, [id]) => this.#host.broadcast([Msg.Fn, id, null]));
+  #nextFnId = 1;
   /** Calls finished (for stats()). */
   done = 0;
 
@@ -71,7 +77,7 @@ export class ExpressLane {
 
   /** The functions named so far, for a new worker. */
   get fns(): Array<[number, FnSpec]> {
-    return [...this.#fns];
+    return [...this.#fns.values()];
   }
 
   /** Whether a call waits for a worker's note. */
@@ -105,12 +111,11 @@ export class ExpressLane {
     const bytes = encodeArgs(0, [args], this.#data);
     if (bytes === undefined) return undefined;
     const key = specKey(f);
-    let id = this.#fnIds.get(key);
+    let id = this.#fns.get(key)?.[0];
     if (id === undefined) {
-      id = this.#fns.length + 1;
-      this.#fnIds.set(key, id);
-      this.#fns.push([id, f]);
+      id = this.#nextFnId++;
       this.#host.broadcast([Msg.Fn, id, f]);
+      this.#fns.set(key, [id, f]);
     }
     x[X.FnId] = id;
     x[X.ArgLen] = bytes.length;

@@ -15,6 +15,7 @@ import type { WorkerGroup } from './workers';
 import { encodeValue, IN_OUTPUT, isNumeric } from './wire';
 import { type FnSpec, type ItemOutcome, type Items, specKey, type WireError } from './protocol';
 import { isThenable } from './thenable';
+import { Lru } from './lru';
 
 /** Python's default: about four chunks per worker. */
 export function defaultChunksize(length: number, processes: number): number {
@@ -172,7 +173,7 @@ export const MAX_STREAM_CHUNK = 4096;
 const STREAM_READ_MS = 1;
 
 export class CostModel {
-  readonly #ns = new Map<string, number>();
+  readonly #ns = new Lru<string, number>(1024);
 
   /** Learns a measurement: at once when it is lower (the first calls run before the JIT
    * has optimised the function), slowly when it is higher (one slow call is not a trend). */
@@ -180,7 +181,6 @@ export class CostModel {
     const key = specKey(f);
     const old = this.#ns.get(key);
     this.#ns.set(key, old === undefined || nsPerItem < old ? nsPerItem : old * 0.75 + nsPerItem * 0.25);
-    if (this.#ns.size > 1024) this.#ns.delete(this.#ns.keys().next().value!);
   }
 
   /**

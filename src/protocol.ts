@@ -210,7 +210,7 @@ export interface ProcessInit {
 
 /** The first element of a message that is not a job's {@link Note}. */
 export const enum Msg {
-  /** Pool → worker port: the express lane's function `id` is `spec`. */
+  /** Pool → worker port: the express lane's function `id` is `spec` (null: forget `id`). */
   Fn = 'fn',
   /** Worker → pool: an express call its caller stopped polling for is done. */
   Express = 'express',
@@ -227,7 +227,7 @@ export const enum Msg {
  * forget it, nobody refers to it any more), or a function the express lane names by id.
  * The pool posts either before the job or call that needs it.
  */
-export type PortMessage = readonly [id: number, buffer: SharedArrayBuffer | null] | readonly [Msg.Fn, id: number, spec: FnSpec];
+export type PortMessage = readonly [id: number, buffer: SharedArrayBuffer | null] | readonly [Msg.Fn, id: number, spec: FnSpec | null];
 
 /** What a pool worker posts to the pool's thread. */
 export type WorkerMessage =

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { definitionSite } from './callsite';
 import { TaskSerializationError } from './errors';
 import { describe } from './kernels';
+import { Lru } from './lru';
 import type { FnSpec } from './protocol';
 
 const TASK = Symbol.for('ferropool.task');
@@ -73,8 +74,7 @@ export function isTask(value: unknown): value is ModuleTask {
 /** Specs by function object (the first of each source), and by source: a loop that passes
  * a fresh arrow each time (`pool.apply(() => work())`) checks its source once. */
 const shipped = new WeakMap<object, FnSpec>();
-const bySource = new Map<string, FnSpec>();
-const SOURCE_CACHE = 512;
+const bySource = new Lru<string, FnSpec>(512);
 
 /**
  * The spec a worker needs to run `fn`, or a `TaskSerializationError` saying why `fn`
@@ -110,7 +110,6 @@ export function shipFunction(fn: unknown, argName: string): FnSpec {
   const site = definitionSite(src);
   if (site !== undefined) Object.assign(spec, site);
   bySource.set(key, spec);
-  if (bySource.size > SOURCE_CACHE) bySource.delete(bySource.keys().next().value!);
   shipped.set(fn, spec);
   return spec;
 }

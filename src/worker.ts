@@ -19,6 +19,7 @@ import { runChunk, runIsolated, runShared, type SharedViews, type Slot } from '.
 import { pollFor } from './spin';
 import { FLUSH_MS, flushOutput, outputPending, turn } from './stdio';
 import { isThenable } from './thenable';
+import { Lru } from './lru';
 import { decodeChunk, decodeValue, encodeError, encodeInOutput, sharedChunk } from './wire';
 
 /** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
@@ -28,12 +29,11 @@ import { decodeChunk, decodeValue, encodeError, encodeInOutput, sharedChunk } fr
 const SPIN_MS = 0.5;
 
 /** Job specs by their text: a hot loop's jobs differ only in their id. */
-const parsedSpecs = new Map<string, JobSpec>();
+const parsedSpecs = new Lru<string, JobSpec>(256);
 function parseSpec(text: string): JobSpec {
   let spec = parsedSpecs.get(text);
   if (spec === undefined) {
     spec = JSON.parse(text) as JobSpec;
-    if (parsedSpecs.size >= 256) parsedSpecs.delete(parsedSpecs.keys().next().value!);
     parsedSpecs.set(text, spec);
   }
   return spec;

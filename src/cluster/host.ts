@@ -11,6 +11,7 @@ import { PARTIAL } from '../remote';
 import { kernels, type MapKernel, type ReduceKernel } from '../kernels';
 import { Pool, cpuCount } from '../pool';
 import { task } from '../task';
+import { Lru } from '../lru';
 import { toWireError } from '../wire';
 import type { FnSpec } from '../protocol';
 import { type ChunkPayload, type InitSpec, type KernelSpec, decodePayload, encodeResult, jobSigned, redact, type ResultMessage } from './protocol';
@@ -113,7 +114,7 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
   const running = new Map<string, Set<AbortController>>();
   /** Calls cancelled lately (by key, with when), oldest first. */
   const cancelled = new Map<string, number>();
-  const compiled = new Map<string, (...args: unknown[]) => unknown>();
+  const compiled = new Lru<string, (...args: unknown[]) => unknown>(512);
 
   const toFn = (spec: FnSpec): ((...args: unknown[]) => unknown) | ReturnType<typeof task> => {
     if (spec.k === 'mod') return task(spec.url, spec.name);
@@ -122,7 +123,6 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
       fn = new Function(`return (${spec.src}\n);`)() as (...args: unknown[]) => unknown;
       if (typeof fn !== 'function') throw new TaskSerializationError('the shipped source is not a function');
       compiled.set(spec.src, fn);
-      if (compiled.size > 512) compiled.delete(compiled.keys().next().value!);
     }
     return fn;
   };
