@@ -1,7 +1,10 @@
-// Regressions of issue 20: what a value that cannot be cloned reports, and an aborted
-// kernel map that allocates nothing.
+// Regressions of issue 20: what a value that cannot be cloned reports, an aborted kernel map
+// that allocates nothing, and caches with bounds.
 import test from 'ava';
 import { Pool, AbortError, kernels } from '../dist/index.mjs';
+import { ExpressLane, LANE_FNS } from '../dist/express.js';
+import { Lru } from '../dist/lru.js';
+import { MemoryWatchdog } from '../dist/heap-watchdog.js';
 
 const pool = new Pool(2);
 test.after.always(() => pool.terminate());
@@ -41,4 +44,75 @@ test('a kernel map whose signal has aborted allocates no output', async (t) => {
   const grew = process.memoryUsage().arrayBuffers - before;
   t.true(grew < input.byteLength / 2, `ArrayBuffers grew by ${grew} bytes`);
   t.is((await own.map(kernels.sqrt, input))[7], Math.SQRT2);
+});
+
+test('Lru keeps the most recently used entries and reports what its bound drops', (t) => {
+  const dropped = [];
+  const lru = new Lru(3, (key, value) => dropped.push([key, value]));
+  for (const k of ['a', 'b', 'c']) lru.set(k, k.toUpperCase());
+  t.is(lru.get('a'), 'A'); // a is now the most recent: b goes first
+  lru.set('d', 'D');
+  t.deepEqual(dropped, [['b', 'B']]);
+  t.is(lru.get('b'), undefined);
+  lru.set('c', 'C2'); // an update refreshes too
+  lru.set('e', 'E');
+  t.deepEqual(dropped, [['b', 'B'], ['a', 'A']]);
+  t.deepEqual([...lru.values()], ['D', 'C2', 'E']);
+  lru.delete('E'); // not a key: nothing happens
+  lru.delete('e');
+  t.is(lru.size, 2);
+  t.deepEqual(dropped.length, 2, 'a delete is not an eviction');
+});
+
+test("the express lane's function table is bounded, and workers are told what it forgets", (t) => {
+  const posted = [];
+  const lane = new ExpressLane({ doorbell: new Int32Array(new SharedArrayBuffer(4 * 48)) /* Bell.Words */, broadcast: (m) => posted.push(m), hold() {}, release() {} });
+  const n = LANE_FNS + 100;
+  for (let i = 0; i < n; i++) {
+    // No worker polls: the call is withdrawn after its (zero) budget, as the pool's would be.
+    t.is(lane.call({ k: 'fn', src: `(x) => x + ${i}`, name: '' }, [1], 0, 0), undefined);
+  }
+  const named = posted.filter((m) => m[2] !== null).map((m) => m[1]);
+  const forgotten = posted.filter((m) => m[2] === null).map((m) => m[1]);
+  t.is(named.length, n);
+  t.deepEqual(forgotten, named.slice(0, 100), 'the least recently used are forgotten, oldest first');
+  t.is(lane.fns.length, LANE_FNS, 'a new worker is sent the bounded table');
+  t.deepEqual(lane.fns.map(([id]) => id), named.slice(100));
+  t.is(new Set(named).size, n, 'ids are never reused');
+  lane.release();
+});
+
+test('a pool keeps working through thousands of distinct functions, old ones included', async (t) => {
+  const own = new Pool(2);
+  t.teardown(() => own.terminate());
+  const make = (i) => new Function('x', `return x + ${i};`);
+  const first = make(0);
+  for (let i = 0; i < 1500; i++) {
+    const f = make(i);
+    t.is(await own.apply(f, [1]), 1 + i);
+    if (i % 100 === 0) t.deepEqual(await own.map(f, new Float64Array([1, 2])), new Float64Array([1 + i, 2 + i]));
+  }
+  // Evicted long ago from every table: named, shipped and compiled again.
+  t.is(await own.apply(first, [1]), 1);
+  t.deepEqual(await own.map(first, [5, 6, 7], { chunksize: 1 }), [5, 6, 7]);
+});
+
+test('the heap watchdog gives up a busy worker that does not answer once RSS is far past the limits', async (t) => {
+  const stuck = { worker: { getHeapStatistics: () => new Promise(() => {}) } };
+  const live = { worker: { getHeapStatistics: () => Promise.resolve({ used_heap_size: 1 }) } };
+  const run = (marginBytes, pending = () => true) =>
+    new Promise((resolve) => {
+      const givenUp = [];
+      const dog = new MemoryWatchdog({ busy: () => [stuck, live], pending, stuck: (w) => givenUp.push(w) }, { maxOldGenerationSizeMb: 16 }, 2, { tickMs: 10, probeMs: 50, marginBytes });
+      dog.arm();
+      setTimeout(() => {
+        dog.stop();
+        resolve(givenUp);
+      }, 300);
+    });
+  const farPast = await run(-(2 ** 40)); // any RSS is far past
+  t.true(farPast.length >= 1);
+  t.true(farPast.every((w) => w === stuck), 'only the worker that does not answer');
+  t.deepEqual(await run(2 ** 40), [], 'RSS within the limits: nothing is asked, nothing given up');
+  t.deepEqual(await run(-(2 ** 40), () => false), [], 'no work pending: the watchdog sleeps');
 });

@@ -1,10 +1,15 @@
-// npm run soak [-- --runs 1000] [--seed N] (or -- --leaks): model-based fault sequences against one pool each
+// npm run soak [-- --runs 1000] [--seed N] (or -- --leaks, or -- --oom): model-based fault sequences against one pool each
 // (see __test__/support/soak-model.mjs). Prints the seed first: a failure reproduces with it.
 import fc from 'fast-check';
 
 // npm run soak -- --leaks: the leak soak instead (scripts/leaks.mjs).
 if (process.argv.includes('--leaks')) {
   await import('./leaks.mjs');
+}
+// npm run soak -- --oom: pools whose workers run out of memory (scripts/oom-loop.mjs).
+if (process.argv.includes('--oom')) {
+  await import('./oom-loop.mjs');
+  process.exit(0);
 }
 import { runSequence, sequenceArb } from '../__test__/support/soak-model.mjs';
 

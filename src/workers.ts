@@ -11,6 +11,7 @@ import { Board, type JobHandlers } from './board';
 import { BufferRegistry } from './buffers';
 import { type ExpressCall, ExpressLane } from './express';
 import { Bell, type FnSpec, HEAP_TOTAL, HEAP_USED, type Items, type JobSpec, Msg, Note, POLLING, type PortMessage, SLOT_STRIDE, type WireError, type WorkerInit, type WorkerMessage, XCall } from './protocol';
+import { MemoryWatchdog } from './heap-watchdog';
 import { trimAfterThreadExit } from './native';
 import { handOn, sharedMemory } from './spare-memory';
 import { decodeError, encodeValue } from './wire';
@@ -26,6 +27,8 @@ interface Member {
   retired: boolean;
   /** The uncaught error it reported before exiting (out of memory, …). */
   error: Error | undefined;
+  /** Set once its exit was handled (or it was given up: see {@link MemoryWatchdog}). */
+  gone: boolean;
   /** Settles once its initializer has run (or failed), or it exited. */
   readonly ready: Promise<void>;
   markReady(): void;
@@ -74,6 +77,11 @@ export class WorkerGroup {
   /** The highest worker id (see {@link GroupOptions.idLimit}). */
   readonly #idLimit: number;
   #closed = false;
+  /** With `resourceLimits`: turns a worker past its heap limit that Node did not stop into
+   * a crash (see heap-watchdog.ts). */
+  readonly #watchdog: MemoryWatchdog<Member> | undefined;
+  /** Workers the watchdog gave up whose thread has not exited (yet). */
+  readonly #abandoned = new Set<Member>();
   /** The one stop of the workers (see close()): later calls wait for the same. */
   #stopped: Promise<void> | undefined;
   /** Called when a worker's initializer throws; the pool rejects what is pending. */
@@ -85,12 +93,40 @@ export class WorkerGroup {
     this.#idLimit = Math.max(options.size, options.idLimit ?? MAX_WORKER_ID);
     this.#current = new Float64Array(sharedMemory(8 * (this.#idLimit + 1) * SLOT_STRIDE));
     this.#polling = new Int32Array(this.#current.buffer);
-    const hold = () => this.#keepAlive.ref();
+    const hold = () => {
+      this.#keepAlive.ref();
+      this.#watchdog?.arm();
+    };
     const release = () => {
       if (this.#board.size === 0 && !this.#lane.waiting) this.#keepAlive.unref();
     };
     this.#board = new Board({ doorbell: this.#doorbell, share: (refs) => this.#buffers.register(refs), wake: (chunks) => this.#wake(chunks), hold, release });
     this.#lane = new ExpressLane({ doorbell: this.#doorbell, broadcast: (message) => this.#broadcast(message), hold, release });
+    if (options.resourceLimits !== undefined) {
+      this.#watchdog = new MemoryWatchdog<Member>(
+        {
+          busy: () => [...this.#members.values()].filter((m) => !m.stopping && this.#current[m.id * SLOT_STRIDE]! >= 0),
+          pending: () => this.#board.size > 0 || this.#lane.waiting,
+          stuck: (m, rss) => this.#giveUp(m, rss),
+        },
+        options.resourceLimits,
+        options.size,
+      );
+    }
+  }
+
+  /** Settles the work of worker `m`, which ran past its heap limit and was not stopped
+   * (see heap-watchdog.ts), as if it had crashed, and replaces it. Its thread is asked to
+   * stop again, and is no longer waited for. */
+  #giveUp(m: Member, rss: number): void {
+    if (m.gone) return;
+    const error = new Error(`the worker ran past its resourceLimits and did not stop (process RSS ${Math.round(rss / 2 ** 20)} MiB); it was given up`);
+    Object.assign(error, { code: 'ERR_WORKER_OUT_OF_MEMORY' });
+    m.error ??= error;
+    this.#abandoned.add(m);
+    void m.worker.terminate();
+    m.worker.unref();
+    this.#onExit(m, 1);
   }
 
   /** Starts the workers now (a pool with an initializer: Python's start when it is made). */
@@ -165,7 +201,7 @@ export class WorkerGroup {
     });
     let markReady = () => {};
     const ready = init.initializer === undefined ? Promise.resolve() : new Promise<void>((r) => (markReady = r));
-    const member: Member = { id, worker, port: channel.port1, stopping: false, retired: false, error: undefined, ready, markReady: () => markReady() };
+    const member: Member = { id, worker, port: channel.port1, stopping: false, retired: false, error: undefined, gone: false, ready, markReady: () => markReady() };
     channel.port1.unref();
     this.#members.set(id, member);
     worker.on('message', (msg: WorkerMessage) => this.#onMessage(member, msg));
@@ -204,6 +240,12 @@ export class WorkerGroup {
   }
 
   #onExit(member: Member, code: number): void {
+    if (member.gone) {
+      // A worker the watchdog gave up has exited after all.
+      this.#abandoned.delete(member);
+      return;
+    }
+    member.gone = true;
     trimAfterThreadExit();
     member.markReady();
     this.#members.delete(member.id);
@@ -281,6 +323,7 @@ export class WorkerGroup {
   /** The stop itself: runs once. */
   async #stop(): Promise<void> {
     this.#closed = true;
+    this.#watchdog?.stop();
     this.#board.drop();
     const exits = [...this.#members.values()].map((m) => {
       m.stopping = true;
@@ -296,7 +339,7 @@ export class WorkerGroup {
     this.#buffers.clear();
     // No worker is left to touch the lane or the slots: the next pool may have them. The
     // group keeps no reference to either (the lane drops its own in release()).
-    if (this.#members.size === 0) {
+    if (this.#members.size === 0 && this.#abandoned.size === 0) {
       this.#lane.release();
       handOn(this.#current.buffer as SharedArrayBuffer);
       this.#current = new Float64Array(0);

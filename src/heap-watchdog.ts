@@ -1,0 +1,128 @@
+/**
+ * The watchdog of a pool whose workers run under `resourceLimits`: it turns a worker that
+ * ran past its heap limit and was not stopped into a crash, so that its call settles.
+ *
+ * Node stops a worker that reaches its heap limit from V8's near-heap-limit callback: it
+ * asks the isolate to terminate and raises the limit by 16 MiB to let it get there. That is
+ * best effort, and on Node 24 a worker allocating without end is sometimes never stopped:
+ * it goes on allocating (the process grew to 9 GB), `worker.terminate()` never settles,
+ * and without this watchdog its call would never settle either.
+ *
+ * While the pool has work pending, the watchdog reads the process's RSS every second.
+ * When it is far past what the workers' limits allow (see {@link MemoryWatchdog}), every
+ * busy worker is asked for its heap statistics (`worker.getHeapStatistics()`, Node 22.16+,
+ * answered between two JavaScript steps of the worker): one that does not answer within
+ * three seconds is stuck, and is given up as crashed. A worker that answers is running
+ * JavaScript, and its memory is its own business (ArrayBuffers are outside the limits).
+ * Node 20 cannot ask, and RSS alone cannot tell a stuck worker from a process that holds
+ * large arrays elsewhere: there the watchdog gives nothing up (the hang was not seen on
+ * Node 20: `npm run soak -- --oom`).
+ * @internal
+ */
+import type { ResourceLimits, Worker } from 'node:worker_threads';
+
+const MiB = 2 ** 20;
+
+/** The watchdog's timing and margin (the defaults, except in tests). */
+export interface WatchdogTuning {
+  /** How often it reads RSS while work is pending (ms). */
+  tickMs: number;
+  /** How long a worker has to answer a probe (ms). */
+  probeMs: number;
+  /** RSS over the process's RSS when the pool was made that is "far past" the limits;
+   * by default four times what every worker may hold, and at least 256 MiB. */
+  marginBytes?: number;
+}
+const DEFAULT_TUNING: WatchdogTuning = { tickMs: 1000, probeMs: 3000 };
+
+/** A worker as the watchdog sees it. */
+export interface WatchedWorker {
+  readonly worker: Worker;
+}
+
+export interface WatchdogHost<W extends WatchedWorker> {
+  /** The pool's workers that are running a task now. */
+  busy(): Iterable<W>;
+  /** Whether the pool has work pending (else the watchdog sleeps until {@link MemoryWatchdog.arm}). */
+  pending(): boolean;
+  /** `worker` ran past its limits and does not stop: settle its work as a crash. */
+  stuck(worker: W, rssBytes: number): void;
+}
+
+export class MemoryWatchdog<W extends WatchedWorker> {
+  readonly #host: WatchdogHost<W>;
+  /** RSS above this is "far past" the workers' limits. */
+  readonly #limit: number;
+  readonly #tuning: WatchdogTuning;
+  #timer: NodeJS.Timeout | undefined;
+  /** A probe is under way (one at a time). */
+  #probing = false;
+
+  /**
+   * @param limits - The workers' `resourceLimits`.
+   * @param workers - How many workers the pool runs.
+   */
+  constructor(host: WatchdogHost<W>, limits: ResourceLimits, workers: number, tuning = DEFAULT_TUNING) {
+    this.#host = host;
+    this.#tuning = tuning;
+    // What one worker may hold: its old generation, three semi-spaces of its young one and
+    // its code space (V8's defaults where unset), plus what an isolate needs besides.
+    const old = limits.maxOldGenerationSizeMb ?? 2048;
+    const young = limits.maxYoungGenerationSizeMb ?? 48;
+    const code = limits.codeRangeSizeMb ?? 64;
+    const perWorker = (old + 3 * young + code + 32) * MiB;
+    // Far past: four times what every worker may hold, over the process's RSS when the pool
+    // was made, and never less than 256 MiB over it.
+    this.#limit = process.memoryUsage.rss() + (tuning.marginBytes ?? Math.max(256 * MiB, 4 * workers * perWorker));
+  }
+
+  /** Work is pending: watch until there is none. */
+  arm(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#tick(), this.#tuning.tickMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #tick(): void {
+    if (!this.#host.pending()) {
+      this.stop();
+      return;
+    }
+    if (this.#probing) return;
+    const rss = process.memoryUsage.rss();
+    if (rss <= this.#limit) return;
+    this.#probing = true;
+    const busy = [...this.#host.busy()];
+    void Promise.all(busy.map((w) => answers(w.worker, this.#tuning.probeMs))).then((answered) => {
+      this.#probing = false;
+      busy.forEach((w, i) => {
+        if (!answered[i]) this.#host.stuck(w, rss);
+      });
+    });
+  }
+}
+
+/** Whether `worker` answers a request for its heap statistics within `ms` (taken as yes
+ * where Node cannot ask: before 22.16). */
+function answers(worker: Worker, ms: number): Promise<boolean> {
+  const probe = (worker as Worker & { getHeapStatistics?: () => Promise<unknown> }).getHeapStatistics;
+  if (typeof probe !== 'function') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms, false);
+    probe.call(worker).then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true); // it exited meanwhile: its exit settles its work
+      },
+    );
+  });
+}
