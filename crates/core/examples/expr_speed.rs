@@ -7,8 +7,9 @@ fn main() {
     let n = 2_000_000;
     let x: Vec<f64> = (0..n).map(|i| (i % 1000) as f64).collect();
     let mut out = vec![0.0; n];
-    let prog = compile_expr("2*x*x + 3*x + 1", &[]).unwrap();
-    for _ in 0..3 {
+    let src = std::env::args().nth(1).unwrap_or("2*x*x + 3*x + 1".into());
+    let prog = compile_expr(&src, &[]).unwrap();
+    for _ in 0..12 {
         let t = Instant::now();
         eval_columns(&prog, &[Column::F64(&x)], ColumnMut::F64(&mut out));
         let e = t.elapsed();

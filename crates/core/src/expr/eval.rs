@@ -157,6 +157,7 @@ fn binary(dst: &mut [f64], a: Src<'_>, b: Src<'_>, f: impl Fn(f64, f64) -> f64) 
     }
 }
 
+#[inline(always)]
 fn ternary(dst: &mut [f64], c: Src<'_>, a: Src<'_>, b: Src<'_>) {
     match c {
         Src::Slice(c) => {
@@ -174,6 +175,7 @@ fn ternary(dst: &mut [f64], c: Src<'_>, a: Src<'_>, b: Src<'_>) {
 
 macro_rules! unary_dispatch {
     ($($v:ident, $name:literal, $f:path, $cost:literal;)*) => {
+        #[inline(always)]
         fn run_unary(op: Op1, dst: &mut [f64], a: Src<'_>) {
             match op { $(Op1::$v => unary(dst, a, $f),)* }
         }
@@ -181,6 +183,7 @@ macro_rules! unary_dispatch {
 }
 macro_rules! binary_dispatch {
     ($($v:ident, $name:literal, $f:path, $cost:literal;)*) => {
+        #[inline(always)]
         fn run_binary(op: Op2, dst: &mut [f64], a: Src<'_>, b: Src<'_>) {
             match op { $(Op2::$v => binary(dst, a, b, $f),)* }
         }
@@ -221,6 +224,46 @@ unsafe fn argument<'a>(
 /// [2] Nothing writes those elements during the call (the output is written only after
 ///     it returns, so an output that is one of the inputs is fine).
 unsafe fn eval_block<'s>(
+    program: &Program,
+    inputs: &[InputPtr],
+    start: usize,
+    n: usize,
+    scratch: &'s mut Scratch,
+) -> &'s [f64] {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above); [1], [2] passed on.
+        return unsafe { eval_block_avx2(program, inputs, start, n, scratch) };
+    }
+    // SAFETY: [1], [2] passed on.
+    unsafe { eval_block_generic(program, inputs, start, n, scratch) }
+}
+
+/// [`eval_block`] compiled for AVX2: the release build targets baseline x86-64 (SSE2, two
+/// doubles a vector), and the block loops are arithmetic-bound once a block is in L1. No
+/// `fma` feature: a fused multiply-add would round once where JS rounds twice.
+///
+/// # Safety
+/// The CPU supports AVX2, and [`eval_block`]'s contract holds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn eval_block_avx2<'s>(
+    program: &Program,
+    inputs: &[InputPtr],
+    start: usize,
+    n: usize,
+    scratch: &'s mut Scratch,
+) -> &'s [f64] {
+    // SAFETY: [`eval_block`]'s contract, passed on.
+    unsafe { eval_block_generic(program, inputs, start, n, scratch) }
+}
+
+/// The body of [`eval_block`], inlined into each of its CPU-specific versions.
+///
+/// # Safety
+/// As [`eval_block`].
+#[inline(always)]
+unsafe fn eval_block_generic<'s>(
     program: &Program,
     inputs: &[InputPtr],
     start: usize,
