@@ -15,7 +15,7 @@ import { checkFixedBuffer, type CallOptions, type FloatArray, isFloatArray } fro
 export type StartCall = <T>(total: number, start: (id: number) => T | Promise<T>) => T | Promise<T>;
 
 /** The inputs of one call, read. */
-interface Columns {
+export interface Columns {
   /** In the program's input order. */
   arrays: FloatArray[];
   length: number;
@@ -50,7 +50,7 @@ function column(value: unknown, name: string, method: string): FloatArray {
 }
 
 /** Reads `input` for `kernel`: the arrays in input order, or a promise of them (an async iterable). */
-function columns(kernel: ExprKernel, input: unknown, method: string): Columns | Promise<Columns> {
+export function columns(kernel: ExprKernel, input: unknown, method: string): Columns | Promise<Columns> {
   const names = kernel.inputs;
   if (isNamedInputs(input)) {
     if (names.length === 0) throw new TypeError(`${method}: the expression '${kernel.expression}' has no inputs: pass an array, whose length is the result's`);
@@ -88,7 +88,7 @@ function columns(kernel: ExprKernel, input: unknown, method: string): Columns | 
   return data instanceof Promise ? data.then(one) : one(data);
 }
 
-function output(cols: Columns, out: unknown, method: string): FloatArray {
+export function output(cols: Columns, out: unknown, method: string): FloatArray {
   if (out !== undefined) {
     if (!isFloatArray(out)) throw new TypeError(`${method}: opts.out must be a Float64Array or Float32Array, got ${describe(out)}`);
     checkFixedBuffer(out, 'opts.out');
