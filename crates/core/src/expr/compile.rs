@@ -41,6 +41,21 @@ pub enum Instr {
         /// The second argument.
         b: Operand,
     },
+    /// `a*b + c`, `a*b - c` or `c - a*b`: a product used once, fused with the sum that
+    /// reads it, so the block is walked once instead of twice. Still two roundings, as in
+    /// JS (never a hardware fused multiply-add).
+    MulAdd {
+        /// Which of the three forms.
+        form: MulAddForm,
+        /// The register written.
+        dst: u16,
+        /// The first factor.
+        a: Operand,
+        /// The second factor.
+        b: Operand,
+        /// The addend.
+        c: Operand,
+    },
     /// `where(c, a, b)`.
     Where {
         /// The register written.
@@ -52,6 +67,17 @@ pub enum Instr {
         /// The value elsewhere.
         b: Operand,
     },
+}
+
+/// The forms of [`Instr::MulAdd`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MulAddForm {
+    /// `a*b + c` (and `c + a*b`: IEEE addition is commutative)
+    Add,
+    /// `a*b - c`
+    Sub,
+    /// `c - a*b`
+    SubFrom,
 }
 
 /// A compiled expression.
@@ -153,75 +179,129 @@ pub(crate) fn compile(ast: &Ast, inputs: Vec<String>) -> Program {
     let root = dag.add(ast);
     let nodes = &dag.nodes;
 
-    // Which nodes the root needs, and the last node that reads each one.
+    // Which nodes the root needs, and how many live nodes read each one.
     let mut live = vec![false; nodes.len()];
     live[root] = true;
-    let mut last_use = vec![0usize; nodes.len()];
+    let mut uses = vec![0usize; nodes.len()];
     for id in (0..nodes.len()).rev() {
-        if !live[id] {
-            continue;
-        }
-        for child in children(nodes[id]) {
-            live[child] = true;
-            last_use[child] = last_use[child].max(id);
+        if live[id] {
+            for child in children(nodes[id]) {
+                live[child] = true;
+                uses[child] += 1;
+            }
         }
     }
 
-    let mut operand: Vec<Option<Operand>> = vec![None; nodes.len()];
-    let mut free: Vec<u16> = Vec::new();
-    let mut registers = 0usize;
-    let mut instrs = Vec::new();
-    let mut cost = 0usize;
+    // A product read once, by a sum or difference, is fused into it.
+    let product = |id: usize| match nodes[id] {
+        Node::Binary(Op2::Mul, a, b) if uses[id] == 1 && id != root => Some((a, b)),
+        _ => None,
+    };
+    let mut fused = vec![false; nodes.len()];
+    // Per live node to emit: its operation and the nodes it reads.
+    let mut steps: Vec<(usize, Step, Vec<usize>)> = Vec::new();
     for id in 0..nodes.len() {
         if !live[id] {
             continue;
         }
-        let arg = |child: usize| operand[child].expect("children come first");
-        let leaf = match nodes[id] {
+        let step = match nodes[id] {
+            Node::Const(_) | Node::Input(_) => continue,
+            Node::Binary(op @ (Op2::Add | Op2::Sub), x, y) => match (product(x), product(y)) {
+                (Some((a, b)), _) => {
+                    fused[x] = true;
+                    let form = if op == Op2::Add {
+                        MulAddForm::Add
+                    } else {
+                        MulAddForm::Sub
+                    };
+                    (Step::MulAdd(form), vec![a, b, y])
+                }
+                (None, Some((a, b))) => {
+                    fused[y] = true;
+                    let form = if op == Op2::Add {
+                        MulAddForm::Add
+                    } else {
+                        MulAddForm::SubFrom
+                    };
+                    (Step::MulAdd(form), vec![a, b, x])
+                }
+                (None, None) => (Step::Binary(op), vec![x, y]),
+            },
+            Node::Unary(op, a) => (Step::Unary(op), vec![a]),
+            Node::Binary(op, a, b) => (Step::Binary(op), vec![a, b]),
+            Node::Where(c, a, b) => (Step::Where, vec![c, a, b]),
+        };
+        steps.push((id, step.0, step.1));
+    }
+    steps.retain(|(id, _, _)| !fused[*id]);
+
+    // The last step that reads each node.
+    let mut last_use = vec![usize::MAX; nodes.len()];
+    for (at, (_, _, args)) in steps.iter().enumerate() {
+        for &arg in args {
+            last_use[arg] = at;
+        }
+    }
+
+    let mut operand: Vec<Option<Operand>> = vec![None; nodes.len()];
+    for (id, node) in nodes.iter().enumerate() {
+        operand[id] = match *node {
             Node::Const(bits) => Some(Operand::Const(f64::from_bits(bits))),
             Node::Input(i) => Some(Operand::Input(i as u16)),
             _ => None,
         };
-        if let Some(leaf) = leaf {
-            operand[id] = Some(leaf);
-            continue;
-        }
+    }
+    let mut free: Vec<u16> = Vec::new();
+    let mut registers = 0usize;
+    let mut instrs = Vec::new();
+    let mut cost = 0usize;
+    for (at, (id, step, args)) in steps.iter().enumerate() {
+        let arg = |k: usize| operand[args[k]].expect("arguments come first");
         // The destination is taken before the arguments' registers are freed: an
         // instruction never writes a register it reads.
         let dst = free.pop().unwrap_or_else(|| {
             registers += 1;
             (registers - 1) as u16
         });
-        let instr = match nodes[id] {
-            Node::Unary(op, a) => {
+        let instr = match *step {
+            Step::Unary(op) => {
                 cost += op.cost();
-                Instr::Unary { op, dst, a: arg(a) }
+                Instr::Unary { op, dst, a: arg(0) }
             }
-            Node::Binary(op, a, b) => {
+            Step::Binary(op) => {
                 cost += op.cost();
                 Instr::Binary {
                     op,
                     dst,
-                    a: arg(a),
-                    b: arg(b),
+                    a: arg(0),
+                    b: arg(1),
                 }
             }
-            Node::Where(c, a, b) => {
+            Step::MulAdd(form) => {
+                cost += 2;
+                Instr::MulAdd {
+                    form,
+                    dst,
+                    a: arg(0),
+                    b: arg(1),
+                    c: arg(2),
+                }
+            }
+            Step::Where => {
                 cost += 1;
                 Instr::Where {
                     dst,
-                    c: arg(c),
-                    a: arg(a),
-                    b: arg(b),
+                    c: arg(0),
+                    a: arg(1),
+                    b: arg(2),
                 }
             }
-            Node::Const(_) | Node::Input(_) => unreachable!("leaves handled above"),
         };
         instrs.push(instr);
-        operand[id] = Some(Operand::Reg(dst));
+        operand[*id] = Some(Operand::Reg(dst));
         let mut seen = Vec::with_capacity(3);
-        for child in children(nodes[id]) {
-            if last_use[child] == id && !seen.contains(&child) {
+        for &child in args {
+            if last_use[child] == at && !seen.contains(&child) {
                 seen.push(child);
                 if let Some(Operand::Reg(r)) = operand[child] {
                     free.push(r);
@@ -236,6 +316,15 @@ pub(crate) fn compile(ast: &Ast, inputs: Vec<String>) -> Program {
         registers,
         cost: cost.max(1),
     }
+}
+
+/// What one emitted instruction does (before registers are assigned).
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Unary(Op1),
+    Binary(Op2),
+    MulAdd(MulAddForm),
+    Where,
 }
 
 fn children(node: Node) -> impl Iterator<Item = usize> {

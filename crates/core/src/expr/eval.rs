@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use super::compile::{Instr, Operand, Program};
+use super::compile::{Instr, MulAddForm, Operand, Program};
 use super::ops::*;
 use crate::kernels::ReduceOp;
 
@@ -157,11 +157,56 @@ fn binary(dst: &mut [f64], a: Src<'_>, b: Src<'_>, f: impl Fn(f64, f64) -> f64) 
     }
 }
 
+/// `dst[i] = f(a[i] * b[i], c[i])`, one loop per kind of argument (array or number), so
+/// each one vectorises.
+#[inline(always)]
+fn mul_add(dst: &mut [f64], a: Src<'_>, b: Src<'_>, c: Src<'_>, f: impl Fn(f64, f64) -> f64) {
+    let n = dst.len();
+    macro_rules! each {
+        ($x:expr, $y:expr, $z:expr) => {
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = f($x(i) * $y(i), $z(i));
+            }
+        };
+    }
+    match (a, b, c) {
+        (Src::Slice(a), Src::Slice(b), Src::Slice(c)) => {
+            let (a, b, c) = (&a[..n], &b[..n], &c[..n]);
+            each!(|i| a[i], |i| b[i], |i| c[i])
+        }
+        (Src::Slice(a), Src::Slice(b), Src::Scalar(c)) => {
+            let (a, b) = (&a[..n], &b[..n]);
+            each!(|i| a[i], |i| b[i], |_| c)
+        }
+        (Src::Slice(a), Src::Scalar(b), Src::Slice(c)) => {
+            let (a, c) = (&a[..n], &c[..n]);
+            each!(|i| a[i], |_| b, |i| c[i])
+        }
+        (Src::Scalar(a), Src::Slice(b), Src::Slice(c)) => {
+            let (b, c) = (&b[..n], &c[..n]);
+            each!(|_| a, |i| b[i], |i| c[i])
+        }
+        (Src::Slice(a), Src::Scalar(b), Src::Scalar(c)) => {
+            let a = &a[..n];
+            each!(|i| a[i], |_| b, |_| c)
+        }
+        (Src::Scalar(a), Src::Slice(b), Src::Scalar(c)) => {
+            let b = &b[..n];
+            each!(|_| a, |i| b[i], |_| c)
+        }
+        (Src::Scalar(a), Src::Scalar(b), Src::Slice(c)) => {
+            let c = &c[..n];
+            each!(|_| a, |_| b, |i| c[i])
+        }
+        (Src::Scalar(a), Src::Scalar(b), Src::Scalar(c)) => dst.fill(f(a * b, c)),
+    }
+}
+
 #[inline(always)]
 fn ternary(dst: &mut [f64], c: Src<'_>, a: Src<'_>, b: Src<'_>) {
     match c {
         Src::Slice(c) => {
-            for (i, (d, &k)) in dst.iter_mut().zip(&c[..]).enumerate() {
+            for (i, (d, &k)) in dst.iter_mut().zip(c).enumerate() {
                 *d = select(k, a.at(i), b.at(i));
             }
         }
@@ -217,26 +262,30 @@ unsafe fn argument<'a>(
 }
 
 /// Evaluates the block `start..start + n` (`n <= BLOCK`) and returns its results, which
-/// live in `scratch`.
+/// live in `scratch`; or, with `direct`, has the last instruction write them straight into
+/// that array at `start` (saving a copy) and returns `None`.
 ///
 /// # Safety
 /// [1] Every input pointer is valid for reads of elements `start..start + n`, aligned.
 /// [2] Nothing writes those elements during the call (the output is written only after
 ///     it returns, so an output that is one of the inputs is fine).
+/// [3] `direct`, if given, is valid for writes of `start..start + n`, overlaps no input,
+///     and nothing else touches that range during the call.
 unsafe fn eval_block<'s>(
     program: &Program,
     inputs: &[InputPtr],
     start: usize,
     n: usize,
     scratch: &'s mut Scratch,
-) -> &'s [f64] {
+    direct: Option<*mut f64>,
+) -> Option<&'s [f64]> {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above); [1], [2] passed on.
-        return unsafe { eval_block_avx2(program, inputs, start, n, scratch) };
+        return unsafe { eval_block_avx2(program, inputs, start, n, scratch, direct) };
     }
     // SAFETY: [1], [2] passed on.
-    unsafe { eval_block_generic(program, inputs, start, n, scratch) }
+    unsafe { eval_block_generic(program, inputs, start, n, scratch, direct) }
 }
 
 /// [`eval_block`] compiled for AVX2: the release build targets baseline x86-64 (SSE2, two
@@ -253,9 +302,10 @@ unsafe fn eval_block_avx2<'s>(
     start: usize,
     n: usize,
     scratch: &'s mut Scratch,
-) -> &'s [f64] {
+    direct: Option<*mut f64>,
+) -> Option<&'s [f64]> {
     // SAFETY: [`eval_block`]'s contract, passed on.
-    unsafe { eval_block_generic(program, inputs, start, n, scratch) }
+    unsafe { eval_block_generic(program, inputs, start, n, scratch, direct) }
 }
 
 /// The body of [`eval_block`], inlined into each of its CPU-specific versions.
@@ -269,7 +319,8 @@ unsafe fn eval_block_generic<'s>(
     start: usize,
     n: usize,
     scratch: &'s mut Scratch,
-) -> &'s [f64] {
+    direct: Option<*mut f64>,
+) -> Option<&'s [f64]> {
     for (i, input) in inputs.iter().enumerate() {
         if let InputPtr::F32(p) = *input {
             // SAFETY: in bounds and unwritten by [1] and [2].
@@ -293,15 +344,33 @@ unsafe fn eval_block_generic<'s>(
     }
     for instr in &program.instrs {
         let dst = match *instr {
-            Instr::Unary { dst, .. } | Instr::Binary { dst, .. } | Instr::Where { dst, .. } => dst,
+            Instr::Unary { dst, .. }
+            | Instr::Binary { dst, .. }
+            | Instr::MulAdd { dst, .. }
+            | Instr::Where { dst, .. } => dst,
         } as usize;
         // The compiler never gives an instruction a register it also reads.
         let mut out = std::mem::take(&mut registers[dst]);
-        let d = &mut out[..n];
+        let last = std::ptr::eq(instr, program.instrs.last().expect("in the loop"));
+        let d = match direct {
+            // SAFETY: [3]: valid, exclusively ours, and disjoint from every input.
+            Some(p) if last && program.result == Operand::Reg(dst as u16) => unsafe {
+                std::slice::from_raw_parts_mut(p.add(start), n)
+            },
+            _ => &mut out[..n],
+        };
         match *instr {
             Instr::Unary { op, a, .. } => run_unary(op, d, src!(registers, a)),
             Instr::Binary { op, a, b, .. } => {
                 run_binary(op, d, src!(registers, a), src!(registers, b))
+            }
+            Instr::MulAdd { form, a, b, c, .. } => {
+                let (a, b, c) = (src!(registers, a), src!(registers, b), src!(registers, c));
+                match form {
+                    MulAddForm::Add => mul_add(d, a, b, c, |p, c| p + c),
+                    MulAddForm::Sub => mul_add(d, a, b, c, |p, c| p - c),
+                    MulAddForm::SubFrom => mul_add(d, a, b, c, |p, c| c - p),
+                }
             }
             Instr::Where { c, a, b, .. } => ternary(
                 d,
@@ -313,13 +382,14 @@ unsafe fn eval_block_generic<'s>(
         registers[dst] = out;
     }
     match program.result {
-        Operand::Reg(r) => &registers[r as usize][..n],
+        Operand::Reg(_) if direct.is_some() => None,
+        Operand::Reg(r) => Some(&registers[r as usize][..n]),
         other => {
             let value = src!(registers, other);
             for (i, d) in result[..n].iter_mut().enumerate() {
                 *d = value.at(i);
             }
-            &result[..n]
+            Some(&result[..n])
         }
     }
 }
@@ -339,12 +409,31 @@ pub unsafe fn eval_range(
 ) {
     with_scratch(|scratch| {
         scratch.fit(program, inputs.len());
+        // A double output that is no input (not in place) takes the last instruction's
+        // results directly: no copy out of the scratch registers.
+        let direct = match out {
+            OutputPtr::F64(p)
+                if !program.instrs.is_empty() && matches!(program.result, Operand::Reg(_)) =>
+            {
+                let aliased = inputs.iter().any(|i| match *i {
+                    InputPtr::F64(q) => std::ptr::eq(q, p),
+                    InputPtr::F32(q) => q.cast::<f64>() == p.cast_const(),
+                });
+                (!aliased).then_some(p)
+            }
+            _ => None,
+        };
         let mut start = range.start;
         while start < range.end {
             let n = BLOCK.min(range.end - start);
             // SAFETY: [1] and [3]; the block's inputs are all read before `out` is written
-            // below, so the in-place case of [2] is sound.
-            let values = unsafe { eval_block(program, inputs, start, n, scratch) };
+            // below, so the in-place case of [2] is sound; `direct` overlaps no input ([2]:
+            // an output that is not one of the inputs overlaps none of them).
+            let Some(values) = (unsafe { eval_block(program, inputs, start, n, scratch, direct) })
+            else {
+                start += n;
+                continue;
+            };
             match out {
                 // SAFETY: in bounds by [1]; `values` is scratch memory, never the output.
                 OutputPtr::F64(p) => unsafe {
@@ -385,8 +474,9 @@ pub unsafe fn reduce_range(
         let mut start = range.start;
         while start < range.end {
             let n = BLOCK.min(range.end - start);
-            // SAFETY: [1], [2].
-            let values = unsafe { eval_block(program, inputs, start, n, scratch) };
+            // SAFETY: [1], [2]; no direct output.
+            let values = unsafe { eval_block(program, inputs, start, n, scratch, None) }
+                .expect("without a direct output the values are returned");
             // BLOCK is a multiple of LANES, so lane = index within the chunk % LANES.
             match op {
                 ReduceOp::Sum | ReduceOp::Mean => fold(&mut acc, values, |a, b| a + b),

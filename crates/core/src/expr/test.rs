@@ -104,6 +104,13 @@ fn programs_equal_the_tree_walked_element_by_element() {
         "-(x ** 2)",
         "(-x) ** 2",
         "PI * E * x",
+        "x*2 - y",
+        "3 - x*y",
+        "x*y + 1",
+        "1 + 2*x",
+        "y - x*x + x*y",
+        "2*3 + x*4",
+        "x*y - (y*x - 1)",
     ] {
         check(source);
     }
@@ -142,7 +149,10 @@ fn constants_fold_and_subexpressions_are_shared() {
     assert_eq!(program("where(0/0, x, y)").result, Operand::Input(1));
     let scaled = compile_expr("s*x + t", &[("s".into(), 2.0), ("t".into(), 1.0)]).unwrap();
     assert_eq!(scaled.inputs, vec!["x".to_string()]);
-    assert_eq!(scaled.instrs.len(), 2);
+    // s*x + t is one instruction: the product is fused into the sum.
+    assert_eq!(scaled.instrs.len(), 1);
+    assert_eq!(program("a*b + c").instrs.len(), 1);
+    assert_eq!(program("c - a*b").instrs.len(), 1);
     // Registers are reused: a long chain needs two.
     assert!(program("((((x+1)*2+1)*2+1)*2+1)*2").registers <= 2);
 }
