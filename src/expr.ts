@@ -5,7 +5,7 @@
  * map lookup. Running one is in `expr-run.ts`.
  * @module
  */
-import { MapKernelOp } from '../native/index';
+import type { MapKernelOp } from '../native/index';
 import { native } from './native';
 
 const KERNEL = Symbol.for('ferropool.kernel');
@@ -56,10 +56,10 @@ type TrimStart<S extends string> = S extends ` ${infer R}` | `\t${infer R}` | `\
  * type N = ExprInputNames<'a*b + sqrt(c) * PI'>; // 'a' | 'b' | 'c'
  * ```
  */
-export type ExprInputNames<S extends string, C = {}> = string extends S ? string : Exclude<ScanNames<S>, 'PI' | 'E' | FunctionName | keyof C>;
+export type ExprInputNames<S extends string, C = Record<never, never>> = string extends S ? string : Exclude<ScanNames<S>, 'PI' | 'E' | FunctionName | keyof C>;
 
 /**
- * An expression kernel, made by {@link kernels.expr}: an element-wise formula over one or
+ * An expression kernel, made by `kernels.expr` ({@link kernels}): an element-wise formula over one or
  * several named arrays, for {@link Pool.map}, {@link Pool.imap}, {@link Pool.imapUnordered}
  * and `opts.map` of {@link Pool.reduce}. `Names` are its inputs' names.
  * @example
@@ -98,14 +98,14 @@ function typeName(value: unknown): string {
 }
 
 /**
- * Compiles `expression` into a kernel (see {@link kernels.expr}). Throws `SyntaxError`
+ * Compiles `expression` into a kernel (see `kernels.expr` ({@link kernels})). Throws `SyntaxError`
  * with the expression quoted and a caret under the error, or `TypeError` for bad arguments.
  * @example
  * ```ts
  * const k = expr('s*x + t', { s: 2, t: 1 });
  * ```
  */
-export function expr<const S extends string, const C extends Readonly<Record<string, number>> = {}>(
+export function expr<const S extends string, const C extends Readonly<Record<string, number>> = Record<never, never>>(
   expression: S,
   constants?: C,
 ): ExprKernel<ExprInputNames<S, C>> {
