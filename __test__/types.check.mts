@@ -88,3 +88,21 @@ const wrong: number[] = await pool.map(shaTask, ['a']);
 const untypedTask: unknown[] = await pool.map(task('./tasks.mjs', 'sha'), ['a']);
 const assignable: TaskFn<[string], string> = task('./tasks.mjs', 'sha');
 void [hashes, lengths, wrong, untypedTask, assignable];
+
+// Expression kernels: the input object's keys follow the expression.
+import type { ExprKernel } from 'ferropool';
+const ek: ExprKernel<'a' | 'b'> = kernels.expr('a*b + sqrt(b) * PI');
+const ex64: Float64Array = await pool.map(kernels.expr('2*x*x + 1'), new Float64Array(4));
+const ex32: Float32Array = await pool.map(kernels.expr('a*b'), { a: new Float32Array(2), b: new Float32Array(2) });
+const exMixed: Float64Array = await pool.map(kernels.expr('a*b'), { a: new Float32Array(2), b: new Float64Array(2) });
+const exNums: number[] = await pool.map(kernels.expr('a - b'), { a: [1], b: [2] });
+const exConst: Float64Array = await pool.map(kernels.expr('s*x + t', { s: 2, t: 1 }), new Float64Array(2), { out: new Float64Array(2) });
+const exDot: number = await pool.reduce(kernels.sum, { a: f64, b: f64 }, { map: kernels.expr('a*b') });
+const exStream: AsyncIterableIterator<number> = pool.imap(kernels.expr('x + 1'), [1, 2]);
+const exDyn = kernels.expr(String('a*b'));
+const exAny: Float64Array | Float32Array | number[] = await pool.map(exDyn, { a: f64, b: f64 });
+// @ts-expect-error input c is missing
+await pool.map(kernels.expr('a*b + c'), { a: f64, b: f64 });
+// @ts-expect-error a function is not an input: the keys follow the expression
+await pool.map(kernels.expr('sqrt(a) + b'), { sqrt: f64, b: f64 });
+void [ek, ex64, ex32, exMixed, exNums, exConst, exDot, exStream, exAny];

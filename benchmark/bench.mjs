@@ -7,7 +7,7 @@
 // contender of a workload once, in a rotating order (interleaved), and we report medians.
 // tinybench runs one task's samples after another.
 //
-//   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a,W4m,W7,W8] [--threads N]
+//   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a,W4m,W7,W8,E1,E2,E3] [--threads N]
 //   node benchmark/bench.mjs --cluster [--quick] [--json]   (C1: see cluster.mjs)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -422,6 +422,99 @@ if (wanted('W5')) {
 }
 
 // Memory: peak RSS growth of one 10M map, in a fresh process, against the output's size.
+// E1: the expression kernel 2*x*x + 3*x + 1 over 10,000,000 doubles into `out`, against
+// the same formula as a JS function through pool.map with `out`, and a fused C loop.
+if (wanted('E1')) {
+  const n = QUICK ? 2_000_000 : 10_000_000;
+  const x = new Float64Array(n).map((_, i) => i % 1000);
+  const out = new Float64Array(n);
+  const last = 2 * x[n - 1] * x[n - 1] + 3 * x[n - 1] + 1;
+  const contenders = {
+    'ferropool expr (into out)': () => pool.map(kernels.expr('2*x*x + 3*x + 1'), x, { out }),
+    'ferropool JS fn (into out)': () => pool.map((v) => 2 * v * v + 3 * v + 1, x, { out }),
+    'serial JS loop (into out)': async () => {
+      for (let i = 0; i < n; i++) out[i] = 2 * x[i] * x[i] + 3 * x[i] + 1;
+      return out;
+    },
+  };
+  const s = await interleave('E1', contenders, ROUNDS, (name, r) => check(r[n - 1] === last && r[1] === 6, `E1 ${name}`));
+  if (native) s['native C/OpenMP (into out)'] = native('e1', n, THREADS, ROUNDS).ms;
+  const m = record('E1', `2*x*x + 3*x + 1 over ${n.toLocaleString('en')} doubles into out`, s);
+  results.workloads.E1.ratios = {
+    'JS fn / expr (target ≥ 3)': m['ferropool JS fn (into out)'] / m['ferropool expr (into out)'],
+    'serial / expr': m['serial JS loop (into out)'] / m['ferropool expr (into out)'],
+    ...(native ? { 'expr / native (target ≤ 1.3)': m['ferropool expr (into out)'] / m['native C/OpenMP (into out)'] } : {}),
+  };
+}
+
+// E2: a*b + c over three 10M arrays, and sqrt(x*x + y*y) over two, into `out`.
+if (wanted('E2')) {
+  const n = QUICK ? 2_000_000 : 10_000_000;
+  const a = new Float64Array(n).map((_, i) => i % 1000);
+  const b = new Float64Array(n).map((_, i) => i % 7);
+  const c = new Float64Array(n).fill(1);
+  const out = new Float64Array(n);
+  const contenders = {
+    'ferropool expr a*b + c': () => pool.map(kernels.expr('a*b + c'), { a, b, c }, { out }),
+    'ferropool expr sqrt(x*x + y*y)': () => pool.map(kernels.expr('sqrt(x*x + y*y)'), { x: a, y: b }, { out }),
+    'serial JS loop a*b + c': async () => {
+      for (let i = 0; i < n; i++) out[i] = a[i] * b[i] + c[i];
+      return out;
+    },
+    'serial JS loop sqrt(x*x + y*y)': async () => {
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(a[i] * a[i] + b[i] * b[i]);
+      return out;
+    },
+  };
+  const s = await interleave('E2', contenders, ROUNDS, (name, r) => check(r.length === n && r[1] >= 1, `E2 ${name}`));
+  if (native) {
+    s['native C/OpenMP a*b + c'] = native('e2abc', n, THREADS, ROUNDS).ms;
+    s['native C/OpenMP sqrt(x*x + y*y)'] = native('e2norm', n, THREADS, ROUNDS).ms;
+  }
+  const m = record('E2', `a*b + c over three, sqrt(x*x + y*y) over two ${n.toLocaleString('en')}-double arrays, into out`, s);
+  results.workloads.E2.ratios = {
+    'serial / expr a*b + c': m['serial JS loop a*b + c'] / m['ferropool expr a*b + c'],
+    'serial / expr sqrt(x*x + y*y)': m['serial JS loop sqrt(x*x + y*y)'] / m['ferropool expr sqrt(x*x + y*y)'],
+    ...(native
+      ? {
+          'expr a*b + c / native (target ≤ 1.3)': m['ferropool expr a*b + c'] / m['native C/OpenMP a*b + c'],
+          'expr sqrt(x*x + y*y) / native (target ≤ 1.3)': m['ferropool expr sqrt(x*x + y*y)'] / m['native C/OpenMP sqrt(x*x + y*y)'],
+        }
+      : {}),
+  };
+}
+
+// E3: 2,000 successive calls of kernels.expr('sqrt(x) + 1') over one 1,000-element array
+// (the expression written in the loop, as users write it: the kernel comes from the cache).
+if (wanted('E3')) {
+  const calls = QUICK ? 500 : 2000;
+  const row = new Float64Array(1000).map((_, i) => i % 1000);
+  const out = new Float64Array(1000);
+  const loop = (once) => async () => {
+    let total = 0;
+    for (let c = 0; c < calls; c++) total += (await once())[999];
+    return total / calls;
+  };
+  const contenders = {
+    'serial JS loop': loop(async () => {
+      const o = new Float64Array(row.length);
+      for (let i = 0; i < row.length; i++) o[i] = Math.sqrt(row[i]) + 1;
+      return o;
+    }),
+    'ferropool expr': loop(() => pool.map(kernels.expr('sqrt(x) + 1'), row)),
+    'ferropool expr (into out)': loop(() => pool.map(kernels.expr('sqrt(x) + 1'), row, { out })),
+    'ferropool JS fn': loop(() => pool.map((v) => Math.sqrt(v) + 1, row)),
+  };
+  const want = Math.sqrt(999) + 1;
+  const s = await interleave('E3', contenders, QUICK ? 2 : 5, (name, r) => check(Math.abs(r - want) < 1e-9, `E3 ${name}: ${r}`));
+  const perCall = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.map((ms) => (ms * 1000) / calls)]));
+  const m = record('E3', `${calls} successive maps of kernels.expr('sqrt(x) + 1') over 1,000 doubles (per call)`, perCall, 'µs');
+  results.workloads.E3.ratios = {
+    'expr / serial JS (target ≤ 2)': m['ferropool expr'] / m['serial JS loop'],
+    'JS fn / expr': m['ferropool JS fn'] / m['ferropool expr'],
+  };
+}
+
 if (wanted('memory') && !QUICK) {
   const r = spawnSync(process.execPath, [here('./memory.mjs')], { encoding: 'utf8' });
   if (r.status === 0) results.workloads.memory = JSON.parse(r.stdout);

@@ -91,10 +91,29 @@ export interface ClaimedChunk {
 }
 
 /**
+ * Compiles `source`, with `constantNames[i]` standing for `constantValues[i]`. Parsed once
+ * per process for each distinct source and constants (a bounded LRU cache).
+ */
+export declare function compileExpr(source: string, constantNames: Array<string>, constantValues: Array<number>): ExprCompiled
+
+/**
  * The number of CPUs the process may use (`os.availableParallelism()`, or the
  * `FERROPOOL_THREADS` environment variable when set).
  */
 export declare function cpuCount(): number
+
+/**
+ * What compiling an expression gave: the program and its inputs' names, or the syntax
+ * error, already formatted with the expression quoted and a caret under its position.
+ */
+export interface ExprCompiled {
+  /** The compiled program, absent on error. */
+  program?: object
+  /** The inputs' names, in the order their arrays are passed. */
+  inputs: Array<string>
+  /** The syntax error, if any. */
+  error?: string
+}
 
 /** The element type of a map's output array. */
 export declare const enum FloatArrayKind {
@@ -118,6 +137,13 @@ export declare const enum JobState {
 
 /** The fraction of call `callId`'s chunks done so far, or -1 when it is not running on the pool. */
 export declare function kernelProgress(callId: number): number
+
+/**
+ * Maps the compiled expression over `inputs` (one typed array, or an array of them in the
+ * program's input order) into `out`, a `Float64Array` or `Float32Array` of their length
+ * that may be one of them. Returns `undefined` when it ran inline, else a Promise.
+ */
+export declare function mapExpr(callId: number, program: object, inputs: unknown, out: unknown, chunkLen: number, maxWorkers: number): Promise<void> | void
 
 /**
  * Maps kernel `op` (with parameters `p0`, `p1`) over `input` into `out`, which may be
@@ -157,6 +183,13 @@ export declare const enum MapKernelOp {
 
 /** The number of threads in the process-wide native pool. */
 export declare function nativeThreads(): number
+
+/**
+ * Reduces the compiled expression's values over `inputs` (as in `mapExpr`, `len` elements;
+ * `len` matters only for an expression without inputs) with `op`, fused: no array of the
+ * values is made. Returns the number when it ran inline, else a Promise of it.
+ */
+export declare function reduceExpr(callId: number, op: ReduceKernelOp, program: object, inputs: unknown, len: number, initial: number | undefined | null, chunkLen: number, maxWorkers: number): Promise<number> | number
 
 /**
  * Reduces `input` with kernel `op`, each element first mapped by the map kernel `preOp`

@@ -20,6 +20,7 @@ export type { ExecutorMapOptions, ExecutorOptions, Future } from './executor';
 export type { AsyncCallbacks } from './async-result';
 export { kernels } from './kernels';
 export type { Kernel, MapKernel, ReduceKernel } from './kernels';
+export type { ExprColumn, ExprInputNames, ExprInputs, ExprKernel, ExprResult } from './expr';
 export type { CallOptions, IntegerArray } from './validate';
 export {
   AbortError,

@@ -5,6 +5,7 @@
  */
 
 import { MapKernelOp, ReduceKernelOp } from '../native/index';
+import { expr } from './expr';
 
 const KERNEL = Symbol.for('ferropool.kernel');
 
@@ -153,4 +154,21 @@ export const kernels = Object.freeze({
   max: reduceKernel('max', ReduceKernelOp.Max),
   /** The arithmetic mean; NaN for an empty input. */
   mean: reduceKernel('mean', ReduceKernelOp.Mean),
+  /**
+   * An expression kernel: an element-wise formula over one or several named arrays, run
+   * in Rust threads over cache-sized blocks with no JS called per element and no
+   * full-size temporary arrays. Numbers, `+ - * / % **`, unary `-`, comparisons (1 or 0),
+   * `where(c, a, b)`, `PI`, `E` and `Math`'s functions; every other name is an input, or
+   * one of `constants`. Compiled once per distinct expression. A syntax error or an
+   * unknown function throws `SyntaxError` with the expression quoted and a caret under
+   * the position. See docs/expressions.md.
+   * @example
+   * ```ts
+   * await pool.map(kernels.expr('2*x*x + 3*x + 1'), f64);                    // one input: the array
+   * await pool.map(kernels.expr('a*b + c'), { a, b, c });                     // several: by name
+   * await pool.map(kernels.expr('s*x + t', { s: 2, t: 1 }), f32, { out: f32 }); // in place
+   * await pool.reduce(kernels.sum, { a, b }, { map: kernels.expr('a*b') });    // dot product
+   * ```
+   */
+  expr,
 });

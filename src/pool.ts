@@ -8,6 +8,8 @@ import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut
 import { Call, type PendingCall, timeoutError } from './lifecycle';
 import { fromNative, rebuildError } from './remote';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
+import { type ExprInputs, type ExprKernel, type ExprResult, isExprKernel } from './expr';
+import { imapExpr, mapExpr, reduceExpr } from './expr-run';
 import { native } from './native';
 import { FloatArrayKind } from '../native/index';
 import { XCall } from './protocol';
@@ -348,6 +350,8 @@ export class Pool {
    * await pool.map(kernels.neg, data, { out: data });                        // in place
    * ```
    */
+  map<Out extends FloatArray, N extends string>(fn: ExprKernel<N>, input: ExprInputs<N>, opts: KernelMapOptions<Out> & { out: Out }): Promise<Out>;
+  map<N extends string, const I extends ExprInputs<N>>(fn: ExprKernel<N>, input: I, opts?: KernelMapOptions): Promise<ExprResult<I>>;
   map(fn: MapKernel, input: Float64Array, opts?: KernelMapOptions<Float64Array>): Promise<Float64Array>;
   map(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array>): Promise<Float32Array>;
   map<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out }): Promise<Out>;
@@ -373,6 +377,7 @@ export class Pool {
       const kernel = mapKernelArg(fn, 'map');
       if (this.#cluster) return this.#cluster.mapKernel(kernel, input, opts);
       const o = checkOptions<KernelMapOptions>(opts, 'map', ['out']);
+      if (isExprKernel(kernel)) return mapExpr(kernel, input, o, this.#processes, (total, start) => this.#run(o, total, start));
       const data = numericInput(input, 'map');
       return data instanceof Promise ? data.then((d) => this.#mapKernel(kernel, d, o, input)) : this.#mapKernel(kernel, data, o, input);
     });
@@ -403,6 +408,7 @@ export class Pool {
    * const lowest = await pool.reduce(kernels.min, data, { initial: 0 });
    * ```
    */
+  reduce<N extends string>(fn: ReduceKernel, input: ExprInputs<N>, opts: KernelReduceOptions & { map: ExprKernel<N> }): Promise<number>;
   reduce(fn: ReduceKernel, input: FloatArray | Iterable<number> | AsyncIterable<number>, opts?: KernelReduceOptions): Promise<number>;
   /**
    * A parallel tree reduction with your own `fn(acc, x)`: each chunk is folded on a worker,
@@ -435,6 +441,7 @@ export class Pool {
         if (fn.name === 'mean') throw new TypeError('reduce: opts.initial cannot be used with kernels.mean');
       }
       if (this.#cluster) return this.#cluster.reduceKernel(fn, pre, o.initial, input, o);
+      if (pre !== undefined && isExprKernel(pre)) return reduceExpr(fn.code, pre, input, o.initial, o, this.#processes, (total, start) => this.#run(o, total, start));
       const [p0, p1] = pre ? pre.params : NO_PARAMS;
       const reduceData = (data: FloatArray) =>
         this.#run(o, data.length, (id) =>
@@ -540,8 +547,11 @@ export class Pool {
    * for await (const r of pool.imap((x) => x * 2, naturals())) if (r > 100) break;
    * ```
    */
-  imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return this.#imap(fn, input, opts, true, 'imap', captureCallSite()) as AsyncIterableIterator<R>;
+  imap<N extends string>(fn: ExprKernel<N>, input: ExprInputs<N>, opts?: CallOptions): AsyncIterableIterator<number>;
+  imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R>;
+  imap(fn: ExprKernel | TaskFn, input: unknown, opts?: CallOptions): AsyncIterableIterator<unknown> {
+    if (isExprKernel(fn)) return imapExpr((k, b, o) => this.map(k, b as Float64Array, o), fn, input, opts, 'imap');
+    return this.#imap(fn, input, opts, true, 'imap', captureCallSite());
   }
 
   /**
@@ -552,8 +562,11 @@ export class Pool {
    * for await (const r of pool.imapUnordered(fib, [32, 20, 25])) console.log(r); // e.g. 6765, 75025, 2178309
    * ```
    */
-  imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R> {
-    return this.#imap(fn, input, opts, false, 'imapUnordered', captureCallSite()) as AsyncIterableIterator<R>;
+  imapUnordered<N extends string>(fn: ExprKernel<N>, input: ExprInputs<N>, opts?: CallOptions): AsyncIterableIterator<number>;
+  imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R>;
+  imapUnordered(fn: ExprKernel | TaskFn, input: unknown, opts?: CallOptions): AsyncIterableIterator<unknown> {
+    if (isExprKernel(fn)) return imapExpr((k, b, o) => this.map(k, b as Float64Array, o), fn, input, opts, 'imapUnordered');
+    return this.#imap(fn, input, opts, false, 'imapUnordered', captureCallSite());
   }
 
   #imap(fn: unknown, input: unknown, opts: CallOptions | undefined, ordered: boolean, method: string, site: CallSite): AsyncIterableIterator<unknown> {

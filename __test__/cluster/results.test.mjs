@@ -61,6 +61,9 @@ test.serial('map, starmap, apply, the async forms and reduce give what a local p
     ['kernels.max with initial', (p) => p.reduce(kernels.max, [1, 5, 3], { initial: 4 })],
     ['kernels.mean', (p) => p.reduce(kernels.mean, [1, 2, 3, 4])],
     ['kernels.sum with map', (p) => p.reduce(kernels.sum, [-1, 2, -3], { map: kernels.abs })],
+    ['kernels.expr over one array', (p) => p.map(kernels.expr('s*x + 1', { s: 3 }), new Float32Array([1, 2, 3]))],
+    ['kernels.expr over named arrays', (p) => p.map(kernels.expr('a*b + c'), { a: [1, 2, 3], b: new Float64Array([4, 5, 6]), c: [1, 1, 1] }, { chunksize: 2 })],
+    ['kernels.expr fused into a reduction', (p) => p.reduce(kernels.sum, { a: [1, 2, 3], b: [4, 5, 6] }, { map: kernels.expr('a*b'), chunksize: 2 })],
   ]) {
     t.deepEqual(await run(cluster), await run(local), what);
   }

@@ -8,6 +8,9 @@
 //   ref sqrtsum <len> <calls> <reps>  W4: <calls> successive sums of sqrt over <len> doubles,
 //                                     on one thread (1,000 elements are below any useful
 //                                     parallel grain); reports microseconds per call
+//   ref e1|e2abc|e2norm <n> <threads> <reps>  E1/E2: 2*x*x + 3*x + 1, a*b + c and
+//                                     sqrt(x*x + y*y) over <n> doubles into a reused output,
+//                                     one fused loop (what a hand-written kernel would be)
 //   ref fib     <count> <threads> <reps>  W2: fib(24) <count> times, OpenMP dynamic schedule:
 //                                     its speedup from 1 thread to all is the machine's own
 //                                     ceiling for CPU-bound work (SMT siblings, turbo)
@@ -55,6 +58,35 @@ int main(int argc, char **argv) {
       total += sum;
     }
     printf("{\"threads\":%d,\"check\":%ld,", third, total);
+    print_list("ms", fresh, reps, 1);
+    printf("}\n");
+  } else if (argv[1][0] == 'e') {
+    omp_set_num_threads(third);
+    double *b = malloc(n * sizeof(double)), *c = malloc(n * sizeof(double)), *out = malloc(n * sizeof(double));
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) {
+      b[i] = (double)(i % 7);
+      c[i] = 1.0;
+      out[i] = 0;
+    }
+    int mode = strcmp(argv[1], "e1") == 0 ? 1 : strcmp(argv[1], "e2abc") == 0 ? 2 : 3;
+    double check = 0;
+    for (int r = 0; r < reps; r++) {
+      double t = now_ms();
+      if (mode == 1) {
+#pragma omp parallel for schedule(static)
+        for (long i = 0; i < n; i++) out[i] = 2 * in[i] * in[i] + 3 * in[i] + 1;
+      } else if (mode == 2) {
+#pragma omp parallel for schedule(static)
+        for (long i = 0; i < n; i++) out[i] = in[i] * b[i] + c[i];
+      } else {
+#pragma omp parallel for schedule(static)
+        for (long i = 0; i < n; i++) out[i] = sqrt(in[i] * in[i] + b[i] * b[i]);
+      }
+      fresh[r] = now_ms() - t;
+      check += out[n - 1];
+    }
+    printf("{\"threads\":%d,\"check\":%.1f,", third, check);
     print_list("ms", fresh, reps, 1);
     printf("}\n");
   } else if (strcmp(argv[1], "square") == 0) {

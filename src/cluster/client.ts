@@ -14,6 +14,8 @@ import { PARTIAL, rebuildError } from '../remote';
 import { describe, type MapKernel, type ReduceKernel } from '../kernels';
 import { shipFunction } from '../task';
 import { numericInput } from '../numbers';
+import { isExprKernel, type ExprKernel } from '../expr';
+import { columns as exprColumns, type Columns, output as exprOutput } from '../expr-run';
 import { type CallOptions, checkOptions, type FloatArray, isFloatArray, positiveInteger } from '../validate';
 import type { FnSpec, Items } from '../protocol';
 import type { ClusterOptions } from './options';
@@ -62,6 +64,7 @@ class Call {
 }
 
 function kernelSpec(k: MapKernel | ReduceKernel): KernelSpec {
+  if (isExprKernel(k)) return { k: 'kernel', name: 'expr', params: [], expr: k.expression, constants: { ...k.constants } };
   return { k: 'kernel', name: k.name, params: k.kind === 'map' ? [...k.params] : [] };
 }
 
@@ -250,6 +253,17 @@ export class ClusterClient {
   /** `pool.map` with a kernel. */
   async mapKernel(kernel: MapKernel, input: unknown, opts: unknown): Promise<unknown> {
     const o = checkOptions<CallOptions & { out?: FloatArray }>(opts, 'map', ['out']);
+    if (isExprKernel(kernel)) {
+      const cols = await exprColumns(kernel, input, 'map');
+      const out = exprOutput(cols, o.out, 'map');
+      const parts = await this.#all({ fn: kernelSpec(kernel), mode: 'kmap' }, exprChunks(cols, o.chunksize), o, cols.length);
+      let at = 0;
+      for (const p of parts as FloatArray[]) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return o.out !== undefined || cols.anyTyped ? out : Array.from(out);
+    }
     let data = numericInput(input, 'map');
     if (data instanceof Promise) data = await data;
     if (o.out !== undefined && (!isFloatArray(o.out) || o.out.constructor !== data.constructor || o.out.length !== data.length)) {
@@ -268,9 +282,18 @@ export class ClusterClient {
 
   /** `pool.reduce` with a reduction kernel. */
   async reduceKernel(kernel: ReduceKernel, pre: MapKernel | undefined, initial: number | undefined, input: unknown, o: CallOptions): Promise<number> {
-    let data = numericInput(input, 'reduce');
-    if (data instanceof Promise) data = await data;
-    const chunks = cut(data, o.chunksize ?? kernelChunksize(data.length));
+    let data: { length: number };
+    let chunks: Items[];
+    if (pre !== undefined && isExprKernel(pre)) {
+      const cols = await exprColumns(pre as ExprKernel, input, 'reduce');
+      data = cols;
+      chunks = exprChunks(cols, o.chunksize);
+    } else {
+      let numbers = numericInput(input, 'reduce');
+      if (numbers instanceof Promise) numbers = await numbers;
+      data = numbers;
+      chunks = cut(numbers, o.chunksize ?? kernelChunksize(numbers.length));
+    }
     const spec: CallSpec = { fn: kernelSpec(kernel), mode: 'kreduce' };
     if (pre) spec.pre = kernelSpec(pre);
     const parts = (await this.#all(spec, chunks, o, data.length)) as number[];
@@ -381,6 +404,19 @@ function defaultChunksize(n: number): number {
  * would cost more to move than to compute. */
 function kernelChunksize(n: number): number {
   return Math.max(1 << 18, Math.ceil(n / 16));
+}
+
+/** An expression kernel's columns cut into chunks ({@link ExprChunk}s). */
+function exprChunks(cols: Columns, chunksize: number | undefined): Items[] {
+  const size = chunksize ?? kernelChunksize(cols.length);
+  const chunks: Items[] = [];
+  for (let s = 0; s < cols.length; s += size) {
+    const e = Math.min(cols.length, s + size);
+    chunks.push({ length: e - s, columns: cols.arrays.map((a) => a.slice(s, e)) } as unknown as Items);
+  }
+  // An expression without inputs still maps `length` elements.
+  if (cols.length > 0 && cols.arrays.length === 0 && chunks.length === 0) chunks.push({ length: cols.length, columns: [] } as unknown as Items);
+  return chunks;
 }
 
 function cut(items: Items, size: number): Items[] {

@@ -14,7 +14,8 @@ import { task } from '../task';
 import { Lru } from '../lru';
 import { toWireError } from '../wire';
 import type { FnSpec } from '../protocol';
-import { type ChunkPayload, type InitSpec, type KernelSpec, decodePayload, encodeResult, jobSigned, redact, type ResultMessage } from './protocol';
+import type { ExprKernel } from '../expr';
+import { type ChunkPayload, type ExprChunk, type InitSpec, type KernelSpec, decodePayload, encodeResult, jobSigned, redact, type ResultMessage } from './protocol';
 import { BullHost, type HostJob, type HostTransport } from './transport';
 
 /**
@@ -244,6 +245,8 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
 function kernelOf(spec: KernelSpec): MapKernel | ReduceKernel {
   const [a = 0, b = 0] = spec.params;
   switch (spec.name) {
+    case 'expr':
+      return kernels.expr(String(spec.expr), spec.constants) as unknown as MapKernel;
     case 'affine':
       return kernels.affine(a, b);
     case 'pow':
@@ -263,6 +266,14 @@ function execute(pool: Pool, p: ChunkPayload, signal: AbortSignal, toFn: (spec: 
   const o = { signal };
   if (p.fn.k === 'kernel') {
     const k = kernelOf(p.fn);
+    const exprOf = p.fn.name === 'expr' ? p.fn : p.pre?.name === 'expr' ? p.pre : undefined;
+    if (exprOf !== undefined) {
+      // An expression kernel's chunk is its columns' slices (ExprChunk), named again here.
+      const { length, columns } = p.items as unknown as ExprChunk;
+      const names = (kernelOf(exprOf) as unknown as ExprKernel).inputs;
+      const items = names.length === 0 ? new Float64Array(length) : names.length === 1 ? columns[0] : Object.fromEntries(names.map((n, i) => [n, columns[i]]));
+      p = { ...p, items: items as Float64Array };
+    }
     if (p.mode === 'kreduce') {
       return pool.reduce(k as ReduceKernel, p.items as Float64Array, { ...o, ...(p.pre ? { map: kernelOf(p.pre) as MapKernel } : {}) });
     }

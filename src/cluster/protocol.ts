@@ -16,6 +16,16 @@ export interface KernelSpec {
   k: 'kernel';
   name: string;
   params: readonly number[];
+  /** An expression kernel's expression and constants (`name` is `'expr'`). */
+  expr?: string;
+  constants?: Readonly<Record<string, number>>;
+}
+
+/** A chunk of an expression kernel's inputs: the columns' slices, in the expression's input
+ * order (`length` is the chunk's element count). */
+export interface ExprChunk {
+  length: number;
+  columns: Array<Float64Array | Float32Array>;
 }
 
 /** How a host runs a chunk on its local pool. */

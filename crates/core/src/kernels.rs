@@ -107,7 +107,7 @@ impl UnaryOp {
 /// `x ** p` as JS defines it: C's `pow` (which Rust's `powf` is) except that `x ** NaN` is
 /// NaN for every `x` and `(±1) ** ±Infinity` is NaN, where C gives 1.
 #[inline(always)]
-fn pow_js(x: f64, p: f64) -> f64 {
+pub(crate) fn pow_js(x: f64, p: f64) -> f64 {
     if p.is_nan() || (p.is_infinite() && x.abs() == 1.0) {
         f64::NAN
     } else {
@@ -117,7 +117,7 @@ fn pow_js(x: f64, p: f64) -> f64 {
 
 /// `Math.max` of two numbers: NaN if either is, and +0 over -0.
 #[inline(always)]
-fn max_js(a: f64, b: f64) -> f64 {
+pub(crate) fn max_js(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {
         f64::NAN
     } else if b > a || (b == a && a.is_sign_negative()) {
@@ -129,7 +129,7 @@ fn max_js(a: f64, b: f64) -> f64 {
 
 /// `Math.min` of two numbers: NaN if either is, and -0 over +0.
 #[inline(always)]
-fn min_js(a: f64, b: f64) -> f64 {
+pub(crate) fn min_js(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {
         f64::NAN
     } else if b < a || (b == a && b.is_sign_negative()) {

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod chunking;
+pub mod expr;
 pub mod job;
 pub mod kernels;
 pub mod parallel;

@@ -73,11 +73,11 @@ pub struct ReduceArgs<T> {
 
 /// A kernel call cut into chunks, ready to run inline or on the pool.
 pub struct KernelCall<R> {
-    chunks: usize,
-    max_workers: usize,
-    mode: Mode,
-    body: ChunkFn,
-    finish: Box<dyn FnOnce() -> R + Send>,
+    pub(crate) chunks: usize,
+    pub(crate) max_workers: usize,
+    pub(crate) mode: Mode,
+    pub(crate) body: ChunkFn,
+    pub(crate) finish: Box<dyn FnOnce() -> R + Send>,
 }
 
 impl<R> std::fmt::Debug for KernelCall<R> {
@@ -178,7 +178,8 @@ impl<R: Send + 'static> KernelCall<R> {
     }
 }
 
-fn plan(
+/// A call's chunk length, chunk count and mode (shared with [`crate::expr`]).
+pub(crate) fn plan(
     len: usize,
     chunk_len: Option<usize>,
     cost: usize,

@@ -120,7 +120,7 @@ fn unary_op(op: MapKernelOp, p0: f64, p1: f64) -> Result<UnaryOp> {
     })
 }
 
-fn reduce_op(op: ReduceKernelOp) -> ReduceOp {
+pub(crate) fn reduce_op(op: ReduceKernelOp) -> ReduceOp {
     match op {
         ReduceKernelOp::Sum => ReduceOp::Sum,
         ReduceKernelOp::Min => ReduceOp::Min,
@@ -129,7 +129,7 @@ fn reduce_op(op: ReduceKernelOp) -> ReduceOp {
     }
 }
 
-fn parse_chunk_len(value: i64) -> Result<Option<usize>> {
+pub(crate) fn parse_chunk_len(value: i64) -> Result<Option<usize>> {
     match value {
         0 => Ok(None),
         n if n > 0 => Ok(Some(n as usize)),
@@ -168,7 +168,7 @@ fn hook_teardown(env: &Env) -> Result<()> {
 /// Runs `call` on this thread (alone or with pool threads helping) and returns its value,
 /// or starts it on the pool and returns a Promise of it. `pins` keep the JS buffers alive
 /// until the promise settles.
-fn dispatch<'env, R>(
+pub(crate) fn dispatch<'env, R>(
     env: &'env Env,
     call_id: u32,
     call: KernelCall<R>,

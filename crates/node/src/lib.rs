@@ -18,10 +18,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod buffers;
 mod calls;
+mod expr;
 mod outputs;
 mod tasks;
 
 pub use calls::*;
+pub use expr::*;
 pub use outputs::*;
 pub use tasks::*;
 
