@@ -6,13 +6,13 @@
  * @module
  */
 import type { MapKernelOp } from '../native/index';
+import { Lru } from './lru';
 import { native } from './native';
 
 const KERNEL = Symbol.for('ferropool.kernel');
 
-/** Kernel objects kept for reuse, least recently used first (a Map keeps insertion order). */
-const CACHE_SIZE = 256;
-const cache = new Map<string, ExprKernel>();
+/** Kernel objects kept for reuse: the 256 used last. */
+const cache = new Lru<string, ExprKernel>(256);
 
 /** The functions of the language (never inputs). */
 type FunctionName =
@@ -127,11 +127,7 @@ export function expr<const S extends string, const C extends Readonly<Record<str
     }
   }
   const hit = cache.get(key);
-  if (hit !== undefined) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit as ExprKernel<ExprInputNames<S, C>>;
-  }
+  if (hit !== undefined) return hit as ExprKernel<ExprInputNames<S, C>>;
   const compiled = native.compileExpr(expression, names, values);
   if (compiled.error != null) throw new SyntaxError(`kernels.expr: ${compiled.error}`);
   const kernel = Object.freeze({
@@ -147,7 +143,6 @@ export function expr<const S extends string, const C extends Readonly<Record<str
     params: Object.freeze([0, 0] as const),
     program: compiled.program as object,
   }) as unknown as ExprKernel;
-  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
   cache.set(key, kernel);
   return kernel as ExprKernel<ExprInputNames<S, C>>;
 }
