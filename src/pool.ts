@@ -357,6 +357,9 @@ export class Pool {
   map(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array>): Promise<Float32Array>;
   map<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out }): Promise<Out>;
   map(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array>): Promise<number[]>;
+  map<const A extends readonly unknown[]>(fn: TaskFn<[number, ...A], number | Promise<number>>, input: Float64Array, opts: CallOptions & { args: A; out?: Float64Array }): Promise<Float64Array>;
+  map<const A extends readonly unknown[]>(fn: TaskFn<[number, ...A], number | Promise<number>>, input: Float32Array, opts: CallOptions & { args: A; out?: Float32Array }): Promise<Float32Array>;
+  map<T, const A extends readonly unknown[], R>(fn: TaskFn<[T, ...A], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts: CallOptions & { args: A }): Promise<R[]>;
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float64Array, opts?: CallOptions & { out?: Float64Array }): Promise<Float64Array>;
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions & { out?: Float32Array }): Promise<Float32Array>;
   map<A extends IntegerArray>(fn: TaskFn<[number], number | Promise<number>>, input: A, opts?: CallOptions): Promise<A>;
@@ -462,6 +465,8 @@ export class Pool {
    * await pool.starmap((a, b) => a * b, [[1, 2], [3, 4]]); // [2, 12]
    * ```
    */
+  starmap<A extends unknown[], const X extends readonly unknown[], R>(fn: TaskFn<[...A, ...X], R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts: CallOptions & { args: X }): Promise<R[]>;
+  starmap<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions): Promise<R[]>;
   starmap<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions): Promise<R[]> {
     return withCallSite(promised(() => this.#mapJs(fn, argTuples, opts, true, 'starmap'))) as Promise<R[]>;
   }
@@ -521,6 +526,7 @@ export class Pool {
   mapAsync<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out } & AsyncCallbacks<Out>): AsyncResult<Out>;
   mapAsync(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array> & AsyncCallbacks<number[]>): AsyncResult<number[]>;
   mapAsync<A extends IntegerArray>(fn: TaskFn<[number], number | Promise<number>>, input: A, opts?: CallOptions & AsyncCallbacks<A>): AsyncResult<A>;
+  mapAsync<T, const A extends readonly unknown[], R>(fn: TaskFn<[T, ...A], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts: CallOptions & { args: A } & AsyncCallbacks<R[]>): AsyncResult<R[]>;
   mapAsync<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]>;
   mapAsync(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions & AsyncCallbacks<never>): AsyncResult<unknown> {
     const { callback, errorCallback, ...rest } = opts ?? {};
@@ -535,9 +541,11 @@ export class Pool {
    * await r; // [2, 12]
    * ```
    */
+  starmapAsync<A extends unknown[], const X extends readonly unknown[], R>(fn: TaskFn<[...A, ...X], R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts: CallOptions & { args: X } & AsyncCallbacks<R[]>): AsyncResult<R[]>;
+  starmapAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]>;
   starmapAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]> {
     const { callback, errorCallback, ...rest } = opts ?? {};
-    return new AsyncResult(this.starmap(fn, argTuples, rest), { callback, errorCallback });
+    return new AsyncResult(this.starmap(fn, argTuples, rest as CallOptions), { callback, errorCallback });
   }
 
   /**
@@ -551,6 +559,7 @@ export class Pool {
    * ```
    */
   imap<N extends string>(fn: ExprKernel<N>, input: ExprInputs<N>, opts?: CallOptions): AsyncIterableIterator<number>;
+  imap<T, const A extends readonly unknown[], R>(fn: TaskFn<[T, ...A], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts: CallOptions & { args: A }): AsyncIterableIterator<R>;
   imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R>;
   imap(fn: ExprKernel | TaskFn, input: unknown, opts?: CallOptions): AsyncIterableIterator<unknown> {
     if (isExprKernel(fn)) return imapExpr((k, b, o) => this.map(k, b as Float64Array, o), fn, input, opts, 'imap');
@@ -566,6 +575,7 @@ export class Pool {
    * ```
    */
   imapUnordered<N extends string>(fn: ExprKernel<N>, input: ExprInputs<N>, opts?: CallOptions): AsyncIterableIterator<number>;
+  imapUnordered<T, const A extends readonly unknown[], R>(fn: TaskFn<[T, ...A], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts: CallOptions & { args: A }): AsyncIterableIterator<R>;
   imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R>;
   imapUnordered(fn: ExprKernel | TaskFn, input: unknown, opts?: CallOptions): AsyncIterableIterator<unknown> {
     if (isExprKernel(fn)) return imapExpr((k, b, o) => this.map(k, b as Float64Array, o), fn, input, opts, 'imapUnordered');
