@@ -100,6 +100,7 @@ test('shared memory in args is shared: tasks write, the caller sees it; Lock and
   await pool.map(
     (i, o) => {
       o[i] = i * i;
+      return i;
     },
     [0, 1, 2, 3, 4, 5, 6, 7],
     { args: [out], chunksize: 2 },
@@ -112,6 +113,7 @@ test('shared memory in args is shared: tasks write, the caller sees it; Lock and
       l.acquire();
       c.value += 1;
       l.release();
+      return 0;
     },
     Array.from({ length: 100 }, (_, i) => i),
     { args: [lock, count], chunksize: 5 },
@@ -120,7 +122,7 @@ test('shared memory in args is shared: tasks write, the caller sees it; Lock and
   // A plain typed array is copied: the task's writes stay on the worker.
   const plain = new Float64Array(2);
   await pool.map(
-    (i, p) => {
+    (_i, p) => {
       p[0] = 1;
       return p[0];
     },
