@@ -106,3 +106,19 @@ await pool.map(kernels.expr('a*b + c'), { a: f64, b: f64 });
 // @ts-expect-error a function is not an input: the keys follow the expression
 await pool.map(kernels.expr('sqrt(a) + b'), { sqrt: f64, b: f64 });
 void [ek, ex64, ex32, exMixed, exNums, exConst, exDot, exStream, exAny];
+
+// opts.args: extra arguments after the item (and after a starmap's tuple); sharedArray.
+import { sharedArray, type TypedArrayConstructor } from 'ferropool';
+const pts: Float64Array = sharedArray(Float64Array, 8);
+const i32s: Int32Array = sharedArray(Int32Array, [1, 2, 3]);
+const ctor: TypedArrayConstructor = Float32Array;
+const argMapped: Float64Array = await pool.map((i: number, p: Float64Array, k: number) => p[i]! * k, new Float64Array(2), { args: [pts, 2] });
+const argStrings: string[] = await pool.map((s: string, sep: string) => s + sep, ['a'], { args: ['!'] });
+const argStar: number[] = await pool.starmap((a: number, b: number, k: number) => a * b * k, [[1, 2]] as [number, number][], { args: [3] });
+const argStream: AsyncIterableIterator<number> = pool.imap((x: number, k: number) => x + k, [1, 2], { args: [1] });
+const argAsync: AsyncResult<number[]> = pool.mapAsync((x: number, k: number) => x * k, [1], { args: [2] });
+// @ts-expect-error args must be an array
+await pool.map((x: number) => x, [1], { args: 1 });
+// @ts-expect-error sharedArray takes a typed array constructor
+sharedArray(Array, 3);
+void [pts, i32s, ctor, argMapped, argStrings, argStar, argStream, argAsync];

@@ -7,13 +7,13 @@
 // contender of a workload once, in a rotating order (interleaved), and we report medians.
 // tinybench runs one task's samples after another.
 //
-//   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a,W4m,W7,W8,E1,E2,E3] [--threads N]
+//   node benchmark/bench.mjs [--quick] [--json] [--only W1,W3a,W4m,W7,W8,E1,E2,E3,K1,K2,A1] [--threads N]
 //   node benchmark/bench.mjs --cluster [--quick] [--json]   (C1: see cluster.mjs)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Pool, kernels } from '../dist/index.mjs';
+import { Pool, kernels, sharedArray } from '../dist/index.mjs';
 import { peers } from './peers/index.mjs';
 
 const args = process.argv.slice(2);
@@ -513,6 +513,206 @@ if (wanted('E3')) {
     'expr / serial JS (target ≤ 2)': m['ferropool expr'] / m['serial JS loop'],
     'JS fn / expr': m['ferropool JS fn'] / m['ferropool expr'],
   };
+}
+
+// K1: k-means as users write it. 200,000 2-D points (x/y interleaved) on sharedArray, k = 8,
+// 20 iterations; each assignment step a pool.map over the point indices with
+// { args: [points, centroids] } (and, the hand-chunked way, a starmap over index ranges);
+// the centroids recomputed on the main thread. Peers: the points in a SharedArrayBuffer, one
+// task per thread per step.
+if (wanted('K1')) {
+  const n = QUICK ? 50_000 : 200_000;
+  const k = 8;
+  const iterations = QUICK ? 5 : 20;
+  const rand = (() => {
+    let a = 12345;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  })();
+  const points = sharedArray(Float64Array, 2 * n);
+  for (let i = 0; i < n; i++) {
+    const c = i % k;
+    points[2 * i] = (c % 4) * 10 + rand() * 6;
+    points[2 * i + 1] = Math.floor(c / 4) * 10 + rand() * 6;
+  }
+  // The indices as a Float64Array: a typed array of doubles is read in place by the workers.
+  const indices = Float64Array.from({ length: n }, (_, i) => i);
+  const ranges = split(n, THREADS);
+  const initial = Float64Array.from(points.subarray(0, 2 * k));
+  function nearest(i, pts, cen) {
+    const x = pts[2 * i];
+    const y = pts[2 * i + 1];
+    let best = 0;
+    let bestD = Infinity;
+    for (let c = 0; c < cen.length; c += 2) {
+      const dx = x - cen[c];
+      const dy = y - cen[c + 1];
+      const d = dx * dx + dy * dy;
+      if (d < bestD) {
+        bestD = d;
+        best = c >> 1;
+      }
+    }
+    return best;
+  }
+  function rangeSums(start, end, pts, cen) {
+    const kk = cen.length / 2;
+    const acc = new Float64Array(kk * 3);
+    for (let i = start; i < end; i++) {
+      const x = pts[2 * i];
+      const y = pts[2 * i + 1];
+      let best = 0;
+      let bestD = Infinity;
+      for (let c = 0; c < kk; c++) {
+        const dx = x - cen[2 * c];
+        const dy = y - cen[2 * c + 1];
+        const d = dx * dx + dy * dy;
+        if (d < bestD) {
+          bestD = d;
+          best = c;
+        }
+      }
+      acc[3 * best] += x;
+      acc[3 * best + 1] += y;
+      acc[3 * best + 2] += 1;
+    }
+    return acc;
+  }
+  /** New centroids from per-centroid sums (k × 3: x, y, count); an empty one stays. */
+  const fromSums = (sums, old) => {
+    const out = new Float64Array(2 * k);
+    for (let c = 0; c < k; c++) {
+      const m = sums[3 * c + 2];
+      out[2 * c] = m > 0 ? sums[3 * c] / m : old[2 * c];
+      out[2 * c + 1] = m > 0 ? sums[3 * c + 1] / m : old[2 * c + 1];
+    }
+    return out;
+  };
+  const fromLabels = (labels, old) => {
+    const sums = new Float64Array(3 * k);
+    for (let i = 0; i < n; i++) {
+      const c = labels[i];
+      sums[3 * c] += points[2 * i];
+      sums[3 * c + 1] += points[2 * i + 1];
+      sums[3 * c + 2] += 1;
+    }
+    return fromSums(sums, old);
+  };
+  const combine = (parts) => {
+    const sums = new Float64Array(3 * k);
+    for (const p of parts) for (let j = 0; j < 3 * k; j++) sums[j] += p[j];
+    return sums;
+  };
+  const kmeans = (step) => async () => {
+    let centroids = initial;
+    for (let it = 0; it < iterations; it++) centroids = await step(centroids);
+    return centroids;
+  };
+  const contenders = {
+    'serial loop': kmeans(async (cen) => fromSums(rangeSums(0, n, points, cen), cen)),
+    'ferropool map (indices, args)': kmeans(async (cen) => fromLabels(await pool.map(nearest, indices, { args: [points, cen] }), cen)),
+    'ferropool starmap (ranges, args)': kmeans(async (cen) => fromSums(combine(await pool.starmap(rangeSums, ranges, { args: [points, cen] })), cen)),
+  };
+  if (peerPools.piscina) {
+    const labels = new SharedArrayBuffer(4 * n);
+    contenders['piscina SAB slices'] = kmeans(async (cen) => fromSums(combine(await Promise.all(ranges.map(([start, end]) => peerPools.piscina.run('kmeansSlice', { points: points.buffer, labels, centroids: cen, start, end })))), cen));
+  }
+  let want;
+  const s = await interleave('K1', contenders, QUICK ? 2 : 5, (name, r) => {
+    want ??= r;
+    check(r.every((v, i) => Math.abs(v - want[i]) <= 1e-9 * Math.max(1, Math.abs(want[i]))), `K1 ${name}: ${r} vs ${want}`);
+  });
+  const m = record('K1', `k-means: ${n.toLocaleString('en')} 2-D points, k = ${k}, ${iterations} iterations (pool.map with { args: [points, centroids] })`, s);
+  results.workloads.K1.ratios = {
+    'serial / map over indices (target ≥ 1.5 on 2 cores)': m['serial loop'] / m['ferropool map (indices, args)'],
+    'serial / starmap over ranges': m['serial loop'] / m['ferropool starmap (ranges, args)'],
+    ...(peerPools.piscina ? { 'piscina / map over indices (target > 1)': m['piscina SAB slices'] / m['ferropool map (indices, args)'] } : {}),
+  };
+}
+
+// K2: 5×5 box blur of a 2000×2000 Float32Array image on sharedArray, 10 passes, each a
+// starmap over row bands with { args: [src, dst, w, h] }. Peers: SharedArrayBuffers, one
+// task per thread per pass.
+if (wanted('K2')) {
+  const w = QUICK ? 500 : 2000;
+  const h = w;
+  const passes = QUICK ? 3 : 10;
+  const image = sharedArray(Float32Array, w * h);
+  for (let i = 0; i < image.length; i++) image[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
+  const other = sharedArray(Float32Array, w * h);
+  const start = Float32Array.from(image);
+  function blurRows(r0, r1, src, dst, w, h) {
+    for (let y = r0; y < r1; y++) {
+      for (let x = 0; x < w; x++) {
+        let s = 0;
+        for (let dy = -2; dy <= 2; dy++) {
+          const yy = y + dy < 0 ? 0 : y + dy >= h ? h - 1 : y + dy;
+          const row = yy * w;
+          for (let dx = -2; dx <= 2; dx++) {
+            const xx = x + dx < 0 ? 0 : x + dx >= w ? w - 1 : x + dx;
+            s += src[row + xx];
+          }
+        }
+        dst[y * w + x] = s / 25;
+      }
+    }
+    return r1 - r0;
+  }
+  const bands = split(h, 4 * THREADS);
+  const threadBands = split(h, THREADS);
+  const run = (pass) => async () => {
+    image.set(start);
+    let [src, dst] = [image, other];
+    for (let p = 0; p < passes; p++) {
+      await pass(src, dst);
+      [src, dst] = [dst, src];
+    }
+    let sum = 0;
+    for (let i = 0; i < src.length; i += 997) sum += src[i];
+    return sum;
+  };
+  const contenders = {
+    'serial loop': run(async (src, dst) => blurRows(0, h, src, dst, w, h)),
+    'ferropool starmap (bands, args)': run((src, dst) => pool.starmap(blurRows, bands, { args: [src, dst, w, h] })),
+  };
+  if (peerPools.piscina) {
+    contenders['piscina SAB slices'] = run((src, dst) => Promise.all(threadBands.map(([r0, r1]) => peerPools.piscina.run('blurRows', { src: src.buffer, dst: dst.buffer, w, h, r0, r1 }))));
+  }
+  let want;
+  const s = await interleave('K2', contenders, QUICK ? 2 : 5, (name, r) => {
+    want ??= r;
+    check(r === want, `K2 ${name}: ${r} vs ${want}`);
+  });
+  const m = record('K2', `5×5 box blur of a ${w}×${h} Float32Array on sharedArray, ${passes} passes (starmap over row bands with args)`, s);
+  results.workloads.K2.ratios = {
+    [`serial / starmap (target ≥ ${(0.9 * THREADS).toFixed(1)})`]: m['serial loop'] / m['ferropool starmap (bands, args)'],
+    ...(peerPools.piscina ? { 'piscina / starmap (target > 1)': m['piscina SAB slices'] / m['ferropool starmap (bands, args)'] } : {}),
+  };
+}
+
+// A1: plain (unshared) typed arrays as arguments: starmap((a) => a.length, [[f64], [f64]]),
+// 200,000 doubles each, against piscina's run() of the same arrays (structured clone).
+if (wanted('A1')) {
+  const calls = QUICK ? 20 : 100;
+  const a = new Float64Array(200_000).fill(1);
+  const b = new Float64Array(200_000).fill(2);
+  const loop = (once) => async () => {
+    let total = 0;
+    for (let c = 0; c < calls; c++) for (const r of await once()) total += r;
+    return total;
+  };
+  const contenders = {
+    'ferropool starmap': loop(() => pool.starmap((x) => x.length, [[a], [b]])),
+  };
+  if (peerPools.piscina) contenders['piscina run'] = loop(() => Promise.all([peerPools.piscina.run('length', a), peerPools.piscina.run('length', b)]));
+  const s = await interleave('A1', contenders, QUICK ? 2 : 5, (name, r) => check(r === calls * 400_000, `A1 ${name}: ${r}`));
+  const perCall = Object.fromEntries(Object.entries(s).map(([key, v]) => [key, v.map((ms) => ms / calls)]));
+  const m = record('A1', 'typed-array arguments: starmap((a) => a.length, [[f64], [f64]]), 200,000 doubles each (per call)', perCall);
+  if (peerPools.piscina) results.workloads.A1.ratios = { 'starmap / piscina (target ≤ 0.8)': m['ferropool starmap'] / m['piscina run'] };
 }
 
 if (wanted('memory') && !QUICK) {

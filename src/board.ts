@@ -9,7 +9,7 @@ import { PoolStateError } from './errors';
 import { native } from './native';
 import { Bell, type FnSpec, type Items, type JobSpec, Note, type WireError } from './protocol';
 import { pollFor } from './spin';
-import { decodeError, decodeResults, encodeChunk, encodeSharedChunk, type SharedRefs } from './wire';
+import { type CallArgs, decodeError, decodeResults, encodeChunk, encodeSharedChunk, type SharedRefs } from './wire';
 
 /** What a job's submitter is told. */
 export interface JobHandlers {
@@ -52,7 +52,10 @@ export interface BoardHost {
 
 /** Job specs as text, by function and flags: a hot loop's jobs share one. */
 const specTexts = new WeakMap<FnSpec, Map<string, string>>();
-function specText(spec: JobSpec): string {
+function specText(spec: JobSpec, args?: CallArgs): string {
+  // A call's extra arguments: the spec of its function and flags, with them added (base64
+  // needs no escaping).
+  if (args !== undefined) return `${specText(spec).slice(0, -1)},"a":"${args.text}"}`;
   const flags = `${+spec.star}${+!!spec.fold}${+spec.each}${+spec.start}${+!!spec.isolate}`;
   let texts = specTexts.get(spec.f);
   if (!texts) specTexts.set(spec.f, (texts = new Map()));
@@ -89,7 +92,14 @@ export class Board {
    * read the items from `input` and write numeric results to `output` in place, and the
    * board holds both arrays until no worker can touch them any more.
    */
-  submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array]): number {
+  submit(
+    spec: JobSpec,
+    chunks: ReadonlyArray<readonly [number, Items]>,
+    handlers: JobHandlers,
+    shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array],
+    /** The call's `opts.args`, encoded once for all its jobs. */
+    args?: CallArgs,
+  ): number {
     // An imap still reading its input after terminate(): its next chunks are refused as the
     // rest of the call was (found by the model-based fault sequences).
     if (this.#closed) throw new PoolStateError('Pool was terminated before the call finished', 'ERR_POOL_TERMINATED');
@@ -97,10 +107,11 @@ export class Board {
     this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
     const refs: SharedRefs = new Map();
     const payloads = chunks.map(([start, items]) => (shared ? encodeSharedChunk(start, items.length) : encodeChunk(start, items, refs)));
+    if (args !== undefined) for (const [ref, sab] of args.refs) refs.set(ref, sab);
     // Shared memory the workers have not seen yet goes to each of them before the job (a
     // worker reads its port, synchronously, when a payload names a buffer it lacks).
     if (refs.size > 0) this.#host.share(refs);
-    native.boardSubmit(this.handle, id, specText(spec), payloads, shared?.[0], shared?.[1], spec.isolate === true);
+    native.boardSubmit(this.handle, id, specText(spec, args), payloads, shared?.[0], shared?.[1], spec.isolate === true);
     if (shared) this.#retained.set(id, shared);
     if (this.#jobs.size === 0) this.#host.hold();
     this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length), refs: refs.size > 0 ? refs : undefined });

@@ -103,12 +103,14 @@ export class ExpressLane {
    * runs the call (allocating 8 KB costs this thread about as much as the worker's whole map
    * of a cheap function over 1,000 numbers).
    */
-  call(f: FnSpec, args: unknown[], budgetNs: number, call: XCall, into?: Float64Array | Float32Array | 'array'): ExpressCall | undefined {
+  call(f: FnSpec, args: unknown[], budgetNs: number, call: XCall, into?: Float64Array | Float32Array | 'array', extra?: readonly unknown[]): ExpressCall | undefined {
     const x = this.#x;
     // A map's numeric results come back in the lane as float64s (or float32s).
     if (call === XCall.Map && (args[0] as ArrayLike<number>).length * 8 > EXPRESS_BYTES - X.Data) return undefined;
-    // Straight into the lane (it is idle, and only this thread posts to it).
-    const bytes = encodeArgs(0, [args], this.#data);
+    // Straight into the lane (it is idle, and only this thread posts to it). A map's
+    // `opts.args` (`extra`) go as a second list, when they are numbers and unshared typed
+    // arrays that fit; otherwise the call goes the ordinary way.
+    const bytes = encodeArgs(0, extra === undefined ? [args] : [args, extra], this.#data);
     if (bytes === undefined) return undefined;
     const key = specKey(f);
     let id = this.#fns.get(key)?.[0];
@@ -266,7 +268,7 @@ export interface ExpressRunner {
   fn(spec: FnSpec): ((...args: unknown[]) => unknown) | Promise<(...args: unknown[]) => unknown>;
   /** Maps `spec`'s function over `input` into `output` as a shared chunk's loop does: its
    * encoded outcome (results in `output` when they are all numbers). */
-  map(spec: FnSpec, input: Float64Array | Float32Array | Int32Array, output: Float64Array | Float32Array): Promise<[boolean, Buffer]>;
+  map(spec: FnSpec, input: Float64Array | Float32Array | Int32Array, output: Float64Array | Float32Array, extra: readonly unknown[] | undefined): Promise<[boolean, Buffer]>;
   /** What the function threw, as it should be reported. */
   explain(err: unknown, spec: FnSpec): { err: unknown; serialization: boolean };
 }
@@ -300,8 +302,10 @@ export class ExpressServer {
   };
 
   /** A map's input: read where it is in the lane, unless its elements are narrower than
-   * the results written over it. */
-  readonly #inPlace: ArgAlloc = (Ctor, length) => (Ctor === Int32Array ? new Ctor(length) : undefined);
+   * the results written over it. Its `opts.args` after it are copied (the task may keep
+   * them; the lane is the caller's again once the call is done). */
+  #arrays = 0;
+  readonly #inPlace: ArgAlloc = (Ctor, length) => (this.#arrays++ > 0 || Ctor === Int32Array ? new Ctor(length) : undefined);
 
   /**
    * @param fns - The functions the lane names, by id.
@@ -349,7 +353,9 @@ export class ExpressServer {
       // An apply's arguments are copied out of the lane, which is the caller's again once
       // the result is handed over (the function may keep them). A map's input is read in
       // place (see below).
-      const args = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), map ? this.#inPlace : this.#takeSpare)[1][0]!;
+      this.#arrays = 0;
+      const lists = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), map ? this.#inPlace : this.#takeSpare)[1];
+      const args = lists[0]!;
       if (map) {
         // A small map: the same loop as a shared chunk's, writing its numbers straight into
         // the lane. Its results start at the lane's data and its input further on, so with
@@ -359,7 +365,7 @@ export class ExpressServer {
         const input = args[0] as Float64Array | Float32Array | Int32Array;
         const n = input.length;
         const output = input instanceof Float32Array ? new Float32Array(lane.buffer, X.Data, n) : new Float64Array(lane.buffer, X.Data, n);
-        const [ok, out] = await this.#run.map(spec, input, output);
+        const [ok, out] = await this.#run.map(spec, input, output, lists[1]);
         if (ok && out.equals(IN_OUTPUT_BYTES)) {
           kind = XResult.Numbers;
           lane[X.ResultLen] = n;

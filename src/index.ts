@@ -14,6 +14,8 @@ export { Process } from './process';
 export type { ProcessOptions } from './process';
 export { Lock, Value, Queue, QueueEmptyError, QueueFullError } from './shared';
 export type { QueueOptions, ValueType, PythonTypeCode, ValueOf, WaitOptions } from './shared';
+export { sharedArray } from './shared-array';
+export type { TypedArrayConstructor } from './shared-array';
 export { currentProcess } from './identity';
 export type { ProcessInfo } from './identity';
 export type { ExecutorMapOptions, ExecutorOptions, Future } from './executor';

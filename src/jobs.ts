@@ -12,7 +12,7 @@ import { packNumbers } from './numbers';
 import { type CallOptions, checkFixedBuffer } from './validate';
 import type { JobHandlers } from './board';
 import type { WorkerGroup } from './workers';
-import { encodeValue, IN_OUTPUT, isNumeric } from './wire';
+import { type CallArgs, encodeValue, IN_OUTPUT, isNumeric } from './wire';
 import { type FnSpec, type ItemOutcome, type Items, specKey, type WireError } from './protocol';
 import { isThenable } from './thenable';
 import { Lru } from './lru';
@@ -239,7 +239,9 @@ export class CostModel {
  * Runs a small call on the calling thread, with the worker's semantics: results in order,
  * async results awaited, the first error rejected with its `index`.
  */
-export function runInline(fn: (...args: unknown[]) => unknown, star: boolean, items: Items): Items | Promise<Items> {
+export function runInline(f: (...args: unknown[]) => unknown, star: boolean, items: Items, args?: readonly unknown[]): Items | Promise<Items> {
+  // The call's `opts.args` after each item's own arguments.
+  const fn = args === undefined ? f : star ? (...a: unknown[]) => f(...a, ...args) : (x: unknown) => f(x, ...args);
   let out: unknown[] | Float64Array = isNumeric(items) ? new Float64Array(items.length) : new Array(items.length);
   for (let i = 0; i < items.length; i++) {
     let r: unknown;
@@ -292,10 +294,12 @@ export function runJob(
   shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array],
   /** For a job predicted to take microseconds: how long to wait for it on this thread. */
   waitNs?: number,
+  /** The call's `opts.args`, encoded once. */
+  args?: CallArgs,
 ): Promise<Items[]> {
   const refused = Call.refusal(o, ctx.parent);
   if (refused !== undefined) return Promise.reject(refused);
-  return new JobCall(ctx, f, star, chunks, o, total, shared, waitNs).promise;
+  return new JobCall(ctx, f, star, chunks, o, total, shared, waitNs, args).promise;
 }
 
 /** A call run as one job of the task board (see {@link runJob}); the board reports to it. */
@@ -319,6 +323,7 @@ class JobCall extends Call implements JobHandlers {
     total: number,
     shared: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array] | undefined,
     waitNs: number | undefined,
+    args: CallArgs | undefined,
   ) {
     super(ctx.calls, o, total, ctx.parent);
     this.#ctx = ctx;
@@ -331,7 +336,7 @@ class JobCall extends Call implements JobHandlers {
     });
     const timed = o.timeout !== undefined && o.timeout !== Infinity;
     try {
-      this.#job = ctx.group.submit({ f, star: star === true, fold: star === null, each: o.onProgress !== undefined, start: timed }, chunks, this, shared);
+      this.#job = ctx.group.submit({ f, star: star === true, fold: star === null, each: o.onProgress !== undefined, start: timed }, chunks, this, shared, args);
     } catch (err) {
       this.#reject(unsendable(chunks) ?? fromNative(err)); // an item that cannot be encoded, or the addon refused the input
       return;
@@ -447,6 +452,8 @@ async function* streamChunks(
   /** Where the user called imap: an error thrown to the consumer ends with its frames
    * (here rather than by wrapping the iterator, which would cost a promise an item). */
   site?: CallSite,
+  /** The call's `opts.args`, encoded once for all its chunks' jobs. */
+  args?: CallArgs,
 ): AsyncGenerator<Items, void, undefined> {
   // The stream's own lifecycle (its signal, its timeout from now, its progress); each chunk
   // is a call of its own, registered with the pool, that fails with it.
@@ -502,7 +509,7 @@ async function* streamChunks(
         if (!items) break;
         const start = position;
         position += items.length;
-        const slot: Slot = { promise: runJob(jobCtx, f, star, [[start, items]], jobOpts, items.length), settled: false };
+        const slot: Slot = { promise: runJob(jobCtx, f, star, [[start, items]], jobOpts, items.length, undefined, undefined, args), settled: false };
         slot.promise.then(
           (v) => Object.assign(slot, { settled: true, value: v[0] }),
           (e: unknown) => Object.assign(slot, { settled: true, error: e }),

@@ -16,7 +16,7 @@ import { XCall } from './protocol';
 import { numericInput } from './numbers';
 import { isTask, type ModuleTask, shipFunction } from './task';
 import { type CallSite, captureCallSite, withCallSite } from './callsite';
-import { encodeValue, isNumeric } from './wire';
+import { type CallArgs, encodeCallArgs, encodeValue, isNumeric } from './wire';
 import type { FnSpec, Items, WireError } from './protocol';
 import type { ExpressCall, ExpressOutcome } from './express';
 import { WORKER_ID_LIMIT, WorkerGroup } from './workers';
@@ -31,6 +31,7 @@ import {
   checkOptions,
   isFloatArray,
   positiveInteger,
+  refuseArgs,
 } from './validate';
 
 /**
@@ -356,6 +357,9 @@ export class Pool {
   map(fn: MapKernel, input: Float32Array, opts?: KernelMapOptions<Float32Array>): Promise<Float32Array>;
   map<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out }): Promise<Out>;
   map(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array>): Promise<number[]>;
+  map<const A extends readonly unknown[]>(fn: TaskFn<[number, ...A], number | Promise<number>>, input: Float64Array, opts: CallOptions & { args: A; out?: Float64Array }): Promise<Float64Array>;
+  map<const A extends readonly unknown[]>(fn: TaskFn<[number, ...A], number | Promise<number>>, input: Float32Array, opts: CallOptions & { args: A; out?: Float32Array }): Promise<Float32Array>;
+  map<T, const A extends readonly unknown[], R>(fn: TaskFn<[T, ...A], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts: CallOptions & { args: A }): Promise<R[]>;
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float64Array, opts?: CallOptions & { out?: Float64Array }): Promise<Float64Array>;
   map(fn: TaskFn<[number], number | Promise<number>>, input: Float32Array, opts?: CallOptions & { out?: Float32Array }): Promise<Float32Array>;
   map<A extends IntegerArray>(fn: TaskFn<[number], number | Promise<number>>, input: A, opts?: CallOptions): Promise<A>;
@@ -377,6 +381,7 @@ export class Pool {
       const kernel = mapKernelArg(fn, 'map');
       if (this.#cluster) return this.#cluster.mapKernel(kernel, input, opts);
       const o = checkOptions<KernelMapOptions>(opts, 'map', ['out']);
+      refuseArgs(o, 'map', 'a kernel takes no extra arguments (use kernels.expr constants, or a JS function)');
       if (isExprKernel(kernel)) return mapExpr(kernel, input, o, this.#processes, (total, start) => this.#run(o, total, start));
       const data = numericInput(input, 'map');
       return data instanceof Promise ? data.then((d) => this.#mapKernel(kernel, d, o, input)) : this.#mapKernel(kernel, data, o, input);
@@ -435,6 +440,7 @@ export class Pool {
         );
       }
       const o = checkOptions<KernelReduceOptions>(opts, 'reduce', ['initial', 'map']);
+      refuseArgs(o, 'reduce', 'a kernel takes no extra arguments');
       const pre = o.map === undefined ? undefined : mapKernelArg(o.map, 'reduce', 'opts.map');
       if (o.initial !== undefined) {
         if (typeof o.initial !== 'number') throw new TypeError(`reduce: opts.initial must be a number, got ${describe(o.initial)}`);
@@ -459,6 +465,8 @@ export class Pool {
    * await pool.starmap((a, b) => a * b, [[1, 2], [3, 4]]); // [2, 12]
    * ```
    */
+  starmap<A extends unknown[], const X extends readonly unknown[], R>(fn: TaskFn<[...A, ...X], R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts: CallOptions & { args: X }): Promise<R[]>;
+  starmap<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions): Promise<R[]>;
   starmap<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions): Promise<R[]> {
     return withCallSite(promised(() => this.#mapJs(fn, argTuples, opts, true, 'starmap'))) as Promise<R[]>;
   }
@@ -518,6 +526,7 @@ export class Pool {
   mapAsync<Out extends FloatArray>(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts: KernelMapOptions<Out> & { out: Out } & AsyncCallbacks<Out>): AsyncResult<Out>;
   mapAsync(fn: MapKernel, input: Iterable<number> | AsyncIterable<number>, opts?: KernelMapOptions<Float64Array> & AsyncCallbacks<number[]>): AsyncResult<number[]>;
   mapAsync<A extends IntegerArray>(fn: TaskFn<[number], number | Promise<number>>, input: A, opts?: CallOptions & AsyncCallbacks<A>): AsyncResult<A>;
+  mapAsync<T, const A extends readonly unknown[], R>(fn: TaskFn<[T, ...A], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts: CallOptions & { args: A } & AsyncCallbacks<R[]>): AsyncResult<R[]>;
   mapAsync<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T> | ArrayLike<T>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]>;
   mapAsync(fn: MapKernel | TaskFn, input: unknown, opts?: KernelMapOptions & AsyncCallbacks<never>): AsyncResult<unknown> {
     const { callback, errorCallback, ...rest } = opts ?? {};
@@ -532,9 +541,11 @@ export class Pool {
    * await r; // [2, 12]
    * ```
    */
+  starmapAsync<A extends unknown[], const X extends readonly unknown[], R>(fn: TaskFn<[...A, ...X], R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts: CallOptions & { args: X } & AsyncCallbacks<R[]>): AsyncResult<R[]>;
+  starmapAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]>;
   starmapAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, argTuples: Iterable<A> | AsyncIterable<A> | ArrayLike<A>, opts?: CallOptions & AsyncCallbacks<R[]>): AsyncResult<R[]> {
     const { callback, errorCallback, ...rest } = opts ?? {};
-    return new AsyncResult(this.starmap(fn, argTuples, rest), { callback, errorCallback });
+    return new AsyncResult(this.starmap(fn, argTuples, rest as CallOptions), { callback, errorCallback });
   }
 
   /**
@@ -548,6 +559,7 @@ export class Pool {
    * ```
    */
   imap<N extends string>(fn: ExprKernel<N>, input: ExprInputs<N>, opts?: CallOptions): AsyncIterableIterator<number>;
+  imap<T, const A extends readonly unknown[], R>(fn: TaskFn<[T, ...A], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts: CallOptions & { args: A }): AsyncIterableIterator<R>;
   imap<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R>;
   imap(fn: ExprKernel | TaskFn, input: unknown, opts?: CallOptions): AsyncIterableIterator<unknown> {
     if (isExprKernel(fn)) return imapExpr((k, b, o) => this.map(k, b as Float64Array, o), fn, input, opts, 'imap');
@@ -563,6 +575,7 @@ export class Pool {
    * ```
    */
   imapUnordered<N extends string>(fn: ExprKernel<N>, input: ExprInputs<N>, opts?: CallOptions): AsyncIterableIterator<number>;
+  imapUnordered<T, const A extends readonly unknown[], R>(fn: TaskFn<[T, ...A], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts: CallOptions & { args: A }): AsyncIterableIterator<R>;
   imapUnordered<T, R>(fn: TaskFn<[T], R | Promise<R>>, input: Iterable<T> | AsyncIterable<T>, opts?: CallOptions): AsyncIterableIterator<R>;
   imapUnordered(fn: ExprKernel | TaskFn, input: unknown, opts?: CallOptions): AsyncIterableIterator<unknown> {
     if (isExprKernel(fn)) return imapExpr((k, b, o) => this.map(k, b as Float64Array, o), fn, input, opts, 'imapUnordered');
@@ -573,6 +586,7 @@ export class Pool {
     this.#assertRunning(method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions>(opts, method);
+    const args = callArgs(o, method);
     if (typeof input !== 'object' || input === null || (typeof (input as Iterable<unknown>)[Symbol.iterator] !== 'function' && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function')) {
       throw new TypeError(`${method}: input must be an iterable or async iterable, got ${describe(input)}`);
     }
@@ -581,7 +595,7 @@ export class Pool {
     // Without a chunksize, chunks start at one item and grow while the input keeps coming
     // (see streamJobs); a known input's no larger than Python's default share of a worker.
     const maxChunk = length === undefined ? Infinity : defaultChunksize(length, this.#processes);
-    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, o.chunksize, maxChunk, this.#processes * 2, ordered, o, length, method, site);
+    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, o.chunksize, maxChunk, this.#processes * 2, ordered, o, length, method, site, args);
   }
 
   /** The value of a JS map now (a small map the express lane settled), or a promise of it. */
@@ -590,6 +604,8 @@ export class Pool {
     if (this.#cluster) return this.#cluster.mapJs(fn, input, opts, star, method);
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions & { out?: FloatArray }>(opts, method, method === 'map' ? ['out'] : []);
+    if (method === 'apply') refuseArgs(o, method, 'apply takes its arguments as args');
+    const args = callArgs(o, method);
     let out: FloatArray | undefined;
     if (o.out !== undefined) {
       if (!isFloatArray(input)) throw new TypeError(`map: opts.out needs a Float64Array or Float32Array input, got ${describe(input)}`);
@@ -608,7 +624,7 @@ export class Pool {
     const run = (items: Items): Promise<unknown> | unknown => {
       if (items.length === 0) return intoOut(assemble([], input, 0));
       if (this.#runsInline(f, items.length, o)) {
-        const results = runInline(fn as (...args: unknown[]) => unknown, star, items);
+        const results = runInline(fn as (...args: unknown[]) => unknown, star, items, args?.list);
         return results instanceof Promise ? results.then((r) => intoOut(assemble([r], input, items.length))) : intoOut(assemble([results], input, items.length));
       }
       // A call predicted to take microseconds goes to one worker in one chunk (waking more
@@ -620,7 +636,7 @@ export class Pool {
         // is free (no task board, no napi call, no message on the way there or back).
         // Numeric results land in `out`, or in an array like the input (a number[] for one).
         const asArray = items !== input;
-        const call = this.#group.express(f, [items], waitNs, XCall.Map, out ?? (asArray ? 'array' : undefined));
+        const call = this.#group.express(f, [items], waitNs, XCall.Map, out ?? (asArray ? 'array' : undefined), args?.list);
         if (call !== undefined) {
           // (Results that were not numbers on the worker's fast path come back encoded.)
           const finish = (r: unknown) => intoOut(asArray && r instanceof Float64Array ? numberArray(r) : r);
@@ -633,15 +649,15 @@ export class Pool {
         // read them in place and write numeric results in place, nothing copied or encoded.
         const output = out ?? newLike(items);
         const asArray = items !== input;
-        return runJob(this.#workers(), f, star, chunks, o, items.length, [items, output], waitNs).then((parts) => intoOut(assembleShared(parts, chunks, output, asArray)));
+        return runJob(this.#workers(), f, star, chunks, o, items.length, [items, output], waitNs, args).then((parts) => intoOut(assembleShared(parts, chunks, output, asArray)));
       }
-      return runJob(this.#workers(), f, star, chunks, o, items.length, undefined, waitNs).then((parts) => assemble(parts, input, items.length));
+      return runJob(this.#workers(), f, star, chunks, o, items.length, undefined, waitNs, args).then((parts) => assemble(parts, input, items.length));
     };
     if (!star && Array.isArray(input) && this.#runsInline(f, input.length, o)) {
       // On the caller, a plain array needs no conversion: map it as it is, and keep the
       // cost model honest with what it really took.
       const began = performance.now();
-      const results = runInline(fn as (...args: unknown[]) => unknown, false, input);
+      const results = runInline(fn as (...args: unknown[]) => unknown, false, input, args?.list);
       if (!(results instanceof Promise)) this.#costs.record(f, ((performance.now() - began) * 1e6) / Math.max(1, input.length));
       return results;
     }
@@ -656,6 +672,7 @@ export class Pool {
     if (this.#cluster) return this.#cluster.reduceJs(fn, input, opts);
     const f = shipFunction(fn, 'reduce: fn');
     const o = checkOptions<CallOptions & { initial?: unknown }>(opts, 'reduce', ['initial']);
+    refuseArgs(o, 'reduce', 'reduce calls fn(acc, x) with nothing else');
     const hasInitial = o.initial !== undefined;
     // The chunks' results (and `initial`, first) are folded by one more job, on a worker
     // like the rest, so a task() or a function with worker-side globals combines too.
@@ -912,6 +929,11 @@ function checkPoolOptions(options: unknown): PoolOptions {
     if (!known.includes(key)) throw new TypeError(`Pool: options.${key} is not an option (known: ${known.join(', ')})`);
   }
   return options as PoolOptions;
+}
+
+/** A call's `opts.args`, checked and encoded once for all its jobs (none when empty). */
+function callArgs(o: CallOptions, method: string): CallArgs | undefined {
+  return o.args === undefined || o.args.length === 0 ? undefined : encodeCallArgs(o.args, method);
 }
 
 /** The parameters of a reduction without an element-wise kernel first (unused). */

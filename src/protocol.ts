@@ -33,6 +33,9 @@ export interface JobSpec {
   /** Each item is its own call (batched applies): an item that throws fails alone; a
    * chunk's results are `[true, value]` or `[false, WireError]` per item. */
   isolate?: boolean;
+  /** The call's `opts.args` (see wire.ts `encodeCallArgs`): passed after each item's own
+   * arguments; decoded once per job by each worker that runs it. */
+  a?: string;
 }
 
 /** One item's outcome in an `isolate` job. */

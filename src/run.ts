@@ -14,13 +14,13 @@ import { encodeError, encodeInOutput, encodeOutcomes, encodeResults, isNumeric, 
  * numeric `results`); returns the index of the first item that needs the careful path, or
  * `items.length`. That item's result is left in {@link pendingResult} (never computed twice).
  */
-function mapSync(fn: (x: unknown) => unknown, items: Items, results: unknown[] | Float64Array, from: number, start: number, slot: Slot): number {
+function mapSync(fn: (...x: unknown[]) => unknown, items: Items, results: unknown[] | Float64Array, from: number, start: number, slot: Slot, args: readonly unknown[] | undefined): number {
   const at = slot.at;
   const w = slot.worker;
   const numeric = results instanceof Float64Array;
   for (let i = from; i < items.length; i++) {
     at[w] = start + i;
-    const r = fn(items[i]);
+    const r = args === undefined ? fn(items[i]) : fn(items[i], ...args);
     if (numeric ? typeof r !== 'number' : isThenable(r)) {
       pendingResult.value = r;
       pendingResult.index = i;
@@ -34,9 +34,10 @@ function mapSync(fn: (x: unknown) => unknown, items: Items, results: unknown[] |
 /** The result at which {@link mapSync} stopped, so it is not computed twice. */
 const pendingResult = { index: -1, value: undefined as unknown };
 
-/** Runs a chunk's items in order; the first that throws fails the chunk.
+/** Runs a chunk's items in order; the first that throws fails the chunk. `args` (the call's
+ * `opts.args`) are passed after each item's own arguments.
  * Returns `[ok, bytes]`: the encoded results, or the encoded error. */
-export async function runChunk(spec: JobSpec, items: Items, start: number, slot: Slot): Promise<[boolean, Buffer]> {
+export async function runChunk(spec: JobSpec, items: Items, start: number, slot: Slot, args?: readonly unknown[]): Promise<[boolean, Buffer]> {
   let position = start;
   let results: unknown[] | Float64Array = isNumeric(items) ? new Float64Array(items.length) : new Array(items.length);
   try {
@@ -45,13 +46,13 @@ export async function runChunk(spec: JobSpec, items: Items, start: number, slot:
     for (let i = 0; i < items.length; i++) {
       // The fast path: a plain synchronous loop until a result needs more care (a promise,
       // or the first non-number in a numeric chunk).
-      const stop = spec.star ? -1 : mapSync(fn, items, results, i, start, slot);
+      const stop = spec.star ? -1 : mapSync(fn, items, results, i, start, slot, args);
       if (stop === items.length) break;
       if (stop >= 0) i = stop;
       position = start + i;
       slot.at[slot.worker] = position;
       const item = items[i];
-      let r = stop >= 0 ? pendingResult.value : spec.star ? fn(...(item as unknown[])) : fn(item);
+      let r = stop >= 0 ? pendingResult.value : spec.star ? (args === undefined ? fn(...(item as unknown[])) : fn(...(item as unknown[]), ...args)) : args === undefined ? fn(item) : fn(item, ...args);
       pendingResult.value = undefined;
       if (isThenable(r)) r = await r;
       if (results instanceof Float64Array && typeof r !== 'number') results = Array.from(results);
@@ -80,7 +81,7 @@ export async function runChunk(spec: JobSpec, items: Items, start: number, slot:
  * written in place to its output array while they are numbers. The first result that is
  * not a number turns the chunk's results into an array sent back the ordinary way.
  */
-export async function runShared(spec: JobSpec, [input, output]: SharedViews, start: number, count: number, slot: Slot): Promise<[boolean, Buffer]> {
+export async function runShared(spec: JobSpec, [input, output]: SharedViews, start: number, count: number, slot: Slot, args?: readonly unknown[]): Promise<[boolean, Buffer]> {
   const end = start + count;
   let spill: unknown[] | undefined;
   let position = start;
@@ -88,7 +89,7 @@ export async function runShared(spec: JobSpec, [input, output]: SharedViews, sta
     const fn = compiledFn(spec.f) ?? (await resolveFn(spec.f));
     while (position < end) {
       // The fast path: a plain loop while the results are numbers returned synchronously.
-      const stop = mapNumbers(fn, input, output, position, end, slot);
+      const stop = mapNumbers(fn, input, output, position, end, slot, args);
       if (stop.at === end) break;
       position = stop.at;
       let r = stop.value;
@@ -99,7 +100,7 @@ export async function runShared(spec: JobSpec, [input, output]: SharedViews, sta
       if (spill !== undefined) {
         for (; position < end; position++) {
           slot.at[slot.worker] = position;
-          let v = fn(input[position]);
+          let v = args === undefined ? fn(input[position]) : fn(input[position], ...args);
           if (isThenable(v)) v = await v;
           spill.push(v);
         }
@@ -140,8 +141,8 @@ const stopped = { at: 0, value: undefined as unknown };
  * them; in its own loop the call site sees one function, and a small one like
  * `x => x * x` is inlined into it (about 3× faster per element).
  */
-function mapNumbers(fn: (x: unknown) => unknown, input: SharedViews[0], output: SharedViews[1], from: number, end: number, slot: Slot): typeof stopped {
-  return loopFor(fn)(input, output, from, end, slot.at, slot.worker, stopped);
+function mapNumbers(fn: (...x: unknown[]) => unknown, input: SharedViews[0], output: SharedViews[1], from: number, end: number, slot: Slot, args: readonly unknown[] | undefined): typeof stopped {
+  return loopFor(fn, args?.length ?? 0)(input, output, from, end, slot.at, slot.worker, stopped, args);
 }
 
 /** Chunks up to this long record every element's position for crash reports. */
@@ -149,19 +150,31 @@ const EXACT_SLOT_CHUNK = 4096;
 /** Longer ones record it once per this many elements. */
 const BLOCK = 64;
 
-type NumberLoop = (input: SharedViews[0], output: SharedViews[1], from: number, end: number, at: Float64Array, w: number, out: typeof stopped) => typeof stopped;
-const loops = new WeakMap<(x: unknown) => unknown, NumberLoop>();
+type NumberLoop = (input: SharedViews[0], output: SharedViews[1], from: number, end: number, at: Float64Array, w: number, out: typeof stopped, args: readonly unknown[] | undefined) => typeof stopped;
+/** By function, then by the number of its extra arguments (`opts.args`). */
+const loops = new WeakMap<(...x: unknown[]) => unknown, NumberLoop[]>();
+/** Extra arguments up to this many are passed one by one (locals the JIT sees as
+ * constants for the loop); more are spread. */
+const NAMED_ARGS = 8;
 
-/** The loop of {@link mapNumbers} made for `fn` alone (its own code, so its own feedback). */
-function loopFor(fn: (x: unknown) => unknown): NumberLoop {
-  let loop = loops.get(fn);
+/** The loop of {@link mapNumbers} made for `fn` alone (its own code, so its own feedback),
+ * passing `argc` extra arguments after each element. */
+function loopFor(fn: (...x: unknown[]) => unknown, argc: number): NumberLoop {
+  let byArgc = loops.get(fn);
+  if (byArgc === undefined) loops.set(fn, (byArgc = []));
+  const key = argc > NAMED_ARGS ? NAMED_ARGS + 1 : argc;
+  let loop = byArgc[key];
   if (loop === undefined) {
+    const names = Array.from({ length: Math.min(argc, NAMED_ARGS) }, (_, k) => `a${k}`);
+    const locals = argc === 0 ? '' : argc > NAMED_ARGS ? '' : `const [${names.join(', ')}] = args;`;
+    const extra = argc === 0 ? '' : argc > NAMED_ARGS ? ', ...args' : `, ${names.join(', ')}`;
     loop = new Function(
       'fn',
       // The crash-report slot costs a store per element (40% of `x => x * x`): a long
       // chunk updates it once per block of BLOCK elements (a worker that dies reports the
       // block's first position), a short one every element; a throw records its own.
-      `return function mapNumbers(input, output, from, end, at, w, out) {
+      `return function mapNumbers(input, output, from, end, at, w, out, args) {
+        ${locals}
         let i = from;
         try {
           if (end - from > ${EXACT_SLOT_CHUNK}) {
@@ -169,7 +182,7 @@ function loopFor(fn: (x: unknown) => unknown): NumberLoop {
               at[w] = i;
               const stop = Math.min(i + ${BLOCK}, end);
               for (; i < stop; i++) {
-                const r = fn(input[i]);
+                const r = fn(input[i]${extra});
                 if (typeof r !== 'number') {
                   at[w] = i;
                   out.at = i;
@@ -182,7 +195,7 @@ function loopFor(fn: (x: unknown) => unknown): NumberLoop {
           } else {
             for (; i < end; i++) {
               at[w] = i;
-              const r = fn(input[i]);
+              const r = fn(input[i]${extra});
               if (typeof r !== 'number') {
                 out.at = i;
                 out.value = r;
@@ -200,7 +213,7 @@ function loopFor(fn: (x: unknown) => unknown): NumberLoop {
         return out;
       };`,
     )(fn) as NumberLoop;
-    loops.set(fn, loop);
+    byArgc[key] = loop;
   }
   return loop;
 }

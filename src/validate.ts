@@ -26,9 +26,17 @@ export interface CallOptions {
   timeout?: number;
   /** Called with (elements done, total elements) as the work advances (every 50 ms for kernels on the pool), and once with (total, total) at the end. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Extra arguments passed after the item, `fn(x, ...args)` (for `starmap`,
+   * `fn(...tuple, ...args)`): sent once per call to each worker that runs it, not once per
+   * item (Python's `functools.partial`). Typed arrays over a `SharedArrayBuffer` (see
+   * `sharedArray`), `Lock`, `Value` and `Queue` are shared; anything else is copied as
+   * structured clone copies it. JS functions only: a kernel takes no extra arguments.
+   */
+  args?: readonly unknown[];
 }
 
-const COMMON = ['chunksize', 'signal', 'timeout', 'onProgress'] as const;
+const COMMON = ['chunksize', 'signal', 'timeout', 'onProgress', 'args'] as const;
 
 /** Checks `opts` of `method`, allowing `extra` keys besides the common ones. */
 export function checkOptions<T extends CallOptions>(opts: unknown, method: string, extra: readonly string[] = []): T {
@@ -58,6 +66,9 @@ export function checkOptions<T extends CallOptions>(opts: unknown, method: strin
   }
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new TypeError(`${method}: opts.onProgress must be a function, got ${describe(o.onProgress)}`);
+  }
+  if (o.args !== undefined && !Array.isArray(o.args)) {
+    throw new TypeError(`${method}: opts.args must be an array of extra arguments, got ${describe(o.args)}`);
   }
   return o as T;
 }
@@ -107,4 +118,9 @@ export function checkFixedBuffer(view: FloatArray, name: string): void {
       `${name} is backed by a resizable ArrayBuffer, whose memory may move while the pool reads it; pass a copy (${name}.slice())`,
     );
   }
+}
+
+/** Throws a TypeError when `o.args` is given to a call that takes no extra arguments. */
+export function refuseArgs(o: CallOptions, method: string, why: string): void {
+  if (o.args !== undefined) throw new TypeError(`${method}: opts.args cannot be used here: ${why}`);
 }

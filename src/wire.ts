@@ -423,3 +423,38 @@ export function uncloneable(cause: unknown, position: number): Error {
   const what = position < 0 ? 'the result of the call' : `the result for input[${position}]`;
   return new TypeError(`${what} cannot be sent back from the worker: ${why} (return plain data: structured-clone values)`, { cause });
 }
+
+/**
+ * A call's `opts.args`, encoded once for every job of the call: `text` is the bytes of
+ * {@link encodeValue} in base64 (they travel in the job's spec, which each worker reads
+ * once per job), `refs` the shared memory they name. An argument that cannot be sent is a
+ * TypeError naming `opts.args[i]`, with what went wrong as its `cause`.
+ */
+export interface CallArgs {
+  readonly list: readonly unknown[];
+  readonly text: string;
+  readonly refs: SharedRefs;
+}
+
+export function encodeCallArgs(args: readonly unknown[], method: string): CallArgs {
+  const refs: SharedRefs = new Map();
+  let bytes: Buffer;
+  try {
+    bytes = encodeValue(args, refs);
+  } catch (err) {
+    for (let i = 0; i < args.length; i++) {
+      try {
+        encodeValue(args[i], new Map());
+      } catch (cause) {
+        throw new TypeError(`${method}: opts.args[${i}] cannot be sent to a worker: ${cause instanceof Error ? cause.message : String(cause)} (send structured-clone values; typed arrays on sharedArray(), Lock, Value and Queue are shared)`, { cause });
+      }
+    }
+    throw new TypeError(`${method}: opts.args cannot be sent to a worker: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return { list: args, text: bytes.toString('base64'), refs };
+}
+
+/** Decodes what {@link encodeCallArgs} wrote (on a worker). */
+export function decodeCallArgs(text: string, resolve?: ResolveShared): unknown[] {
+  return decodeValue(Buffer.from(text, 'base64'), resolve) as unknown[];
+}

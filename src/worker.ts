@@ -20,7 +20,7 @@ import { pollFor } from './spin';
 import { FLUSH_MS, flushOutput, outputPending, turn } from './stdio';
 import { isThenable } from './thenable';
 import { Lru } from './lru';
-import { decodeChunk, decodeValue, encodeError, encodeInOutput, sharedChunk } from './wire';
+import { decodeCallArgs, decodeChunk, decodeValue, encodeError, encodeInOutput, sharedChunk } from './wire';
 
 /** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
  * loop is usually microseconds away, and waking a parked thread costs 40-90 µs. Only one
@@ -34,7 +34,8 @@ function parseSpec(text: string): JobSpec {
   let spec = parsedSpecs.get(text);
   if (spec === undefined) {
     spec = JSON.parse(text) as JobSpec;
-    parsedSpecs.set(text, spec);
+    // A spec with a call's arguments is that call's alone (decoded once per job).
+    if (spec.a === undefined) parsedSpecs.set(text, spec);
   }
   return spec;
 }
@@ -69,7 +70,7 @@ async function main(init: WorkerInit): Promise<void> {
   const slot: Slot = { at: current, worker: init.worker * SLOT_STRIDE };
   const express = new ExpressServer(init.express, init.worker, buffers, port, {
     fn: (spec) => compiledFn(spec) ?? resolveFn(spec),
-    map: (spec, input, output) => runShared({ f: spec, star: false, each: false, start: false }, [input, output], 0, input.length, slot),
+    map: (spec, input, output, extra) => runShared({ f: spec, star: false, each: false, start: false }, [input, output], 0, input.length, slot, extra),
     explain,
   });
   if (init.initializer) {
@@ -86,6 +87,9 @@ async function main(init: WorkerInit): Promise<void> {
     }
   }
   const specs = new Map<number, JobSpec | null>();
+  /** The `opts.args` of the jobs in `specs` that have them, decoded once per job: each job
+   * (each call) gets its own copies, as Python unpickles a partial's arguments per task. */
+  const jobArgs = new Map<number, unknown[]>();
   /** The caller's arrays of the shared job this worker last ran, mapped once per job. */
   const views = new Map<number, SharedViews | undefined>();
   let chunksRun = 0;
@@ -93,6 +97,8 @@ async function main(init: WorkerInit): Promise<void> {
     const seen = Atomics.load(bell, Bell.Ring);
     const claim = native.boardClaim(init.pool, init.worker);
     if (claim === null || claim === undefined) {
+      // No chunk left to claim: the arguments of the jobs run so far are not needed again.
+      if (jobArgs.size > 0) jobArgs.clear();
       if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
         Atomics.store(polling, pollingAt, 1);
         // The next express call's argument buffer, while there is nothing else to do.
@@ -140,9 +146,15 @@ async function main(init: WorkerInit): Promise<void> {
         const oldest = specs.keys().next().value!;
         specs.delete(oldest);
         views.delete(oldest);
+        jobArgs.delete(oldest);
       }
     }
     if (spec === null) continue; // the job was dropped while we claimed
+    let args: unknown[] | undefined;
+    if (spec.a !== undefined) {
+      args = jobArgs.get(job);
+      if (args === undefined) jobArgs.set(job, (args = decodeCallArgs(spec.a, resolve)));
+    }
     if (spec.start && index === 0) port.postMessage([job, index, Note.Started]);
     const began = performance.now();
     let ok: boolean;
@@ -158,11 +170,11 @@ async function main(init: WorkerInit): Promise<void> {
         viewsMade++;
       }
       count = shared[1];
-      [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot) : [true, encodeInOutput()];
+      [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot, args) : [true, encodeInOutput()];
     } else {
       const [start, items] = decodeChunk(payload, resolve);
       count = items.length;
-      [ok, bytes] = spec.isolate ? await runIsolated(spec, items, start, slot) : await runChunk(spec, items, start, slot);
+      [ok, bytes] = spec.isolate ? await runIsolated(spec, items, start, slot) : await runChunk(spec, items, start, slot, args);
     }
     // What an item cost here: the pool uses it to run small calls on the caller's thread.
     const nsPerItem = ((performance.now() - began) * 1e6) / Math.max(1, count);
@@ -177,6 +189,7 @@ async function main(init: WorkerInit): Promise<void> {
     if (settled !== JobState.Open) {
       specs.delete(job);
       views.delete(job);
+      jobArgs.delete(job);
     }
     if (settled === JobState.Complete) {
       // A caller polling for this job takes the results itself (see Bell.Waits).

@@ -14,7 +14,7 @@ import { Bell, type FnSpec, HEAP_TOTAL, HEAP_USED, type Items, type JobSpec, Msg
 import { MemoryWatchdog } from './heap-watchdog';
 import { trimAfterThreadExit } from './native';
 import { handOn, sharedMemory } from './spare-memory';
-import { decodeError, encodeValue } from './wire';
+import { type CallArgs, decodeError, encodeValue } from './wire';
 
 interface Member {
   readonly id: number;
@@ -263,8 +263,8 @@ export class WorkerGroup {
   }
 
   /** Queues a job on the board (see {@link Board.submit}). */
-  submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array]): number {
-    return this.#board.submit(spec, chunks, handlers, shared);
+  submit(spec: JobSpec, chunks: ReadonlyArray<readonly [number, Items]>, handlers: JobHandlers, shared?: readonly [Float64Array | Float32Array | Int32Array, Float64Array | Float32Array], args?: CallArgs): number {
+    return this.#board.submit(spec, chunks, handlers, shared, args);
   }
 
   /** Takes job `id`'s results on this thread if it settles within `budgetNs` (see
@@ -294,12 +294,12 @@ export class WorkerGroup {
    * the arguments fit (see {@link ExpressLane.call}); undefined otherwise (send the call the
    * ordinary way).
    */
-  express(f: FnSpec, args: unknown[], budgetNs: number, call: XCall = XCall.Apply, into?: Float64Array | Float32Array | 'array'): ExpressCall | undefined {
+  express(f: FnSpec, args: unknown[], budgetNs: number, call: XCall = XCall.Apply, into?: Float64Array | Float32Array | 'array', extra?: readonly unknown[]): ExpressCall | undefined {
     if (this.#closed || this.#members.size === 0 || !this.#lane.idle) return undefined;
     // With jobs in flight and no worker polling, every worker may be busy: the caller would
     // poll in vain until its budget ran out. Send the call the ordinary way.
     if (this.#board.size > 0 && Atomics.load(this.#doorbell, Bell.Spinner) === 0) return undefined;
-    return this.#lane.call(f, args, budgetNs, call, into);
+    return this.#lane.call(f, args, budgetNs, call, into, extra);
   }
 
   /**

@@ -16,7 +16,8 @@ import { shipFunction } from '../task';
 import { numericInput } from '../numbers';
 import { isExprKernel, type ExprKernel } from '../expr';
 import { columns as exprColumns, type Columns, output as exprOutput } from '../expr-run';
-import { type CallOptions, checkOptions, type FloatArray, isFloatArray, positiveInteger } from '../validate';
+import { type CallOptions, checkOptions, type FloatArray, isFloatArray, positiveInteger, refuseArgs } from '../validate';
+import { encodeCallArgs } from '../wire';
 import type { FnSpec, Items } from '../protocol';
 import type { ClusterOptions } from './options';
 import { type ChunkPayload, type InitSpec, type JobData, type KernelSpec, type Mode, decodeResult, encodePayload, refuseShared, type ResultMessage, signJob } from './protocol';
@@ -35,6 +36,8 @@ interface CallSpec {
   fn: FnSpec | KernelSpec;
   mode: Mode;
   pre?: KernelSpec;
+  /** The call's `opts.args` (plain data: shared memory cannot cross machines). */
+  args?: unknown[];
 }
 
 /** A result (or error) of one chunk, as the engine yields it. */
@@ -180,6 +183,7 @@ export class ClusterClient {
           const items = step.value;
           const payload: ChunkPayload = { v: 1, fn: spec.fn, mode: spec.mode, items, start: position, init: this.#init, maxRetries: this.#maxRetries };
           if (spec.pre) payload.pre = spec.pre;
+          if (spec.args) payload.args = spec.args;
           const id = `${call.key}.${k}`;
           const data: JobData = { p: encodePayload(payload), r: this.#transport.resultKey };
           if (this.#secret !== undefined) data.s = signJob(this.#secret, id, data);
@@ -232,6 +236,8 @@ export class ClusterClient {
   async mapJs(fn: unknown, input: unknown, opts: unknown, star: boolean, method: string): Promise<unknown> {
     const f = shipFunction(fn, `${method}: fn`);
     const o = checkOptions<CallOptions & { out?: FloatArray }>(opts, method, method === 'map' ? ['out'] : []);
+    if (method === 'apply') refuseArgs(o, method, 'apply takes its arguments as args');
+    const args = clusterArgs(o, method);
     if (o.out !== undefined) {
       if (!isFloatArray(input) || o.out.constructor !== input.constructor || o.out.length !== input.length) {
         throw new TypeError(`map: opts.out must be a ${isFloatArray(input) ? input.constructor.name : 'Float64Array or Float32Array'} of the input's length (and the input a typed array), got ${describe(o.out)}`);
@@ -241,7 +247,7 @@ export class ClusterClient {
     if (items instanceof Promise) items = await items;
     refuseShared(items, star ? 'argTuples' : 'input', method);
     const n = items.length;
-    const out = assemble(await this.#all({ fn: f, mode: star ? 'star' : 'map' }, cut(items, o.chunksize ?? defaultChunksize(n)), o, n), input, n);
+    const out = assemble(await this.#all({ fn: f, mode: star ? 'star' : 'map', ...(args ? { args } : {}) }, cut(items, o.chunksize ?? defaultChunksize(n)), o, n), input, n);
     if (o.out === undefined) return star ? out : likeInput(input, out);
     for (let i = 0; i < n; i++) {
       if (typeof (out as ArrayLike<unknown>)[i] !== 'number') throw new TypeError(`map: opts.out holds numbers, but the result for input[${i}] is ${describe((out as ArrayLike<unknown>)[i])}`);
@@ -253,6 +259,7 @@ export class ClusterClient {
   /** `pool.map` with a kernel. */
   async mapKernel(kernel: MapKernel, input: unknown, opts: unknown): Promise<unknown> {
     const o = checkOptions<CallOptions & { out?: FloatArray }>(opts, 'map', ['out']);
+    refuseArgs(o, 'map', 'a kernel takes no extra arguments (use kernels.expr constants, or a JS function)');
     if (isExprKernel(kernel)) {
       const cols = await exprColumns(kernel, input, 'map');
       const out = exprOutput(cols, o.out, 'map');
@@ -317,6 +324,7 @@ export class ClusterClient {
   async reduceJs(fn: unknown, input: unknown, opts: unknown): Promise<unknown> {
     const f = shipFunction(fn, 'reduce: fn');
     const o = checkOptions<CallOptions & { initial?: unknown }>(opts, 'reduce', ['initial']);
+    refuseArgs(o, 'reduce', 'reduce calls fn(acc, x) with nothing else');
     let items = toItems(input, 'reduce', false);
     if (items instanceof Promise) items = await items;
     refuseShared(items, 'input', 'reduce');
@@ -344,7 +352,8 @@ export class ClusterClient {
     let failure: Error | undefined;
     let next = 0;
     let done = 0;
-    for await (const e of this.#run({ fn: f, mode: 'map' }, chunks, opts)) {
+    const args = clusterArgs(opts, method);
+    for await (const e of this.#run({ fn: f, mode: 'map', ...(args ? { args } : {}) }, chunks, opts)) {
       if ('error' in e) {
         if (!ordered) throw e.error;
         if (failedAt === undefined || e.k < failedAt) [failedAt, failure] = [e.k, e.error];
@@ -387,6 +396,15 @@ export class ClusterClient {
   close(): Promise<void> {
     return this.#transport.close();
   }
+}
+
+/** A call's `opts.args` for the hosts: plain data (each chunk's payload carries them),
+ * checked now; shared memory cannot cross machines. */
+function clusterArgs(o: CallOptions, method: string): unknown[] | undefined {
+  if (o.args === undefined || o.args.length === 0) return undefined;
+  for (let i = 0; i < o.args.length; i++) refuseShared(o.args[i], `opts.args[${i}]`, method);
+  encodeCallArgs(o.args, method); // a value that cannot be cloned: a TypeError naming it
+  return [...o.args];
 }
 
 function nonNegative(value: unknown, name: string): number {

@@ -263,7 +263,7 @@ function kernelOf(spec: KernelSpec): MapKernel | ReduceKernel {
 
 /** Runs one chunk on the local pool. */
 function execute(pool: Pool, p: ChunkPayload, signal: AbortSignal, toFn: (spec: FnSpec) => unknown): Promise<unknown> {
-  const o = { signal };
+  const o = p.args === undefined ? { signal } : { signal, args: p.args };
   if (p.fn.k === 'kernel') {
     const k = kernelOf(p.fn);
     const exprOf = p.fn.name === 'expr' ? p.fn : p.pre?.name === 'expr' ? p.pre : undefined;

@@ -46,6 +46,8 @@ export interface ChunkPayload {
   mode: Mode;
   /** The element-wise kernel applied first by a kernel reduction (`opts.map`). */
   pre?: KernelSpec;
+  /** The call's `opts.args`, passed after each item's own arguments. */
+  args?: unknown[];
   items: Items;
   /** The input position of the chunk's first item. */
   start: number;
