@@ -37,7 +37,10 @@ async function onePool() {
       let lastError;
       const outcome = await call().then(
         () => 'resolved',
-        (err) => ((lastError = err.message), err instanceof WorkerCrashedError ? 'crashed' : `${err.name}: ${err.message}`),
+        (err) => {
+          lastError = err.message;
+          return err instanceof WorkerCrashedError ? 'crashed' : `${err.name}: ${err.message}`;
+        },
       );
       if (outcome === 'crashed' && /given up/.test(String(lastError))) givenUp++;
       if (outcome !== 'crashed') throw new Error(`expected WorkerCrashedError, got ${outcome}`);
