@@ -30,7 +30,7 @@ test('starmap: fn(...tuple, ...args); mapAsync and starmapAsync too', async (t) 
 });
 
 test.serial('imap and imapUnordered: every chunk of a stream gets the args, encoded once for the call', async (t) => {
-  const wire = require('../dist/wire.js');
+  const wire = require('../dist/wire/payloads.js');
   const original = wire.encodeCallArgs;
   let encoded = 0;
   wire.encodeCallArgs = (...a) => {
@@ -60,7 +60,7 @@ test.serial('imap and imapUnordered: every chunk of a stream gets the args, enco
 test('express lane: small maps of numbers with numeric args; unshared typed arrays arrive as copies', async (t) => {
   const p = new Pool(2);
   t.teardown(() => p.terminate());
-  const { ExpressLane } = require('../dist/express.js');
+  const { ExpressLane } = require('../dist/engine/lane.js');
   const call = ExpressLane.prototype.call;
   let lane = 0;
   ExpressLane.prototype.call = function (...a) {

@@ -1,4 +1,4 @@
-// The plain-data codec (src/codec.ts) that carries most payloads between threads: whatever
+// The plain-data codec (src/util/codec.ts) that carries most payloads between threads: whatever
 // it encodes must decode to what structured clone gives, and whatever it cannot encode
 // exactly it must refuse (the caller then uses V8's serialiser).
 import test from 'ava';
@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
 import { Pool } from '../dist/index.mjs';
 
-const { encodePlain, decodePlain, encodeAny, decodeAny } = createRequire(import.meta.url)('../dist/codec.js');
+const { encodePlain, decodePlain, encodeAny, decodeAny } = createRequire(import.meta.url)('../dist/util/codec.js');
 
 const plainValue = fc.letrec((tie) => ({
   value: fc.oneof(

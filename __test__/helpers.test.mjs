@@ -1,4 +1,4 @@
-// The compiler helpers the worker provides (src/helpers.ts) behave as the code compiled
+// The compiler helpers the worker provides (src/worker/helpers.ts) behave as the code compiled
 // against them expects: generator functions compiled by tsc for ES5 (__generator, __values,
 // __read) step exactly as they do with tslib's helpers (what the same compiled code runs on
 // the main thread), through yields, try/catch/finally, loops, labelled breaks, delegation,
@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const ts = require('typescript');
-const { helpersFor } = require('../dist/helpers.js');
+const { helpersFor } = require('../dist/worker/helpers.js');
 
 const CASES = {
   'try/finally with yields': "function* g() { try { yield 1; yield 2; } finally { yield 3; } }",
@@ -76,7 +76,7 @@ for (const [name, source] of Object.entries(CASES)) {
 }
 
 test('__awaiter and _async_to_generator settle like async functions, rejections included', async (t) => {
-  const { __awaiter, _async_to_generator } = Object.fromEntries([...require('../dist/helpers.js').HELPERS]);
+  const { __awaiter, _async_to_generator } = Object.fromEntries([...require('../dist/worker/helpers.js').HELPERS]);
   const viaAwaiter = (x) =>
     __awaiter(undefined, undefined, undefined, function* () {
       const a = yield Promise.resolve(x);
@@ -95,7 +95,7 @@ test('__awaiter and _async_to_generator settle like async functions, rejections 
 });
 
 test('object rest and spread helpers copy own enumerable keys, symbols included, like the syntax', (t) => {
-  const H = Object.fromEntries([...require('../dist/helpers.js').HELPERS]);
+  const H = Object.fromEntries([...require('../dist/worker/helpers.js').HELPERS]);
   const sym = Symbol('s');
   const src = Object.defineProperty({ a: 1, b: 2, [sym]: 3 }, 'hidden', { value: 4, enumerable: false });
   const { a, ...rest } = src;

@@ -129,7 +129,7 @@ test('many concurrent calls of every kind are all correct', async (t) => {
 });
 
 test('pools made after others were terminated (twice over, and joined too) keep lanes of their own', async (t) => {
-  // A terminated pool hands its shared memory on to the next pool made (src/spare-memory.ts).
+  // A terminated pool hands its shared memory on to the next pool made (src/engine/spare-memory.ts).
   // Handed on twice, two live pools would share one express lane: a worker of one would take
   // the other's call and run its own function of that id (or fail: the id is unknown to it).
   for (let round = 0; round < 5; round++) {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const { platformName } = await import('../dist/native.js');
+const { platformName } = await import('../dist/util/native.js');
 const host = platformName();
 const hostPackage = `${pkg.napi.packageName}-${host}`;
 
@@ -65,7 +65,7 @@ test.serial('every target gets a platform package with its os, cpu and libc', (t
 
 test.serial('the main tarball holds the facade, the loader and the docs; the platform tarball holds the binary', (t) => {
   const files = packList(stage);
-  for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/worker.js', 'dist/process-worker.js', 'dist/cluster/cli.js', 'dist/cluster/index.js', 'dist/cluster/index.d.ts', 'native/index.js', 'native/index.d.ts']) {
+  for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/worker/pool-worker.js', 'dist/worker/process-worker.js', 'dist/cluster/cli.js', 'dist/cluster/index.js', 'dist/cluster/index.d.ts', 'native/index.js', 'native/index.d.ts']) {
     t.true(files.includes(need), need);
   }
   const stray = files.filter((f) => f.endsWith('.node') || f.endsWith('.rs') || /^(crates|__test__|benchmark|src|scripts|examples|fuzz|target|docs|npm|bench-results)\//.test(f));

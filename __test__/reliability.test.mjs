@@ -2,9 +2,9 @@
 // that allocates nothing, and caches with bounds.
 import test from 'ava';
 import { Pool, AbortError, kernels } from '../dist/index.mjs';
-import { ExpressLane, LANE_FNS } from '../dist/express.js';
-import { Lru } from '../dist/lru.js';
-import { MemoryWatchdog } from '../dist/heap-watchdog.js';
+import { ExpressLane, LANE_FNS } from '../dist/engine/lane.js';
+import { Lru } from '../dist/util/lru.js';
+import { MemoryWatchdog } from '../dist/engine/heap-watchdog.js';
 
 const pool = new Pool(2);
 test.after.always(() => pool.terminate());

@@ -66,7 +66,7 @@ test('a binary that is installed but does not load: its own error comes first', 
   cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
   mkdirSync(path.join(dir, 'native'));
   cpSync(path.join(root, 'native/index.js'), path.join(dir, 'native/index.js'));
-  const { platformName } = require_(path.join(root, 'dist/native.js'));
+  const { platformName } = require_(path.join(root, 'dist/util/native.js'));
   const file = path.join(dir, 'native', `ferropool.${platformName()}.node`);
   writeFileSync(file, 'not a shared library');
   const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(dir, 'dist/index.js'))})`], { encoding: 'utf8' });
@@ -80,7 +80,7 @@ test('a binary that is installed but does not load: its own error comes first', 
 });
 
 test('the loader names the failure of the installed package first (a loader hook that cannot resolve it)', (t) => {
-  const { brokenBinaryMessage, platformName } = require_(path.join(root, 'dist/native.js'));
+  const { brokenBinaryMessage, platformName } = require_(path.join(root, 'dist/util/native.js'));
   const name = platformName();
   const file = `/app/node_modules/@ferropool/binding-${name}/ferropool.${name}.node`;
   const chain = new Error('Cannot find native binding. npm has a bug related to optional dependencies');

@@ -8,7 +8,7 @@ import { AbortError, Pool, TimeoutError } from '../dist/index.mjs';
 
 // The express lane is internal; its calls are counted to check the property test below
 // really exercised it (the module is the one dist/index.mjs loads).
-const { WorkerGroup } = createRequire(import.meta.url)('../dist/workers.js');
+const { WorkerGroup } = createRequire(import.meta.url)('../dist/engine/worker-group.js');
 const laneMaps = { tried: 0, taken: 0 };
 const express = WorkerGroup.prototype.express;
 WorkerGroup.prototype.express = function (f, args, budgetNs, call) {

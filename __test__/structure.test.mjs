@@ -68,5 +68,5 @@ test('no import cycle in src/, type-only imports included', (t) => {
 });
 
 test('the thread protocol imports nothing from the pool side', (t) => {
-  t.deepEqual(importsOf(join(SRC, 'protocol.ts')).map((f) => relative(SRC, f)), []);
+  t.deepEqual(importsOf(join(SRC, 'wire/protocol.ts')).map((f) => relative(SRC, f)), []);
 });

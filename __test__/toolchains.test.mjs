@@ -3,7 +3,7 @@
 // function, async/await, spreads and rests), whose entry ships the function to a pool and
 // prints what the workers and the main thread computed. The compilers insert their helpers
 // (`__name`, `__awaiter`, `_async_to_generator`, …) into the function's source; the worker
-// provides them (src/helpers.ts).
+// provides them (src/worker/helpers.ts).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -6,7 +6,7 @@
 // pool, and exits with status 3. Run it on every Node version the package supports: V8's
 // behaviour near a heap limit differs between them.
 //
-// On Node 24 a worker is sometimes never stopped at its limit (see src/heap-watchdog.ts): the
+// On Node 24 a worker is sometimes never stopped at its limit (see src/engine/heap-watchdog.ts): the
 // pool's watchdog settles its call with WorkerCrashedError and replaces it, but its thread
 // goes on allocating until the process ends. The loop counts those workers ("given up"), and
 // stops with status 5 once the process's RSS passes --max-rss MiB (8192), before the machine

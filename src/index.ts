@@ -2,28 +2,28 @@
  * ferropool: Python's `multiprocessing.Pool` for Node.js, with a Rust core.
  * @module
  */
-export { Pool, cpuCount } from './pool';
-export type { PoolOptions, PoolState, PoolStats, KernelMapOptions, KernelReduceOptions, TaskFn } from './pool';
+export { Pool, cpuCount } from './api/pool';
+export type { PoolOptions, PoolState, PoolStats, KernelMapOptions, KernelReduceOptions, TaskFn } from './api/pool';
 export type { ClusterOptions } from './cluster/options';
-export { task } from './task';
-export type { ModuleTask } from './task';
-export type { PoolStateErrorCode } from './errors';
-export { AsyncResult } from './async-result';
-export { Executor } from './executor';
-export { Process } from './process';
-export type { ProcessOptions } from './process';
-export { Lock, Value, Queue, QueueEmptyError, QueueFullError } from './shared';
-export type { QueueOptions, ValueType, PythonTypeCode, ValueOf, WaitOptions } from './shared';
-export { sharedArray } from './shared-array';
-export type { TypedArrayConstructor } from './shared-array';
-export { currentProcess } from './identity';
-export type { ProcessInfo } from './identity';
-export type { ExecutorMapOptions, ExecutorOptions, Future } from './executor';
-export type { AsyncCallbacks } from './async-result';
-export { kernels } from './kernels';
-export type { Kernel, MapKernel, ReduceKernel } from './kernels';
-export type { ExprColumn, ExprInputNames, ExprInputs, ExprKernel, ExprResult } from './expr';
-export type { CallOptions, IntegerArray } from './validate';
+export { task } from './api/task';
+export type { ModuleTask } from './api/task';
+export type { PoolStateErrorCode } from './engine/errors';
+export { AsyncResult } from './api/async-result';
+export { Executor } from './api/executor';
+export { Process } from './api/process';
+export type { ProcessOptions } from './api/process';
+export { Lock, Value, Queue, QueueEmptyError, QueueFullError } from './shared/queue';
+export type { QueueOptions, ValueType, PythonTypeCode, ValueOf, WaitOptions } from './shared/queue';
+export { sharedArray } from './api/shared-array';
+export type { TypedArrayConstructor } from './api/shared-array';
+export { currentProcess } from './util/identity';
+export type { ProcessInfo } from './util/identity';
+export type { ExecutorMapOptions, ExecutorOptions, Future } from './api/executor';
+export type { AsyncCallbacks } from './api/async-result';
+export { kernels } from './api/kernels';
+export type { Kernel, MapKernel, ReduceKernel } from './api/kernels';
+export type { ExprColumn, ExprInputNames, ExprInputs, ExprKernel, ExprResult } from './api/expr';
+export type { CallOptions, IntegerArray } from './engine/options';
 export {
   AbortError,
   PoolStateError,
@@ -31,4 +31,4 @@ export {
   TaskSerializationError,
   TimeoutError,
   WorkerCrashedError,
-} from './errors';
+} from './engine/errors';

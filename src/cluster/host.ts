@@ -6,15 +6,15 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { serialize } from 'node:v8';
-import { TaskSerializationError, WorkerCrashedError } from '../errors';
-import { PARTIAL } from '../remote';
-import { kernels, type MapKernel, type ReduceKernel } from '../kernels';
-import { Pool, cpuCount } from '../pool';
-import { task } from '../task';
-import { Lru } from '../lru';
-import { toWireError } from '../wire';
-import type { FnSpec } from '../protocol';
-import type { ExprKernel } from '../expr';
+import { TaskSerializationError, WorkerCrashedError } from '../engine/errors';
+import { PARTIAL } from '../engine/remote';
+import { kernels, type MapKernel, type ReduceKernel } from '../api/kernels';
+import { Pool, cpuCount } from '../api/pool';
+import { task } from '../api/task';
+import { Lru } from '../util/lru';
+import { toWireError } from '../wire/payloads';
+import type { FnSpec } from '../wire/protocol';
+import type { ExprKernel } from '../api/expr';
 import { type ChunkPayload, type ExprChunk, type InitSpec, type KernelSpec, decodePayload, encodeResult, jobSigned, redact, type ResultMessage } from './protocol';
 import { BullHost, type HostJob, type HostTransport } from './transport';
 

@@ -7,9 +7,9 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
-import { describe } from '../kernels';
-import { Lock, Queue, Value } from '../shared';
-import type { FnSpec, Items, WireError } from '../protocol';
+import { describe } from '../api/kernels';
+import { Lock, Queue, Value } from '../shared/queue';
+import type { FnSpec, Items, WireError } from '../wire/protocol';
 
 /** A built-in kernel as it travels: its name and parameters. */
 export interface KernelSpec {

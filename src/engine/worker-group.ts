@@ -8,13 +8,13 @@
 import * as path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { Board, type JobHandlers } from './board';
-import { BufferRegistry } from './buffers';
-import { type ExpressCall, ExpressLane } from './express';
-import { Bell, type FnSpec, HEAP_TOTAL, HEAP_USED, type Items, type JobSpec, Msg, Note, POLLING, type PortMessage, SLOT_STRIDE, type WireError, type WorkerInit, type WorkerMessage, XCall } from './protocol';
+import { BufferRegistry } from '../wire/buffers';
+import { type ExpressCall, ExpressLane } from './lane';
+import { Bell, type FnSpec, HEAP_TOTAL, HEAP_USED, type Items, type JobSpec, Msg, Note, POLLING, type PortMessage, SLOT_STRIDE, type WireError, type WorkerInit, type WorkerMessage, XCall } from '../wire/protocol';
 import { MemoryWatchdog } from './heap-watchdog';
-import { trimAfterThreadExit } from './native';
+import { trimAfterThreadExit } from '../util/native';
 import { handOn, sharedMemory } from './spare-memory';
-import { type CallArgs, decodeError, encodeValue } from './wire';
+import { type CallArgs, decodeError, encodeValue } from '../wire/payloads';
 
 interface Member {
   readonly id: number;
@@ -34,7 +34,7 @@ interface Member {
   markReady(): void;
 }
 
-const WORKER_SCRIPT = path.join(__dirname, 'worker.js');
+const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'pool-worker.js');
 
 /** Options the pool hands to its workers. */
 export interface GroupOptions {

@@ -4,12 +4,12 @@
  * `reduceExpr` started through the pool's kernel call path (inline, assisted or pooled).
  * @internal
  */
-import { FloatArrayKind } from '../native/index';
+import { FloatArrayKind } from '../../native/index';
 import type { ExprKernel } from './expr';
 import { describe } from './kernels';
-import { native } from './native';
-import { numericInput, packNumbers } from './numbers';
-import { checkFixedBuffer, type CallOptions, type FloatArray, isFloatArray } from './validate';
+import { native } from '../util/native';
+import { numericInput, packNumbers } from '../engine/numbers';
+import { checkFixedBuffer, type CallOptions, type FloatArray, isFloatArray } from '../engine/options';
 
 /** Starts a native call with a fresh call id (the pool's `#run`: signal, timeout, progress). */
 export type StartCall = <T>(total: number, start: (id: number) => T | Promise<T>) => T | Promise<T>;

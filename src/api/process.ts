@@ -4,13 +4,13 @@
  */
 import * as path from 'node:path';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import { PoolStateError } from './errors';
-import { rebuildError } from './remote';
+import { PoolStateError } from '../engine/errors';
+import { rebuildError } from '../engine/remote';
 import { describe } from './kernels';
 import { type ModuleTask, shipFunction } from './task';
-import { decodeError, encodeValue, type SharedRefs } from './wire';
-import { type FnSpec, Msg, type ProcessInit } from './protocol';
-import { trimAfterThreadExit } from './native';
+import { decodeError, encodeValue, type SharedRefs } from '../wire/payloads';
+import { type FnSpec, Msg, type ProcessInit } from '../wire/protocol';
+import { trimAfterThreadExit } from '../util/native';
 
 /**
  * Options of {@link Process}.
@@ -40,7 +40,7 @@ export interface ProcessOptions<A extends readonly unknown[] = unknown[]> {
 }
 
 
-const WORKER_SCRIPT = path.join(__dirname, 'process-worker.js');
+const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'process-worker.js');
 /** Python's exit code for a process stopped by `terminate()` (-SIGTERM). */
 const TERMINATED = -15;
 let started = 0;

@@ -6,10 +6,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Lru } from './lru';
+import { Lru } from '../util/lru';
 
-/** ferropool's own files (dist/ in a build): frames there are not the user's. */
-const OWN_DIR = __dirname + path.sep;
+/** ferropool's own files (dist/ in a build, this file being in dist/engine/): frames there
+ * are not the user's. */
+const OWN_DIR = path.join(__dirname, '..') + path.sep;
 /** What follows the worker's frames in a task error's stack (then the caller's frames). */
 export const CALL_MARKER = '    --- the task ran in a pool worker; the call was made: ---';
 /** The same, when the call's site is not known (applies, which do not capture it). */

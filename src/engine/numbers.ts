@@ -3,9 +3,9 @@
  * and JS functions alike), and a kernel's input checks.
  * @internal
  */
-import { describe } from './kernels';
-import type { NumericItems } from './protocol';
-import { checkFixedBuffer, type FloatArray, isFloatArray } from './validate';
+import { describe } from '../api/kernels';
+import type { NumericItems } from '../wire/protocol';
+import { checkFixedBuffer, type FloatArray, isFloatArray } from './options';
 
 /** A typed array of `length` for `method`'s input, or a RangeError that says why not. */
 function alloc<T>(Ctor: new (length: number) => T, length: number, method: string): T {

@@ -5,11 +5,11 @@
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { definitionSite } from './callsite';
-import { TaskSerializationError } from './errors';
+import { definitionSite } from '../engine/callsite';
+import { TaskSerializationError } from '../engine/errors';
 import { describe } from './kernels';
-import { Lru } from './lru';
-import type { FnSpec } from './protocol';
+import { Lru } from '../util/lru';
+import type { FnSpec } from '../wire/protocol';
 
 const TASK = Symbol.for('ferropool.task');
 

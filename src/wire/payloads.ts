@@ -5,10 +5,10 @@
  * @internal
  */
 import { deserialize } from 'node:v8';
-import { CloneSerializer, deserializeOwn, serializeClone } from './clone';
-import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from './codec';
+import { CloneSerializer, deserializeOwn, serializeClone } from '../util/clone';
+import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from '../util/codec';
 import type { ItemOutcome, Items, NumericItems, WireError } from './protocol';
-import { fromState, isShared } from './shared';
+import { fromState, isShared } from '../shared/queue';
 
 /*
  * Chunks and results of numbers travel as raw bytes: a 16-byte header (a tag byte, then the

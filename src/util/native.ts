@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type * as Binding from '../native/index';
+import type * as Binding from '../../native/index';
 
 /** The napi-rs name of this platform, as used in the prebuilt package names (`linux-x64-gnu`). */
 export function platformName(): string {
@@ -45,7 +45,7 @@ function causes(err: unknown): unknown[] {
 
 /** The binary file for this platform, if one is installed: a local build next to the loader,
  * or the prebuilt package's. */
-export function installedBinary(nativeDir = path.join(__dirname, '..', 'native')): string | undefined {
+export function installedBinary(nativeDir = path.join(__dirname, '..', '..', 'native')): string | undefined {
   const name = platformName();
   const local = path.join(nativeDir, `ferropool.${name}.node`);
   if (existsSync(local)) return local;
@@ -89,7 +89,7 @@ function loadFile(file: string): typeof Binding {
   const dir = path.dirname(file);
   if (path.basename(path.dirname(dir)) === '@ferropool') {
     const version = (p: string) => (JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version;
-    const want = version(path.join(__dirname, '..', 'package.json'));
+    const want = version(path.join(__dirname, '..', '..', 'package.json'));
     const got = version(path.join(dir, 'package.json'));
     if (want !== got) throw new Error(`Native binding package version mismatch, expected ${want} but got ${got}. Reinstall ferropool to fix it.`);
   }
@@ -102,7 +102,7 @@ function load(): typeof Binding {
   try {
     // The generated loader picks the binary for this platform: NAPI_RS_NATIVE_LIBRARY_PATH,
     // a local build next to it, or the installed @ferropool/binding-<platform> package.
-    return require('../native/index.js');
+    return require('../../native/index.js');
   } catch (cause) {
     const file = installedBinary();
     if (file === undefined) throw new Error(missingBinaryMessage(cause), { cause });

@@ -6,10 +6,10 @@
  * @internal
  */
 import { PoolStateError } from './errors';
-import { native } from './native';
-import { Bell, type FnSpec, type Items, type JobSpec, Note, type WireError } from './protocol';
-import { pollFor } from './spin';
-import { type CallArgs, decodeError, decodeResults, encodeChunk, encodeSharedChunk, type SharedRefs } from './wire';
+import { native } from '../util/native';
+import { Bell, type FnSpec, type Items, type JobSpec, Note, type WireError } from '../wire/protocol';
+import { pollFor } from '../util/spin';
+import { type CallArgs, decodeError, decodeResults, encodeChunk, encodeSharedChunk, type SharedRefs } from '../wire/payloads';
 
 /** What a job's submitter is told. */
 export interface JobHandlers {

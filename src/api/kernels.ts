@@ -4,7 +4,7 @@
  * @module
  */
 
-import { MapKernelOp, ReduceKernelOp } from '../native/index';
+import { MapKernelOp, ReduceKernelOp } from '../../native/index';
 import { expr } from './expr';
 
 const KERNEL = Symbol.for('ferropool.kernel');

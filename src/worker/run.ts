@@ -5,9 +5,9 @@
  * @internal
  */
 import { compiledFn, explain, resolveFn } from './compile';
-import type { FnSpec, ItemOutcome, Items, JobSpec } from './protocol';
-import { isThenable } from './thenable';
-import { encodeError, encodeInOutput, encodeOutcomes, encodeResults, isNumeric, toWireError, uncloneable } from './wire';
+import type { FnSpec, ItemOutcome, Items, JobSpec } from '../wire/protocol';
+import { isThenable } from '../util/thenable';
+import { encodeError, encodeInOutput, encodeOutcomes, encodeResults, isNumeric, toWireError, uncloneable } from '../wire/payloads';
 
 /**
  * `results[i] = fn(items[i])` from `from` while results are plain values (a number, for a

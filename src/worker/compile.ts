@@ -6,9 +6,9 @@
  */
 import { isBuiltin } from 'node:module';
 import { helpersFor, helperToolchain } from './helpers';
-import { currentProcess } from './identity';
-import { Lru } from './lru';
-import { type FnSpec, specKey } from './protocol';
+import { currentProcess } from '../util/identity';
+import { Lru } from '../util/lru';
+import { type FnSpec, specKey } from '../wire/protocol';
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 const RESERVED = new Set(['await', 'yield', 'let', 'static', 'enum', 'implements', 'interface', 'package', 'private', 'protected', 'public', 'default', 'function', 'class', 'async']);

@@ -7,7 +7,7 @@
  * @internal
  */
 import { AbortError, TimeoutError } from './errors';
-import type { CallOptions } from './validate';
+import type { CallOptions } from './options';
 
 /** A call in flight that `terminate()` must be able to stop. */
 export interface PendingCall {

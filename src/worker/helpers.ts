@@ -13,7 +13,7 @@
  * name.
  * @internal
  */
-import { currentProcess } from './identity';
+import { currentProcess } from '../util/identity';
 
 type Fn = (...args: any[]) => any;
 type Obj = Record<PropertyKey, any>;

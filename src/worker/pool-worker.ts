@@ -8,19 +8,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
-import { SharedBuffers } from './buffers';
+import { SharedBuffers } from '../wire/buffers';
 import { compiledFn, explain, resolveFn } from './compile';
-import { ExpressServer } from './express';
-import { setIdentity } from './identity';
-import { native } from './native';
-import { JobState } from '../native/index';
-import { Bell, HEAP_TOTAL, HEAP_USED, type JobSpec, Msg, Note, POLLING, SLOT_STRIDE, type WorkerInit, type WorkerMessage, X, XState } from './protocol';
+import { ExpressServer } from '../engine/lane';
+import { setIdentity } from '../util/identity';
+import { native } from '../util/native';
+import { JobState } from '../../native/index';
+import { Bell, HEAP_TOTAL, HEAP_USED, type JobSpec, Msg, Note, POLLING, SLOT_STRIDE, type WorkerInit, type WorkerMessage, X, XState } from '../wire/protocol';
 import { runChunk, runIsolated, runShared, type SharedViews, type Slot } from './run';
-import { pollFor } from './spin';
+import { pollFor } from '../util/spin';
 import { FLUSH_MS, flushOutput, outputPending, turn } from './stdio';
-import { isThenable } from './thenable';
-import { Lru } from './lru';
-import { decodeCallArgs, decodeChunk, decodeValue, encodeError, encodeInOutput, sharedChunk } from './wire';
+import { isThenable } from '../util/thenable';
+import { Lru } from '../util/lru';
+import { decodeCallArgs, decodeChunk, decodeValue, encodeError, encodeInOutput, sharedChunk } from '../wire/payloads';
 
 /** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
  * loop is usually microseconds away, and waking a parked thread costs 40-90 µs. Only one

@@ -5,7 +5,7 @@
  */
 import { CALL_MARKER, userFrames, WORKER_MARKER, workerStack } from './callsite';
 import { TaskSerializationError } from './errors';
-import type { WireError } from './protocol';
+import type { WireError } from '../wire/protocol';
 
 /** The results an error carries for the items before the one that threw (for imap). */
 export const PARTIAL = Symbol('ferropool.partial');

@@ -3,10 +3,10 @@
  * {@link Pool} (its calls are a Pool's batched `apply`s and `starmap`s).
  * @module
  */
-import { AbortError, PoolStateError, TimeoutError } from './errors';
+import { AbortError, PoolStateError, TimeoutError } from '../engine/errors';
 import { describe } from './kernels';
 import { Pool, type TaskFn } from './pool';
-import { positiveInteger } from './validate';
+import { positiveInteger } from '../engine/options';
 
 /**
  * Options of {@link Executor}.

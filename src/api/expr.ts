@@ -5,9 +5,9 @@
  * map lookup. Running one is in `expr-run.ts`.
  * @module
  */
-import type { MapKernelOp } from '../native/index';
-import { Lru } from './lru';
-import { native } from './native';
+import type { MapKernelOp } from '../../native/index';
+import { Lru } from '../util/lru';
+import { native } from '../util/native';
 
 const KERNEL = Symbol.for('ferropool.kernel');
 

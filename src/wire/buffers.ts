@@ -8,7 +8,7 @@
  */
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { type FnSpec, Msg, type PortMessage } from './protocol';
-import type { ResolveShared, SharedRefs } from './wire';
+import type { ResolveShared, SharedRefs } from './payloads';
 
 /** The pool's end: every buffer posted to the workers, by id. */
 export class BufferRegistry {

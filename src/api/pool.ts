@@ -3,26 +3,26 @@
  * @module
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
-import { PoolStateError, RemoteError } from './errors';
-import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, likeInput, numberArray, runInline, runJob, streamJobs, toItems } from './jobs';
-import { Call, type PendingCall, timeoutError } from './lifecycle';
-import { fromNative, rebuildError } from './remote';
+import { PoolStateError, RemoteError } from '../engine/errors';
+import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, likeInput, numberArray, runInline, runJob, streamJobs, toItems } from '../engine/jobs';
+import { Call, type PendingCall, timeoutError } from '../engine/lifecycle';
+import { fromNative, rebuildError } from '../engine/remote';
 import { describe, isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { type ExprInputs, type ExprKernel, type ExprResult, isExprKernel } from './expr';
 import { imapExpr, mapExpr, reduceExpr } from './expr-run';
-import { native } from './native';
-import { FloatArrayKind } from '../native/index';
-import { XCall } from './protocol';
-import { numericInput } from './numbers';
+import { native } from '../util/native';
+import { FloatArrayKind } from '../../native/index';
+import { XCall } from '../wire/protocol';
+import { numericInput } from '../engine/numbers';
 import { isTask, type ModuleTask, shipFunction } from './task';
-import { type CallSite, captureCallSite, withCallSite } from './callsite';
-import { type CallArgs, encodeCallArgs, encodeValue, isNumeric } from './wire';
-import type { FnSpec, Items, WireError } from './protocol';
-import type { ExpressCall, ExpressOutcome } from './express';
-import { WORKER_ID_LIMIT, WorkerGroup } from './workers';
+import { type CallSite, captureCallSite, withCallSite } from '../engine/callsite';
+import { type CallArgs, encodeCallArgs, encodeValue, isNumeric } from '../wire/payloads';
+import type { FnSpec, Items, WireError } from '../wire/protocol';
+import type { ExpressCall, ExpressOutcome } from '../engine/lane';
+import { WORKER_ID_LIMIT, WorkerGroup } from '../engine/worker-group';
 import type { ResourceLimits } from 'node:worker_threads';
-import type { ClusterClient } from './cluster/client';
-import type { ClusterOptions } from './cluster/options';
+import type { ClusterClient } from '../cluster/client';
+import type { ClusterOptions } from '../cluster/options';
 import {
   type CallOptions,
   type FloatArray,
@@ -32,7 +32,7 @@ import {
   isFloatArray,
   positiveInteger,
   refuseArgs,
-} from './validate';
+} from '../engine/options';
 
 /**
  * `'running'`, then `'closed'` after {@link Pool.close} or `'terminated'` after {@link Pool.terminate}.
@@ -251,7 +251,7 @@ export class Pool {
     this.#cluster =
       opts.cluster === undefined
         ? undefined
-        : new (require('./cluster/client') as typeof import('./cluster/client')).ClusterClient(opts.cluster, {
+        : new (require('../cluster/client') as typeof import('../cluster/client')).ClusterClient(opts.cluster, {
             initializer: this.#initializer,
             initargs: this.#initargs,
             maxTasksPerChild: this.#maxTasksPerChild,

@@ -7,15 +7,15 @@ import { attachCallSite, type CallSite } from './callsite';
 import { fromNative, PARTIAL, rebuildError } from './remote';
 import { WorkerCrashedError } from './errors';
 import { Call, ITERATOR_CLOSED, type PendingCall } from './lifecycle';
-import { describe } from './kernels';
+import { describe } from '../api/kernels';
 import { packNumbers } from './numbers';
-import { type CallOptions, checkFixedBuffer } from './validate';
+import { type CallOptions, checkFixedBuffer } from './options';
 import type { JobHandlers } from './board';
-import type { WorkerGroup } from './workers';
-import { type CallArgs, encodeValue, IN_OUTPUT, isNumeric } from './wire';
-import { type FnSpec, type ItemOutcome, type Items, specKey, type WireError } from './protocol';
-import { isThenable } from './thenable';
-import { Lru } from './lru';
+import type { WorkerGroup } from './worker-group';
+import { type CallArgs, encodeValue, IN_OUTPUT, isNumeric } from '../wire/payloads';
+import { type FnSpec, type ItemOutcome, type Items, specKey, type WireError } from '../wire/protocol';
+import { isThenable } from '../util/thenable';
+import { Lru } from '../util/lru';
 
 /** Python's default: about four chunks per worker. */
 export function defaultChunksize(length: number, processes: number): number {

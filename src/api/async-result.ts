@@ -3,7 +3,7 @@
  * Python, and a thenable, so it can simply be awaited.
  * @module
  */
-import { PoolStateError, TimeoutError } from './errors';
+import { PoolStateError, TimeoutError } from '../engine/errors';
 import { describe } from './kernels';
 
 /**

@@ -5,8 +5,8 @@
  * same memory: the same lock, the same counter, the same queue.
  * @module
  */
-import { decodeAny, encodeAny } from './codec';
-import { describe } from './kernels';
+import { decodeAny, encodeAny } from '../util/codec';
+import { describe } from '../api/kernels';
 
 /** The own property that marks a shared object's state when it crosses to a worker. */
 const BRAND = 'ferropool';

@@ -4,12 +4,12 @@
  * @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SharedBuffers } from './buffers';
+import { SharedBuffers } from '../wire/buffers';
 import { explain, resolveFn } from './compile';
-import { setIdentity } from './identity';
-import { Msg, type ProcessInit, type ProcessMessage } from './protocol';
-import { isThenable } from './thenable';
-import { decodeValue, encodeError } from './wire';
+import { setIdentity } from '../util/identity';
+import { Msg, type ProcessInit, type ProcessMessage } from '../wire/protocol';
+import { isThenable } from '../util/thenable';
+import { decodeValue, encodeError } from '../wire/payloads';
 
 /** A {@link Process}'s thread: run the target once, report what it threw, end. */
 async function main(init: ProcessInit): Promise<void> {

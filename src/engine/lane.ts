@@ -6,15 +6,15 @@
  * ({@link X}).
  * @internal
  */
-import { decodeAny, encodeAny } from './codec';
+import { decodeAny, encodeAny } from '../util/codec';
 import { WorkerCrashedError } from './errors';
-import { Bell, EXPRESS_BYTES, type FnSpec, Msg, type PortMessage, specKey, type WorkerMessage, X, XCall, XResult, XState } from './protocol';
-import { Lru } from './lru';
+import { Bell, EXPRESS_BYTES, type FnSpec, Msg, type PortMessage, specKey, type WorkerMessage, X, XCall, XResult, XState } from '../wire/protocol';
+import { Lru } from '../util/lru';
 import { handOn, sharedMemory } from './spare-memory';
-import { pollFor } from './spin';
-import { FLUSH_MS, flushOutput, outputPending } from './stdio';
-import { isThenable } from './thenable';
-import { type ArgAlloc, type ArgArrayConstructor, decodeArgs, decodeError, decodeResults, encodeArgs, encodeError, encodeInOutput, uncloneable } from './wire';
+import { pollFor } from '../util/spin';
+import { FLUSH_MS, flushOutput, outputPending } from '../worker/stdio';
+import { isThenable } from '../util/thenable';
+import { type ArgAlloc, type ArgArrayConstructor, decodeArgs, decodeError, decodeResults, encodeArgs, encodeError, encodeInOutput, uncloneable } from '../wire/payloads';
 
 /** What an express call gave: a value, or an error from the function (`ok` false). */
 export interface ExpressOutcome {
