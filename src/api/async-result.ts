@@ -4,7 +4,7 @@
  * @module
  */
 import { PoolStateError, TimeoutError } from '../engine/errors';
-import { describe } from './kernels';
+import { describe } from '../util/describe';
 
 /**
  * Callbacks of the `…Async` methods; each is called once, before `get()` resolves.

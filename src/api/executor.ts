@@ -4,7 +4,7 @@
  * @module
  */
 import { AbortError, PoolStateError, TimeoutError } from '../engine/errors';
-import { describe } from './kernels';
+import { describe } from '../util/describe';
 import { Pool, type TaskFn } from './pool';
 import { positiveInteger } from '../engine/options';
 

@@ -6,7 +6,7 @@
  */
 import { FloatArrayKind } from '../../native/index';
 import type { ExprKernel } from './expr';
-import { describe } from './kernels';
+import { describe } from '../util/describe';
 import { native } from '../util/native';
 import { numericInput, packNumbers } from '../engine/numbers';
 import { checkFixedBuffer, type CallOptions, type FloatArray, isFloatArray } from '../engine/options';

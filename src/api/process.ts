@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { PoolStateError } from '../engine/errors';
 import { rebuildError } from '../engine/remote';
-import { describe } from './kernels';
+import { describe } from '../util/describe';
 import { type ModuleTask, shipFunction } from './task';
 import { decodeError, encodeValue, type SharedRefs } from '../wire/payloads';
 import { type FnSpec, Msg, type ProcessInit } from '../wire/protocol';

@@ -3,7 +3,7 @@
  * to tasks without copying it.
  * @module
  */
-import { describe } from './kernels';
+import { describe } from '../util/describe';
 
 /**
  * A typed array constructor {@link sharedArray} accepts.

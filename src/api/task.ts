@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { definitionSite } from '../engine/callsite';
 import { TaskSerializationError } from '../engine/errors';
-import { describe } from './kernels';
+import { describe } from '../util/describe';
 import { Lru } from '../util/lru';
 import type { FnSpec } from '../wire/protocol';
 

@@ -7,7 +7,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
-import { describe } from '../api/kernels';
+import { describe } from '../util/describe';
 import { Lock, Queue, Value } from '../shared/queue';
 import type { FnSpec, Items, WireError } from '../wire/protocol';
 

@@ -7,7 +7,7 @@ import { attachCallSite, type CallSite } from './callsite';
 import { fromNative, PARTIAL, rebuildError } from './remote';
 import { WorkerCrashedError } from './errors';
 import { Call, ITERATOR_CLOSED, type PendingCall } from './lifecycle';
-import { describe } from '../api/kernels';
+import { describe } from '../util/describe';
 import { packNumbers } from './numbers';
 import { type CallOptions, checkFixedBuffer } from './options';
 import type { JobHandlers } from './board';

@@ -3,7 +3,7 @@
  * and JS functions alike), and a kernel's input checks.
  * @internal
  */
-import { describe } from '../api/kernels';
+import { describe } from '../util/describe';
 import type { NumericItems } from '../wire/protocol';
 import { checkFixedBuffer, type FloatArray, isFloatArray } from './options';
 

@@ -2,7 +2,7 @@
  * Argument checking shared by every public method: each error names the argument.
  * @internal
  */
-import { describe } from '../api/kernels';
+import { describe } from '../util/describe';
 
 /**
  * The options every work method takes.

@@ -6,7 +6,7 @@
  * @module
  */
 import { decodeAny, encodeAny } from '../util/codec';
-import { describe } from '../api/kernels';
+import { describe } from '../util/describe';
 
 /** The own property that marks a shared object's state when it crosses to a worker. */
 const BRAND = 'ferropool';
