@@ -8,7 +8,9 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import { describe } from '../util/describe';
-import { Lock, Queue, Value } from '../shared/queue';
+import { Lock } from '../shared/lock';
+import { Queue } from '../shared/queue';
+import { Value } from '../shared/value';
 import type { FnSpec, Items, WireError } from '../wire/protocol';
 
 /** A built-in kernel as it travels: its name and parameters. */

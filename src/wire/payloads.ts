@@ -8,7 +8,7 @@ import { deserialize } from 'node:v8';
 import { CloneSerializer, deserializeOwn, serializeClone } from '../util/clone';
 import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from '../util/codec';
 import type { ItemOutcome, Items, NumericItems, WireError } from './protocol';
-import { fromState, isShared } from '../shared/queue';
+import { fromState, isShared } from '../shared/state';
 
 /*
  * Chunks and results of numbers travel as raw bytes: a 16-byte header (a tag byte, then the
