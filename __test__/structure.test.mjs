@@ -1,3 +1,21 @@
+// The shape of src/: its rooms, and which way their imports go.
+//
+// src/ is grouped by thread and concept, lowest room first (docs/architecture.md has the map):
+//
+//   util/    small helpers that know nothing of pools: an LRU, spin-waiting, the plain-data codec...
+//   shared/  Lock, Value and Queue: objects over shared memory, used on every thread
+//   wire/    what crosses a thread: the protocol, the express lane's layout, payload encoding
+//   worker/  worker threads only: their loop, running chunks, compiling shipped functions
+//   engine/  the main thread only: calls, jobs, the task board, the worker group
+//   api/     the public classes and functions: Pool, Executor, Process, task, kernels...
+//   cluster/ cluster mode (its caller end, its host and its CLI)
+//   index.ts the package's entry
+//
+// The layering: util < shared < wire < worker | engine < api < cluster < index.ts. A file
+// imports its own room or rooms below it, never one above; worker/ and engine/ (the two
+// ends of every thread hop) never import each other. Type-only imports count too: a type
+// import today is a value import tomorrow. One exception, named below: the Pool loads
+// cluster mode's caller end (lazily) when it is made with the `cluster` option.
 import test from 'ava';
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -67,6 +85,76 @@ test('no import cycle in src/, type-only imports included', (t) => {
   t.deepEqual(cycles, []);
 });
 
-test('the thread protocol imports nothing from the pool side', (t) => {
+test('the thread protocol and the lane\'s layout import nothing', (t) => {
   t.deepEqual(importsOf(join(SRC, 'wire/protocol.ts')).map((f) => relative(SRC, f)), []);
+  t.deepEqual(importsOf(join(SRC, 'wire/lane.ts')).map((f) => relative(SRC, f)), []);
+});
+
+/** Each room's rank: a file may import a room of lower rank, or its own. */
+const RANK = { util: 0, shared: 1, wire: 2, worker: 3, engine: 3, api: 4, cluster: 5, 'index.ts': 6 };
+/** Imports against the layering, on purpose (see the header). */
+const EXCEPTIONS = new Set(['api/pool.ts -> cluster/client.ts', 'api/pool.ts -> cluster/options.ts']);
+
+/** The room of a path relative to src/: its first segment (index.ts for the entry). */
+const roomOf = (rel) => rel.split('/')[0];
+
+/** The imports of `graph` (relative paths to their imports') that break the layering. */
+function upward(graph) {
+  const wrong = [];
+  for (const [file, deps] of graph) {
+    for (const dep of deps) {
+      const [from, to] = [roomOf(file), roomOf(dep)];
+      const edge = `${file} -> ${dep}`;
+      if (to !== from && !EXCEPTIONS.has(edge) && !(RANK[to] < RANK[from])) wrong.push(edge);
+    }
+  }
+  return wrong;
+}
+
+test('the layering check finds an upward import, and one between the threads\' rooms', (t) => {
+  const graph = new Map([
+    ['wire/a.ts', ['util/b.ts', 'api/c.ts']],
+    ['worker/d.ts', ['wire/a.ts', 'engine/e.ts', 'worker/f.ts']],
+    ['api/g.ts', ['engine/e.ts', 'shared/h.ts']],
+    ['odd/i.ts', ['util/b.ts']],
+  ]);
+  t.deepEqual(upward(graph), ['wire/a.ts -> api/c.ts', 'worker/d.ts -> engine/e.ts', 'odd/i.ts -> util/b.ts']);
+});
+
+test('src/ holds only the rooms and the entry, and each room says what it is for', (t) => {
+  t.deepEqual(readdirSync(SRC).filter((n) => !(n in RANK)), []);
+  // cluster/ says it in its index.ts.
+  for (const room of Object.keys(RANK).filter((r) => r !== 'index.ts' && r !== 'cluster')) {
+    t.true(existsSync(join(SRC, room, 'README.md')), `src/${room}/README.md`);
+  }
+});
+
+test('no import goes up the layering, nor between worker/ and engine/', (t) => {
+  const graph = new Map(sources(SRC).map((f) => [relative(SRC, f), importsOf(f).map((d) => relative(SRC, d))]));
+  t.deepEqual(upward(graph), []);
+});
+
+/** Every src/ file `entry` loads, itself included. */
+function closure(entry) {
+  const seen = new Set([entry]);
+  const todo = [entry];
+  while (todo.length > 0) for (const dep of importsOf(todo.pop())) if (!seen.has(dep)) seen.add(dep), todo.push(dep);
+  return [...seen].map((f) => relative(SRC, f)).sort();
+}
+
+test('a worker thread loads only util/, shared/, wire/ and worker/ code', (t) => {
+  for (const entry of ['worker/pool-worker.ts', 'worker/process-worker.ts']) {
+    const loaded = closure(join(SRC, entry));
+    t.true(loaded.includes('wire/protocol.ts'), `${entry}: its imports were followed`);
+    t.deepEqual(loaded.filter((f) => !['util', 'shared', 'wire', 'worker'].includes(f.split('/')[0])), [], `${entry} loads no engine/, api/ or cluster/ code`);
+  }
+});
+
+test('the worker scripts are where the main thread spawns them from', (t) => {
+  // engine/worker-group.ts and api/process.ts name them by path, relative to their own file.
+  const group = readFileSync(join(SRC, 'engine/worker-group.ts'), 'utf8');
+  const proc = readFileSync(join(SRC, 'api/process.ts'), 'utf8');
+  t.regex(group, /path\.join\(__dirname, '\.\.', 'worker', 'pool-worker\.js'\)/);
+  t.regex(proc, /path\.join\(__dirname, '\.\.', 'worker', 'process-worker\.js'\)/);
+  t.true(existsSync(join(SRC, 'worker/pool-worker.ts')) && existsSync(join(SRC, 'worker/process-worker.ts')));
 });
