@@ -4,7 +4,11 @@
  */
 import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { PoolStateError, RemoteError } from '../engine/errors';
-import { type JobContext, ApplyBatcher, assemble, assembleShared, CostModel, cut, defaultChunksize, likeInput, numberArray, runInline, runJob, streamJobs, toItems } from '../engine/jobs';
+import { ApplyBatcher } from '../engine/batch';
+import { assemble, assembleShared, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
+import { CostModel, runInline } from '../engine/cost';
+import { type JobContext, runJob } from '../engine/jobs';
+import { streamJobs } from '../engine/stream';
 import { Call, type PendingCall, timeoutError } from '../engine/lifecycle';
 import { fromNative, rebuildError } from '../engine/remote';
 import { describe } from '../util/describe';
@@ -596,7 +600,7 @@ export class Pool {
     // Without a chunksize, chunks start at one item and grow while the input keeps coming
     // (see streamJobs); a known input's no larger than Python's default share of a worker.
     const maxChunk = length === undefined ? Infinity : defaultChunksize(length, this.#processes);
-    return streamJobs(this.#workers(), f, false, input as Iterable<unknown>, o.chunksize, maxChunk, this.#processes * 2, ordered, o, length, method, site, args);
+    return streamJobs(this.#workers(), { f, star: false, input: input as Iterable<unknown>, chunksize: o.chunksize, maxChunk, readAhead: this.#processes * 2, ordered, opts: o, total: length, method, site, args });
   }
 
   /** The value of a JS map now (a small map the express lane settled), or a promise of it. */
@@ -650,9 +654,9 @@ export class Pool {
         // read them in place and write numeric results in place, nothing copied or encoded.
         const output = out ?? newLike(items);
         const asArray = items !== input;
-        return runJob(this.#workers(), f, star, chunks, o, items.length, [items, output], waitNs, args).then((parts) => intoOut(assembleShared(parts, chunks, output, asArray)));
+        return runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, shared: [items, output], waitNs, args }).then((parts) => intoOut(assembleShared(parts, chunks, output, asArray)));
       }
-      return runJob(this.#workers(), f, star, chunks, o, items.length, undefined, waitNs, args).then((parts) => assemble(parts, input, items.length));
+      return runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, waitNs, args }).then((parts) => assemble(parts, input, items.length));
     };
     if (!star && Array.isArray(input) && this.#runsInline(f, input.length, o)) {
       // On the caller, a plain array needs no conversion: map it as it is, and keep the
@@ -684,7 +688,7 @@ export class Pool {
       const all = hasInitial ? [o.initial, ...partials] : partials;
       if (all.length === 1) return Promise.resolve(all[0]);
       const ms = o.timeout;
-      if (ms === undefined || ms === Infinity) return runJob(this.#workers(), f, null, [[0, all]], { signal: o.signal }, all.length).then((parts) => parts[0]![0]);
+      if (ms === undefined || ms === Infinity) return runJob(this.#workers(), { f, star: null, chunks: [[0, all]], opts: { signal: o.signal }, total: all.length }).then((parts) => parts[0]![0]);
       // The call's own timeout error when the rest of its time runs out.
       // (The caller's signal is forwarded by hand: AbortSignal.any needs Node 20.3.)
       const timer = new AbortController();
@@ -696,7 +700,7 @@ export class Pool {
         clearTimeout(left);
         o.signal?.removeEventListener('abort', forward);
       };
-      return runJob(this.#workers(), f, null, [[0, all]], { signal: timer.signal }, all.length).then(
+      return runJob(this.#workers(), { f, star: null, chunks: [[0, all]], opts: { signal: timer.signal }, total: all.length }).then(
         (parts) => {
           done();
           return parts[0]![0];
@@ -714,7 +718,7 @@ export class Pool {
       }
       const chunks = cut(items, o.chunksize ?? defaultChunksize(items.length, this.#processes));
       began = performance.now();
-      return runJob(this.#workers(), f, null, chunks, o, items.length).then((parts) => combine(parts.map((p) => p[0])));
+      return runJob(this.#workers(), { f, star: null, chunks, opts: o, total: items.length }).then((parts) => combine(parts.map((p) => p[0])));
     };
     const items = toItems(input, 'reduce', false);
     return items instanceof Promise ? items.then(run) : run(items);

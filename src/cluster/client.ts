@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ResourceLimits } from 'node:worker_threads';
 import { RemoteError, WorkerCrashedError } from '../engine/errors';
-import { likeInput, toItems } from '../engine/jobs';
+import { likeInput, toItems } from '../engine/chunks';
 import { abortError, timeoutError } from '../engine/lifecycle';
 import { PARTIAL, rebuildError } from '../engine/remote';
 import { describe } from '../util/describe';

@@ -1,0 +1,179 @@
+/**
+ * Batched applies: many `apply` calls made in one turn of the event loop run as one job
+ * (see {@link ApplyBatcher}).
+ * @internal
+ */
+import { fromNative, rebuildError } from './remote';
+import { WorkerCrashedError } from './errors';
+import { Call } from './lifecycle';
+import type { JobHandlers } from './board';
+import { type FnSpec, type ItemOutcome, type Items, specKey, type WireError } from '../wire/protocol';
+import { encodingError, type JobContext, messageOf } from './jobs';
+import { cut, defaultChunksize } from './chunks';
+
+interface ApplyEntry {
+  args: unknown[];
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  settled: boolean;
+}
+
+/**
+ * Coalesces the `apply` calls made in one turn of the event loop into one job per
+ * function: a loop of 100,000 `applyAsync` calls costs a few jobs, not 100,000. Each call
+ * still settles alone: the job runs in `isolate` mode, where a call that throws fails
+ * only itself.
+ */
+export class ApplyBatcher {
+  readonly #context: () => JobContext;
+  readonly #processes: number;
+  /** With `maxTasksPerChild`, each call is a chunk of its own: a worker counts chunks, and
+   * Python counts each apply as one task. */
+  readonly #oneCallPerChunk: boolean;
+  readonly #pending = new Map<string, { f: FnSpec; entries: ApplyEntry[] }>();
+  #scheduled = false;
+
+  constructor(context: () => JobContext, processes: number, maxTasksPerChild?: number) {
+    this.#context = context;
+    this.#processes = processes;
+    this.#oneCallPerChunk = maxTasksPerChild !== undefined;
+  }
+
+  add(f: FnSpec, args: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const key = specKey(f);
+      let group = this.#pending.get(key);
+      if (!group) this.#pending.set(key, (group = { f, entries: [] }));
+      group.entries.push({ args, resolve, reject, settled: false });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  /** Submits what is queued now (also run by close() and terminate(), so no apply made
+   * just before them is missed). */
+  flush(): void {
+    this.#scheduled = false;
+    const groups = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const { f, entries } of groups) runBatch(this.#context(), f, entries, this.#processes, this.#oneCallPerChunk);
+  }
+}
+
+/** Largest chunk of a batch: a call's result waits for its whole chunk. */
+const MAX_BATCH_CHUNK = 256;
+
+function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: number, oneCallPerChunk: boolean): void {
+  const waitNs = ctx.costs.smallJobWait(f, entries.length);
+  // Still one job for the batch; with `maxTasksPerChild` one call per chunk, so that a
+  // worker that reaches its limit leaves the batch's other calls to the next workers.
+  const size = oneCallPerChunk ? 1 : waitNs !== undefined ? entries.length : Math.min(MAX_BATCH_CHUNK, defaultChunksize(entries.length, processes));
+  const chunks = cut(
+    entries.map((e) => e.args),
+    size,
+  );
+  const batch = new BatchCall(ctx, f, entries, chunks);
+  try {
+    batch.submit();
+  } catch (err) {
+    // Some call's arguments cannot be sent to a worker: reject those calls (naming their
+    // argument), and run the others as a batch of their own.
+    const good = entries.filter((e) => {
+      if (encodingError(e.args) === undefined) return true;
+      const at = e.args.findIndex((a) => encodingError(a) !== undefined);
+      const cause = at >= 0 ? encodingError(e.args[at]) : encodingError(e.args);
+      e.settled = true;
+      e.reject(new TypeError(`apply: args cannot be sent to a worker: args[${Math.max(0, at)}]: ${messageOf(cause)} (send plain data: structured-clone values)`, { cause }));
+      return false;
+    });
+    if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes, oneCallPerChunk);
+    else for (const e of good) if (!e.settled) e.reject(fromNative(err));
+    return;
+  }
+  if (waitNs !== undefined) ctx.group.settleNow(batch.job, waitNs);
+}
+
+/** A batch of applies run as one job (see {@link ApplyBatcher}): one call of the pool's,
+ * whose entries settle one by one. */
+class BatchCall extends Call implements JobHandlers {
+  readonly #ctx: JobContext;
+  readonly #f: FnSpec;
+  readonly #entries: ApplyEntry[];
+  readonly #chunks: Array<[number, Items]>;
+  #open: number;
+  job = 0;
+
+  constructor(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], chunks: Array<[number, Items]>) {
+    super(ctx.calls, undefined, entries.length);
+    this.#ctx = ctx;
+    this.#f = f;
+    this.#entries = entries;
+    this.#chunks = chunks;
+    this.#open = entries.length;
+  }
+
+  /** Queues the batch's job (throws when an argument cannot be sent). */
+  submit(): void {
+    this.job = this.#ctx.group.submit({ f: this.#f, star: true, each: true, start: false, isolate: true }, this.#chunks, this);
+    this.begin(false);
+  }
+
+  #settle(i: number, ok: boolean, value: unknown): void {
+    const entry = this.#entries[i]!;
+    if (entry.settled) return;
+    entry.settled = true;
+    if (ok) entry.resolve(value);
+    else entry.reject(value as Error);
+    if (--this.#open === 0) this.end();
+  }
+
+  protected stop(): void {
+    this.#ctx.group.cancel(this.job, true);
+  }
+
+  protected resolved(): void {}
+
+  protected rejected(error: Error): void {
+    for (let i = 0; i < this.#entries.length; i++) this.#settle(i, false, error);
+  }
+
+  cost(ns: number): void {
+    this.#ctx.costs.record(this.#f, ns);
+  }
+
+  chunk(index: number, ok: true, results: Items): void;
+  chunk(index: number, ok: false, error: WireError): void;
+  chunk(index: number, ok: boolean, value: Items | WireError): void {
+    const base = this.#chunks[index]![0];
+    if (!ok) {
+      const n = this.#chunks[index]![1].length;
+      for (let i = 0; i < n; i++) this.#settle(base + i, false, asCallError(value as WireError));
+      return;
+    }
+    const outcomes = value as ItemOutcome[];
+    for (let i = 0; i < outcomes.length; i++) {
+      const [good, v] = outcomes[i]!;
+      this.#settle(base + i, good, good ? v : asCallError(v));
+    }
+  }
+
+  done(): void {}
+
+  crashed(index: number, exitCode: number, position: number, cause: Error | undefined): void {
+    const [base, items] = this.#chunks[index]!;
+    const why = cause ? `: ${cause.message}` : '';
+    for (let i = 0; i < items.length; i++) {
+      const at = base + i === position ? 'while running it' : 'before its result was sent';
+      this.#settle(base + i, false, new WorkerCrashedError(`a pool worker exited with code ${exitCode} ${at}${why}`, exitCode, 0));
+    }
+  }
+}
+
+/** A batched apply's error: its `index` is the position within the call's own arguments. */
+function asCallError(w: WireError): Error {
+  const err = rebuildError(w) as Error & { index?: number };
+  err.index = 0;
+  return err;
+}
