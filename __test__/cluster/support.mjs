@@ -107,7 +107,8 @@ export async function leftoverKeys(url, queue) {
   const r = new Redis(url);
   try {
     const keys = [...(await r.keys(`bull:${queue}:*`)), ...(await r.keys(`ferropool:${queue}:*`))];
-    return keys.filter((k) => !/^bull:[^:]+:(meta|id|events|stalled-check|marker)$/.test(k)).sort();
+    // (and the hosts' heartbeats, which live as long as their hosts)
+    return keys.filter((k) => !/^bull:[^:]+:(meta|id|events|stalled-check|marker)$|^ferropool:[^:]+:(hosts|host:.*)$/.test(k)).sort();
   } finally {
     r.disconnect();
   }
