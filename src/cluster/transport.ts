@@ -16,6 +16,7 @@ interface RedisOptions {
   enableOfflineQueue?: boolean;
   maxRetriesPerRequest?: number | null;
   connectTimeout?: number;
+  commandTimeout?: number;
 }
 
 interface Multi {
@@ -44,7 +45,7 @@ interface Redis {
   subscribe(channel: string): Promise<unknown>;
   multi(): Multi;
   quit(): Promise<unknown>;
-  disconnect(): void;
+  disconnect(reconnect?: boolean): void;
 }
 
 /** A BullMQ job, as a processor gets it. */
@@ -299,9 +300,13 @@ export class BullCaller implements CallerTransport {
     // it) instead of waiting for a reconnection that may never come.
     // A command in flight when the connection drops fails too (no retries): the calls
     // waiting on it reject instead of waiting for a reconnection.
-    const options: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: config.connectTimeout };
+    // A connection that goes silent (a network cut without a reset: no error, no close)
+    // would leave commands unanswered for ever: one not answered within the connect timeout
+    // fails (the reader's BLPOP waits 1 s at the server, so a second more), and its
+    // connection is dropped and made again (see #silent).
+    const options: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: config.connectTimeout, commandTimeout: config.connectTimeout };
     this.#client = new Redis(this.#url, options);
-    this.#reader = new Redis(this.#url, options);
+    this.#reader = new Redis(this.#url, { ...options, commandTimeout: config.connectTimeout + 1000 });
     for (const c of [this.#client, this.#reader]) {
       c.on('error', (err: Error) => (this.#lastError = err.message || String(err)));
       // A connection that was up and dropped fails the calls in flight at once; one that
@@ -325,6 +330,19 @@ export class BullCaller implements CallerTransport {
 
   #error(reason = this.#lastError): ClusterConnectionError {
     return new ClusterConnectionError(this.#url, reason);
+  }
+
+  /** `err` as a ClusterConnectionError; an unanswered command drops its connection (the
+   * commands still queued on it must not run late and take results of later calls). */
+  #silent(c: Redis, err: unknown): ClusterConnectionError {
+    if (err instanceof ClusterConnectionError) return err;
+    const message = (err as Error)?.message || String(err);
+    if (/timed out/i.test(message)) {
+      // Both: they go to the same server, and cancel() must not wait on a silent one.
+      for (const x of [this.#client, this.#reader]) if (x === c || x.status === 'ready') x.disconnect(true);
+      return this.#error(`no answer within ${this.#timeout} ms`);
+    }
+    return this.#error(message);
   }
 
   async ready(): Promise<void> {
@@ -370,7 +388,7 @@ export class BullCaller implements CallerTransport {
         jobs.map((j) => ({ name: 'chunk', data: j.data, opts: { jobId: j.id, removeOnComplete: true, removeOnFail: true, attempts: 1 } })),
       );
     } catch (err) {
-      throw this.#error((err as Error).message);
+      throw this.#silent(this.#client, err);
     }
   }
 
@@ -403,7 +421,7 @@ export class BullCaller implements CallerTransport {
           if (more) for (const m of more) onResult(m);
         } catch (err) {
           if (!this.#listening || generation !== this.#generation) return;
-          onError(err instanceof ClusterConnectionError ? err : this.#error((err as Error).message));
+          onError(this.#silent(this.#reader, err));
           await new Promise((r) => setTimeout(r, 200));
         }
       }
@@ -420,8 +438,14 @@ export class BullCaller implements CallerTransport {
 
   async heartbeat(): Promise<boolean> {
     if (!this.#alive || this.#client.status !== 'ready') return false;
-    const before = await this.#client.set(this.#aliveKey, '1', 'PX', CALLER_TTL_MS, 'GET');
-    return before === null && this.#alive;
+    try {
+      const before = await this.#client.set(this.#aliveKey, '1', 'PX', CALLER_TTL_MS, 'GET');
+      return before === null && this.#alive;
+    } catch (err) {
+      const e = this.#silent(this.#client, err);
+      if (this.#listening) this.#onLost?.(e);
+      throw e;
+    }
   }
 
   async hosts(): Promise<HostInfo[]> {
