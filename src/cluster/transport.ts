@@ -290,6 +290,8 @@ export class BullCaller implements CallerTransport {
   readonly #aliveKey: string;
   /** Whether this caller's liveness key is set (as far as this side knows). */
   #alive = false;
+  /** Whether the server knows `SET … GET` (Redis ≥ 6.2). */
+  #setGet = true;
 
   constructor(config: CallerConfig) {
     this.#url = checkUrl(config.connection, 'cluster.connection');
@@ -439,11 +441,26 @@ export class BullCaller implements CallerTransport {
   async heartbeat(): Promise<boolean> {
     if (!this.#alive || this.#client.status !== 'ready') return false;
     try {
-      const before = await this.#client.set(this.#aliveKey, '1', 'PX', CALLER_TTL_MS, 'GET');
+      let before: string | null;
+      if (this.#setGet) {
+        try {
+          before = await this.#client.set(this.#aliveKey, '1', 'PX', CALLER_TTL_MS, 'GET');
+        } catch (err) {
+          // A Redis-compatible server without SET … GET (Redis < 6.2): two commands.
+          if (!/^ERR/.test((err as Error)?.message ?? '')) throw err;
+          this.#setGet = false;
+          return await this.heartbeat();
+        }
+      } else {
+        before = (await this.#client.exists(this.#aliveKey)) === 1 ? '1' : null;
+        await this.#client.set(this.#aliveKey, '1', 'PX', CALLER_TTL_MS);
+      }
       return before === null && this.#alive;
     } catch (err) {
+      const silent = /timed out/i.test((err as Error)?.message ?? '');
       const e = this.#silent(this.#client, err);
-      if (this.#listening) this.#onLost?.(e);
+      // (A connection that closed fails the calls through its 'close' event.)
+      if (silent && this.#listening) this.#onLost?.(e);
       throw e;
     }
   }
