@@ -70,6 +70,7 @@ export interface PoolStats {
   /** Each worker's V8 heap size (bytes: what its heap holds from the system, the young
    * generation included), as of the last time it went idle. */
   heapTotal: number[];
+  /** Cluster mode only: the worker hosts seen alive at the last check (`workers` and `busy` are then theirs, and `pendingChunks` is the chunks queued or running on them). */ hosts?: number;
 }
 
 /**
@@ -321,6 +322,7 @@ export class Pool {
    * ```
    */
   stats(): PoolStats {
+    if (this.#cluster) return this.#cluster.stats();
     return this.#group?.stats() ?? { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0, heapUsed: [], heapTotal: [] };
   }
 
