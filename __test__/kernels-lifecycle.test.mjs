@@ -2,7 +2,7 @@
 // timeout, progress, concurrency, and pool sizes.
 import test from 'ava';
 import { AbortError, Pool, PoolStateError, TimeoutError, cpuCount, kernels } from '../dist/index.mjs';
-import { firstMismatch, randomDoubles, runSeed } from './support/numeric.mjs';
+import { firstMismatch, randomDoubles, runSeed } from './support/helpers.mjs';
 
 const SEED = runSeed();
 const filled = (n, v) => new Float64Array(n).fill(v);

@@ -2,7 +2,7 @@
 // Float32Array and number[], at sizes that run inline, assisted and on the native pool.
 import test from 'ava';
 import { Pool, kernels } from '../dist/index.mjs';
-import { firstMismatch, randomDoubles, runSeed, sameBytes, SPECIALS } from './support/numeric.mjs';
+import { firstMismatch, randomDoubles, runSeed, sameBytes, SPECIALS } from './support/helpers.mjs';
 
 const SEED = runSeed();
 const pool = new Pool();
@@ -196,4 +196,15 @@ test('mapAsync takes kernels too: an AsyncResult of the same array type, with it
   const bad = pool.mapAsync(kernels.sqrt, new Float64Array(2), { out: new Float64Array(1), errorCallback: (e) => { failed = e; } });
   const err = await t.throwsAsync(() => bad.get());
   t.is(failed, err);
+});
+
+test('pow and clamp follow JS exactly at the edges (±1 ** ±Infinity, NaN exponents, signed zeros)', async (t) => {
+  const xs = [1, -1, 0, -0, 2, NaN, Infinity, -Infinity];
+  for (const p of [Infinity, -Infinity, NaN, 0, 0.5, -1]) {
+    t.is(firstMismatch(await pool.map(kernels.pow(p), xs), xs.map((x) => x ** p)), undefined, `pow(${p})`);
+  }
+  for (const [lo, hi] of [[0, 1], [-1, -0], [-0, 0], [0, 0]]) {
+    const want = xs.map((x) => Math.min(Math.max(x, lo), hi));
+    t.is(firstMismatch(await pool.map(kernels.clamp(lo, hi), xs), want), undefined, `clamp(${lo}, ${hi})`);
+  }
 });

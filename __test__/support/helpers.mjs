@@ -1,4 +1,62 @@
-// Seeded data and element-wise comparison for the kernel specs (not a test file itself).
+// The one helpers module of the specs (not a test file itself): seeded data and element-wise
+// comparison for the kernel specs, collecting async iterables, running a fixture in a child
+// Node, and how long the property runs are.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Whether this is a long run (FERROPOOL_LONG=1, as `npm run test:soak` sets it): property
+ * tests then run `long` cases, and otherwise `short` ones (what `npm test` runs).
+ */
+export const LONG = Boolean(process.env.FERROPOOL_LONG) && process.env.FERROPOOL_LONG !== '0';
+export const runs = (short, long) => (LONG ? long : short);
+
+/** [0, 1, …, n-1]. */
+export const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+/** Everything an (async) iterable yields, in order. */
+export async function collect(iterable) {
+  const out = [];
+  for await (const x of iterable) out.push(x);
+  return out;
+}
+
+/** What an (async) iterable yields until it throws, and the error (undefined if none). */
+export async function collectUntilError(iterable) {
+  const out = [];
+  try {
+    for await (const x of iterable) out.push(x);
+  } catch (error) {
+    return { out, error };
+  }
+  return { out, error: undefined };
+}
+
+/**
+ * Runs `__test__/fixtures/<name>` in a child Node with `args` (and Node `flags` before the
+ * file); SIGKILLed after `timeout` ms. Resolves with { code, signal, killed, stdout, stderr,
+ * ms }: `code` is null when a signal ended it.
+ */
+export function runFixture(name, { args = [], flags = [], timeout = 20_000 } = {}) {
+  const file = fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...flags, file, ...args], { timeout, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      resolve({
+        code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+        signal: error?.signal ?? null,
+        killed: error?.killed ?? false,
+        stdout,
+        stderr,
+        ms: Date.now() - started,
+      });
+    });
+  });
+}
+
+/** A run of {@link runFixture}, described for an assertion message. */
+export const describeRun = (r) => `exit code ${r.code}, signal ${r.signal}${r.killed ? ' (killed: it did not end by itself)' : ''} after ${r.ms} ms\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
 
 /** mulberry32: a tiny seeded PRNG giving floats in [0, 1). */
 export function mulberry32(seed) {
