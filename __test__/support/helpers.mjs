@@ -32,26 +32,46 @@ export async function collectUntilError(iterable) {
   return { out, error: undefined };
 }
 
+// Child processes a test file runs at once: ava runs a file's tests concurrently, and a
+// file of fixtures would otherwise start them all together on a 2-core machine.
+const MAX_CHILDREN = 2;
+let running = 0;
+const waiting = [];
+async function slot() {
+  if (running >= MAX_CHILDREN) await new Promise((resolve) => waiting.push(resolve));
+  running++;
+}
+function release() {
+  running--;
+  waiting.shift()?.();
+}
+
 /**
  * Runs `__test__/fixtures/<name>` in a child Node with `args` (and Node `flags` before the
- * file); SIGKILLed after `timeout` ms. Resolves with { code, signal, killed, stdout, stderr,
- * ms }: `code` is null when a signal ended it.
+ * file); SIGKILLed after `timeout` ms from its start (a few run at once; the others wait their
+ * turn first). Resolves with { code, signal, killed, stdout, stderr, ms }: `code` is null when
+ * a signal ended it.
  */
-export function runFixture(name, { args = [], flags = [], timeout = 20_000 } = {}) {
+export async function runFixture(name, { args = [], flags = [], timeout = 20_000 } = {}) {
   const file = fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+  await slot();
   const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...flags, file, ...args], { timeout, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-      resolve({
-        code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
-        signal: error?.signal ?? null,
-        killed: error?.killed ?? false,
-        stdout,
-        stderr,
-        ms: Date.now() - started,
+  try {
+    return await new Promise((resolve) => {
+      execFile(process.execPath, [...flags, file, ...args], { timeout, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+          signal: error?.signal ?? null,
+          killed: error?.killed ?? false,
+          stdout,
+          stderr,
+          ms: Date.now() - started,
+        });
       });
     });
-  });
+  } finally {
+    release();
+  }
 }
 
 /** A run of {@link runFixture}, described for an assertion message. */
