@@ -277,14 +277,14 @@ test('many crashes in a row: the pool keeps replacing its workers', async (t) =>
 test('a cheap task that later exits still runs in a worker: the calling process lives on', async (t) => {
   t.timeout(30_000);
   // In a child process: if the task ran on the calling thread, it would take that process down.
-  const r = await runFixture('js/warm-then-exit.mjs', { args: ['exit'] });
+  const r = await runFixture('warm-then-exit.mjs', { args: ['exit'] });
   t.is(r.code, 0, describeRun(r));
   t.is(r.stdout, 'WorkerCrashedError:3 WorkerCrashedError:3\n2,3,4\n');
 });
 
 test('a cheap task that later loops forever can still be stopped by terminate()', async (t) => {
   t.timeout(30_000);
-  const r = await runFixture('js/warm-then-exit.mjs', { args: ['loop'], timeout: 10_000 });
+  const r = await runFixture('warm-then-exit.mjs', { args: ['loop'], timeout: 10_000 });
   t.is(r.code, 0, `${describeRun(r)} (SIGKILL after 10 s: the calling thread was stuck)`);
   t.is(r.stdout, 'PoolStateError\n');
 });
