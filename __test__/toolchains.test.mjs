@@ -5,10 +5,10 @@
 // (`__name`, `__awaiter`, `_async_to_generator`, …) into the function's source; the worker
 // provides them (src/helpers.ts).
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { describeRun, runNode } from './support/helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const dir = fileURLToPath(new URL('./fixtures/toolchains/', import.meta.url));
@@ -32,13 +32,11 @@ function build(name, files, compile, ext = '.js') {
   return { out, emitted };
 }
 
-function run(args, cwd = dir) {
-  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 45_000 });
-  return r;
-}
+/** Runs `file` with node (and `flags`) in the fixture's directory, a few at a time. */
+const run = (file, flags = []) => runNode(file, { flags, cwd: dir, timeout: 45_000 });
 
 function check(t, r) {
-  t.is(r.status, 0, r.stderr);
+  t.is(r.code, 0, describeRun(r));
   const { shipped, local } = JSON.parse(r.stdout);
   t.deepEqual(shipped, local);
   return shipped;
@@ -47,17 +45,19 @@ function check(t, r) {
 const EXPECTED_1 = { count: 4, n: 1, total: 6, first: 6, others: 1, keys: ['count', 'n', 'extra'], label: 'n=1' };
 const EXPECTED_ES5_2 = { volume: 8, area: 4, side: 2, head: 1, tail: [3, 4], caught: 'once', isShape: true };
 
-test('tsx (esbuild with keepNames: __name around inner functions and classes)', (t) => {
-  const r = run([require.resolve('tsx/cli'), 'ship.ts']);
+test('tsx (esbuild with keepNames: __name around inner functions and classes)', async (t) => {
+  t.timeout(120_000);
+  const r = await runNode(require.resolve('tsx/cli'), { args: ['ship.ts'], cwd: dir, timeout: 45_000 });
   t.deepEqual(check(t, r)[0], EXPECTED_1);
 });
 
-test('esbuild, target es2016 (__name, __async, __privateAdd/Get/Wrapper, __spreadValues, __objRest, …)', (t) => {
+test('esbuild, target es2016 (__name, __async, __privateAdd/Get/Wrapper, __spreadValues, __objRest, …)', async (t) => {
+  t.timeout(120_000);
   const { out, emitted } = build('esbuild-es2016', ['work.ts', 'ship.ts'], (code, file) =>
     esbuild.transformSync(code, { loader: 'ts', format: 'cjs', target: 'es2016', keepNames: true, sourcefile: file }).code,
   );
   for (const helper of ['__name(', '__async(', '__privateAdd(', '__spreadValues(', '__objRest(']) t.true(emitted['work.ts'].includes(helper), helper);
-  t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+  t.deepEqual(check(t, await run(`${out}ship.js`))[0], EXPECTED_1);
 });
 
 for (const [target, module, ext, helpers] of [
@@ -65,54 +65,60 @@ for (const [target, module, ext, helpers] of [
   ['ES2017', 'ES2020', '.mjs', ['__rest(', '__classPrivateFieldSet(']],
   ['ES2020', 'CommonJS', '.js', ['__classPrivateFieldGet(']],
 ]) {
-  test(`tsc, target ${target}, module ${module} (${helpers.join(' ')})`, (t) => {
+  test(`tsc, target ${target}, module ${module} (${helpers.join(' ')})`, async (t) => {
+    t.timeout(120_000);
     const { out, emitted } = build(`tsc-${target}-${module}`, ['work.ts', 'ship.ts'], (code, file) =>
       ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget[target], module: ts.ModuleKind[module], useDefineForClassFields: false } }).outputText,
       ext,
     );
     for (const helper of helpers) t.true(emitted['work.ts'].includes(helper), helper);
-    t.deepEqual(check(t, run([`${out}ship${ext}`]))[0], EXPECTED_1);
+    t.deepEqual(check(t, await run(`${out}ship${ext}`))[0], EXPECTED_1);
   });
 }
 
-test('tsc, target ES5 (__generator, __extends, __spreadArray, __read, __assign, __rest, __awaiter)', (t) => {
+test('tsc, target ES5 (__generator, __extends, __spreadArray, __read, __assign, __rest, __awaiter)', async (t) => {
+  t.timeout(120_000);
   const { out, emitted } = build('tsc-es5', ['work-es5.ts', 'ship-es5.ts'], (code, file) =>
     ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.CommonJS, lib: ['lib.es2020.d.ts'], downlevelIteration: true } }).outputText,
   );
   for (const helper of ['__generator(', '__extends(', '__spreadArray(', '__assign(', '__rest(', '__awaiter(', '__read(']) t.true(emitted['work-es5.ts'].includes(helper), helper);
-  t.deepEqual(check(t, run([`${out}ship-es5.js`]))[1], EXPECTED_ES5_2);
+  t.deepEqual(check(t, await run(`${out}ship-es5.js`))[1], EXPECTED_ES5_2);
 });
 
-test('tsc with importHelpers, CommonJS (tslib_1.__awaiter)', (t) => {
+test('tsc with importHelpers, CommonJS (tslib_1.__awaiter)', async (t) => {
+  t.timeout(120_000);
   const { out, emitted } = build('tsc-tslib', ['work.ts', 'ship.ts'], (code, file) =>
     ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget.ES2015, module: ts.ModuleKind.CommonJS, importHelpers: true } }).outputText,
   );
   t.true(emitted['work.ts'].includes('tslib_1.__awaiter('));
   // The module loads tslib (a dependency of the dev tools); the shipped function gets ferropool's.
-  t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+  t.deepEqual(check(t, await run(`${out}ship.js`))[0], EXPECTED_1);
 });
 
 for (const target of ['es2015', 'es2017']) {
-  test(`SWC, jsc.target ${target} (_async_to_generator, _object_spread, _class_private_field_*, …)`, (t) => {
+  test(`SWC, jsc.target ${target} (_async_to_generator, _object_spread, _class_private_field_*, …)`, async (t) => {
+    t.timeout(120_000);
     const { out, emitted } = build(`swc-${target}`, ['work.ts', 'ship.ts'], (code, file) =>
       swc.transformSync(code, { filename: file, jsc: { parser: { syntax: 'typescript' }, target }, module: { type: 'commonjs' } }).code,
     );
     t.true(emitted['work.ts'].includes('_class_private_field_get('));
     t.true(emitted['work.ts'].includes('_object_spread('));
-    t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+    t.deepEqual(check(t, await run(`${out}ship.js`))[0], EXPECTED_1);
   });
 }
 
-test('SWC, jsc.target es5 (_ts_generator, _inherits, _call_super, _create_class, _to_consumable_array, …)', (t) => {
+test('SWC, jsc.target es5 (_ts_generator, _inherits, _call_super, _create_class, _to_consumable_array, …)', async (t) => {
+  t.timeout(120_000);
   const { out, emitted } = build('swc-es5', ['work-es5.ts', 'ship-es5.ts'], (code, file) =>
     swc.transformSync(code, { filename: file, jsc: { parser: { syntax: 'typescript' }, target: 'es5' }, module: { type: 'commonjs' } }).code,
   );
   for (const helper of ['_ts_generator(', '_inherits(', '_call_super(', '_class_call_check(', '_create_class(', '_to_consumable_array(', '_to_array(']) t.true(emitted['work-es5.ts'].includes(helper), helper);
-  t.deepEqual(check(t, run([`${out}ship-es5.js`]))[1], EXPECTED_ES5_2);
+  t.deepEqual(check(t, await run(`${out}ship-es5.js`))[1], EXPECTED_ES5_2);
 });
 
-test('ts-node (tsconfig target ES2015, CommonJS: __awaiter, __rest, __classPrivateField*)', (t) => {
-  const r = run(['-r', 'ts-node/register', 'ship.ts']);
+test('ts-node (tsconfig target ES2015, CommonJS: __awaiter, __rest, __classPrivateField*)', async (t) => {
+  t.timeout(120_000);
+  const r = await run('ship.ts', ['-r', 'ts-node/register']);
   t.deepEqual(check(t, r)[0], EXPECTED_1);
 });
 

@@ -1,6 +1,6 @@
 // The one helpers module of the specs (not a test file itself): seeded data and element-wise
-// comparison for the kernel specs, collecting async iterables, running a fixture in a child
-// Node, and how long the property runs are.
+// comparison for the kernel specs, collecting async iterables, running a script or fixture
+// in a child Node, and how long the property runs are.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -47,18 +47,17 @@ function release() {
 }
 
 /**
- * Runs `__test__/fixtures/<name>` in a child Node with `args` (and Node `flags` before the
- * file); SIGKILLed after `timeout` ms from its start (a few run at once; the others wait their
- * turn first). Resolves with { code, signal, killed, stdout, stderr, ms }: `code` is null when
- * a signal ended it.
+ * Runs `file` (a path) in a child Node with `args` (and Node `flags` before the file), in
+ * `cwd`; SIGKILLed after `timeout` ms from its start (a few run at once; the others wait
+ * their turn first). Resolves with { code, signal, killed, stdout, stderr, ms }: `code` is
+ * null when a signal ended it.
  */
-export async function runFixture(name, { args = [], flags = [], timeout = 20_000 } = {}) {
-  const file = fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+export async function runNode(file, { args = [], flags = [], cwd, env, timeout = 20_000 } = {}) {
   await slot();
   const started = Date.now();
   try {
     return await new Promise((resolve) => {
-      execFile(process.execPath, [...flags, file, ...args], { timeout, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      execFile(process.execPath, [...flags, file, ...args], { cwd, env, timeout, killSignal: 'SIGKILL', maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
         resolve({
           code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
           signal: error?.signal ?? null,
@@ -74,7 +73,12 @@ export async function runFixture(name, { args = [], flags = [], timeout = 20_000
   }
 }
 
-/** A run of {@link runFixture}, described for an assertion message. */
+/** {@link runNode} of `__test__/fixtures/<name>`. */
+export function runFixture(name, options) {
+  return runNode(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), options);
+}
+
+/** A run of {@link runNode}, described for an assertion message. */
 export const describeRun = (r) => `exit code ${r.code}, signal ${r.signal}${r.killed ? ' (killed: it did not end by itself)' : ''} after ${r.ms} ms\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 
