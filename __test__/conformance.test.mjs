@@ -602,7 +602,7 @@ test('a TypeError keeps its class, message, own properties, index and worker-sid
   t.is(error.index, 3);
   t.regex(error.stack, /^TypeError: bad item 3/);
   t.regex(error.stack, /at checkItem \(/, 'the stack names the worker-side frame of the thrower');
-  t.regex(error.stack, new RegExp(`at checkItem \\(file://\\S+conformance\\.test\\.mjs:${lineOf('new TypeError(`bad item ${x}`)')}:\\d+\\)`), 'named after this file and line');
+  t.regex(error.stack, new RegExp(`at checkItem \\(file://\\S+conformance\\.test\\.mjs:${lineOf('new TypeError(`bad item ')}:\\d+\\)`), 'named after this file and line');
   t.regex(error.stack, /pool worker/, 'the stack says where the worker part begins');
 });
 
@@ -617,7 +617,7 @@ test('an anonymous thrower: index at every position and chunking, and the stack 
     t.is(error.message, `no ${bad}`);
     t.is(error.index, bad, `bad=${bad} chunksize=${chunksize}`);
     t.regex(error.stack, /^TypeError: no \d/);
-    t.regex(error.stack, new RegExp(`at anonymous \\(file://\\S+conformance\\.test\\.mjs:${lineOf('throw new TypeError(`no ${x}`)')}:\\d+\\)`), 'the worker-side frame of the shipped function, at its line in this file');
+    t.regex(error.stack, new RegExp(`at anonymous \\(file://\\S+conformance\\.test\\.mjs:${lineOf('throw new TypeError(`no ')}:\\d+\\)`), 'the worker-side frame of the shipped function, at its line in this file');
   }
 });
 
