@@ -4,7 +4,7 @@
 // side alone: conformance.test.mjs and crash.test.mjs.)
 import test from 'ava';
 import { AbortError, Pool, PoolStateError, TimeoutError, cpuCount, kernels } from '../dist/index.mjs';
-import { firstMismatch, randomDoubles, runSeed } from './support/helpers.mjs';
+import { firstMismatch, randomDoubles, runSeed, ulpDistance } from './support/helpers.mjs';
 
 const SEED = runSeed();
 const filled = (n, v) => new Float64Array(n).fill(v);
@@ -17,11 +17,24 @@ async function stateOf(promise) {
   await afterMicrotasks();
   return state;
 }
-/** Every element of a Float64Array exp(0.5)-map result, checked against Math.exp within 2 ulps. */
+/** Every element of a Float64Array exp(x)-map result, checked against Math.exp within 2 ulps. */
 function allExp(t, out, n, x = 0.5) {
   t.true(out instanceof Float64Array);
   t.is(out.length, n);
-  t.is(firstMismatch(out, filled(n, Math.exp(x)), { ulps: 2 }), undefined);
+  const want = Math.exp(x);
+  const judged = new Map(); // each distinct value is judged once: the inputs are all equal
+  let bad = -1;
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i];
+    if (v === want) continue;
+    let ok = judged.get(v);
+    if (ok === undefined) judged.set(v, (ok = Number.isFinite(v) && ulpDistance(v, want) <= 2));
+    if (!ok) {
+      bad = i;
+      break;
+    }
+  }
+  t.is(bad, -1, `element ${bad}: got ${out[bad]}, expected ${want} within 2 ulps`);
 }
 
 test('state and processes are readable; the default size is cpuCount()', async (t) => {
@@ -264,7 +277,7 @@ test('onProgress ends with (total, total) and never goes backwards', async (t) =
 test('many concurrent big calls, kernel and JS, are all correct', async (t) => {
   const pool = new Pool();
   t.teardown(() => pool.terminate());
-  const n = 1_000_003;
+  const n = 300_007; // assisted: the caller and the pool threads share each call
   const x = randomDoubles(SEED, n);
   const x32 = Float32Array.from(x);
   const calls = [];
@@ -319,7 +332,7 @@ test('pools made after others were terminated (twice over, and joined too) keep 
     const a = new Pool(1);
     const b = new Pool(1);
     const loop = async (pool, tag, f) => {
-      for (let i = 0; i < 200; i++) t.deepEqual(await pool.apply(f, [i]), [tag, i]);
+      for (let i = 0; i < 50; i++) t.deepEqual(await pool.apply(f, [i]), [tag, i]);
     };
     await Promise.all([loop(a, 'a', (x) => ['a', x]), loop(b, 'b', (x) => ['b', x])]);
     await Promise.all([a.terminate(), b.terminate()]);
