@@ -117,10 +117,14 @@ test('Ctrl-C (SIGINT) during long JS and kernel maps ends the process promptly',
     child.once('exit', () => reject(new Error('the fixture ended before it started')));
   });
   child.kill('SIGINT');
+  let timer;
   const [code, signal] = await Promise.race([
     new Promise((r) => child.once('exit', (c, s) => r([c, s]))),
-    new Promise((r) => setTimeout(() => r(['still running 10 s after SIGINT', null]), 10_000)),
+    new Promise((r) => {
+      timer = setTimeout(() => r(['still running 10 s after SIGINT', null]), 10_000);
+    }),
   ]);
+  clearTimeout(timer); // or it would hold this worker process for 10 s
   if (signal === null) child.kill('SIGKILL');
   t.is(signal, 'SIGINT', `exit ${code}`);
 });
