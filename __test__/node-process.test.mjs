@@ -8,10 +8,13 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Pool, kernels } from '../dist/index.mjs';
-import { describeRun, runFixture } from './support/helpers.mjs';
+import { describeRun, runFixture, runs } from './support/helpers.mjs';
 
 // A bound on a test that waits for its children (a few run at once: see runFixture).
-const CHILDREN_TIMEOUT = 120_000;
+const CHILDREN_TIMEOUT = runs(120_000, 600_000);
+/** How often a fixture that hunts a race runs: `short` times in npm test, `long` in npm run
+ * test:soak (FERROPOOL_LONG=1), all at once. */
+const times = (short, long) => Array.from({ length: runs(short, long) }, (_, i) => i);
 
 // --- exit: an idle pool never holds the process; a pending call does -----------------
 
@@ -64,7 +67,7 @@ test('an unref\'d pool keeps the process alive while a call is pending', async (
 
 test('terminate() and join() settle when the workers are idle', async (t) => {
   t.timeout(CHILDREN_TIMEOUT);
-  const rs = await Promise.all(Array.from({ length: 6 }, () => runFixture('terminate-idle.mjs')));
+  const rs = await Promise.all(times(2, 6).map(() => runFixture('terminate-idle.mjs')));
   for (const [i, r] of rs.entries()) {
     t.is(r.code, 0, `run ${i}: ${describeRun(r)}`);
     t.is(r.stdout.trim(), 'settled');
@@ -89,7 +92,7 @@ test('process.exit() on the main thread while JS calls are in flight exits promp
 
 test('process.exit() while kernel and JS calls are in flight exits with its code, without crashing', async (t) => {
   t.timeout(CHILDREN_TIMEOUT);
-  const rs = await Promise.all(Array.from({ length: 3 }, () => runFixture('exit-mid-work.mjs')));
+  const rs = await Promise.all(times(1, 3).map(() => runFixture('exit-mid-work.mjs')));
   for (const r of rs) {
     t.is(r.signal, null, describeRun(r));
     t.is(r.code, 7, describeRun(r));
@@ -98,7 +101,7 @@ test('process.exit() while kernel and JS calls are in flight exits with its code
 
 test('process.exit(0) while big kernel calls run exits 0 without crashing', async (t) => {
   t.timeout(CHILDREN_TIMEOUT);
-  const whens = ['sync', 'later', 'sync', 'later'];
+  const whens = times(2, 4).map((i) => (i % 2 ? 'later' : 'sync'));
   const rs = await Promise.all(whens.map((when) => runFixture('kernels-exit-mid-map.mjs', { args: [when] })));
   for (const [i, r] of rs.entries()) {
     t.false(r.killed, `${whens[i]}: hung\n${describeRun(r)}`);
@@ -151,7 +154,7 @@ test('the addon loaded only by workers, one after another: no crash as each last
 
 test('worker threads terminated during big kernel calls leave the process healthy', async (t) => {
   t.timeout(CHILDREN_TIMEOUT);
-  const rs = await Promise.all([0, 1].map(() => runFixture('kernels-worker-terminate.mjs', { args: ['6'] })));
+  const rs = await Promise.all(times(1, 2).map(() => runFixture('kernels-worker-terminate.mjs', { args: ['6'] })));
   for (const [run, r] of rs.entries()) {
     t.false(r.killed, `run ${run}: hung\n${describeRun(r)}`);
     t.is(r.signal, null, `run ${run}: ${describeRun(r)}`);
