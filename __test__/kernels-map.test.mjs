@@ -2,7 +2,7 @@
 // Float32Array and number[], at sizes that run inline, assisted and on the native pool.
 import test from 'ava';
 import { Pool, kernels } from '../dist/index.mjs';
-import { firstMismatch, randomDoubles, runSeed, sameBytes, SPECIALS } from './support/numeric.mjs';
+import { firstMismatch, randomDoubles, runSeed, sameBytes, SPECIALS } from './support/helpers.mjs';
 
 const SEED = runSeed();
 const pool = new Pool();
@@ -33,10 +33,13 @@ const CLOSE = [
 const F64_ULPS = 2;
 const F32_ULPS = 1;
 
-// 0, 1 and 7 run inline, 1000 too; 131 073 is assisted for cheap kernels and pooled for
-// the transcendental ones; 1 000 003 goes to the native pool.
-const SIZES = [0, 1, 7, 1000, 131_073, 1_000_003];
-const DATA = new Map(SIZES.map((n, i) => [n, randomDoubles(SEED + i, n)]));
+// Where a call runs depends on its work, elements times the kernel's cost (1 for the cheap
+// kernels, 16 for the transcendental ones; crates/core/src/chunking.rs): up to 128 Ki on the
+// caller alone, up to 1 Mi on the caller with pool threads helping (assisted), above that
+// on the native pool. Each kernel gets sizes of all three modes, and the empty input.
+const SIZES_EXACT = [0, 1, 7, 1000, 131_073, 1_100_003];
+const SIZES_CLOSE = [0, 1, 7, 1000, 20_011, 131_073];
+const DATA = new Map([...new Set([...SIZES_EXACT, ...SIZES_CLOSE])].map((n, i) => [n, randomDoubles(SEED + i, n)]));
 
 const TYPES = [
   ['Float64Array', (d) => Float64Array.from(d)],
@@ -76,7 +79,7 @@ for (const [name, kernel, f] of [...EXACT, ...CLOSE]) {
     test(`kernels.${name} over ${typeName} matches the sequential reference`, async (t) => {
       const single = typeName === 'Float32Array';
       const ulps = exact ? 0 : single ? F32_ULPS : F64_ULPS;
-      for (const n of SIZES) {
+      for (const n of exact ? SIZES_EXACT : SIZES_CLOSE) {
         const input = make(DATA.get(n));
         const before = input.slice();
         const what = `seed ${SEED}, n=${n}`;
@@ -196,4 +199,15 @@ test('mapAsync takes kernels too: an AsyncResult of the same array type, with it
   const bad = pool.mapAsync(kernels.sqrt, new Float64Array(2), { out: new Float64Array(1), errorCallback: (e) => { failed = e; } });
   const err = await t.throwsAsync(() => bad.get());
   t.is(failed, err);
+});
+
+test('pow and clamp follow JS exactly at the edges (±1 ** ±Infinity, NaN exponents, signed zeros)', async (t) => {
+  const xs = [1, -1, 0, -0, 2, NaN, Infinity, -Infinity];
+  for (const p of [Infinity, -Infinity, NaN, 0, 0.5, -1]) {
+    t.is(firstMismatch(await pool.map(kernels.pow(p), xs), xs.map((x) => x ** p)), undefined, `pow(${p})`);
+  }
+  for (const [lo, hi] of [[0, 1], [-1, -0], [-0, 0], [0, 0]]) {
+    const want = xs.map((x) => Math.min(Math.max(x, lo), hi));
+    t.is(firstMismatch(await pool.map(kernels.clamp(lo, hi), xs), want), undefined, `clamp(${lo}, ${hi})`);
+  }
 });

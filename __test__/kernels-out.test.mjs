@@ -2,7 +2,7 @@
 // checks that refuse an output of the wrong type, length or placement.
 import test from 'ava';
 import { Pool, kernels } from '../dist/index.mjs';
-import { firstMismatch, randomDoubles, runSeed, sameBytes } from './support/numeric.mjs';
+import { firstMismatch, randomDoubles, runSeed, sameBytes } from './support/helpers.mjs';
 
 const SEED = runSeed();
 const pool = new Pool();

@@ -2,7 +2,7 @@
 // opts.map, opts.initial, empty inputs, NaN, and determinism across runs and pool sizes.
 import test from 'ava';
 import { Pool, kernels } from '../dist/index.mjs';
-import { mulberry32, runSeed } from './support/numeric.mjs';
+import { mulberry32, runSeed } from './support/helpers.mjs';
 
 const SEED = runSeed();
 const pool = new Pool();
@@ -150,6 +150,14 @@ test('empty inputs give the identities', async (t) => {
     t.true(Number.isNaN(await pool.reduce(kernels.mean, empty())));
   }
   t.is(await pool.reduce(kernels.sum, [], { map: kernels.exp }), 0);
+});
+
+test('min and max of signed zeros: max prefers 0, min prefers -0, in either order', async (t) => {
+  t.true(Object.is(await pool.reduce(kernels.max, [-0, 0]), 0));
+  t.true(Object.is(await pool.reduce(kernels.max, [0, -0]), 0));
+  t.true(Object.is(await pool.reduce(kernels.min, [0, -0]), -0));
+  t.true(Object.is(await pool.reduce(kernels.min, [-0, 0]), -0));
+  t.true(Object.is(await pool.reduce(kernels.max, [-0, -0]), -0));
 });
 
 test('NaN anywhere propagates through sum, min, max and mean', async (t) => {

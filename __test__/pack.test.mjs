@@ -26,7 +26,15 @@ const hasRust = (dir) => ['cargo', 'rustc', 'cargo.exe', 'rustc.exe'].some((exe)
 const env = { ...process.env, PATH: process.env.PATH.split(delimiter).filter((d) => d && !hasRust(d)).join(delimiter) };
 const inProject = (file) => spawnSync(process.execPath, [file], { cwd: project, env, encoding: 'utf8' });
 const packList = (dir) => JSON.parse(execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8' }))[0].files.map((f) => f.path);
-const pack = (dir) => join(work, JSON.parse(execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: dir, encoding: 'utf8' }))[0].filename);
+/** `npm pack` of `dir`, once: the tarball's path and the files it holds. */
+const packed = new Map();
+function pack(dir) {
+  if (!packed.has(dir)) {
+    const [r] = JSON.parse(execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: dir, encoding: 'utf8' }));
+    packed.set(dir, { tarball: join(work, r.filename), files: r.files.map((f) => f.path) });
+  }
+  return packed.get(dir);
+}
 
 test.before(() => {
   execFileSync(process.execPath, [join(root, 'scripts/stage-release.mjs'), '--out', stage, '--only-built'], { stdio: 'pipe' });
@@ -64,13 +72,13 @@ test.serial('every target gets a platform package with its os, cpu and libc', (t
 });
 
 test.serial('the main tarball holds the facade, the loader and the docs; the platform tarball holds the binary', (t) => {
-  const files = packList(stage);
+  const { files } = pack(stage);
   for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/worker/pool-worker.js', 'dist/worker/process-worker.js', 'dist/cluster/cli.js', 'dist/cluster/index.js', 'dist/cluster/index.d.ts', 'native/index.js', 'native/index.d.ts']) {
     t.true(files.includes(need), need);
   }
   const stray = files.filter((f) => f.endsWith('.node') || f.endsWith('.rs') || /^(crates|__test__|benchmark|src|scripts|examples|fuzz|target|docs|npm|bench-results)\//.test(f));
   t.deepEqual(stray, []);
-  t.deepEqual(packList(join(stage, 'npm', host)).sort(), ['README.md', `ferropool.${host}.node`, 'package.json']);
+  t.deepEqual(pack(join(stage, 'npm', host)).files.sort(), ['README.md', `ferropool.${host}.node`, 'package.json']);
   // Publishing from the checkout itself (a mistake) would not ship binaries or sources either.
   t.deepEqual(packList(root).filter((f) => f.endsWith('.node') || /^(crates|src|__test__)\//.test(f)), []);
 });
@@ -78,7 +86,7 @@ test.serial('the main tarball holds the facade, the loader and the docs; the pla
 test.serial('installed offline with no Rust on PATH: import, require, strict types and a map', (t) => {
   t.timeout(180_000);
   t.not(spawnSync('cargo', ['--version'], { env }).status, 0, 'cargo must not be reachable');
-  const tarballs = [pack(stage), pack(join(stage, 'npm', host))];
+  const tarballs = [pack(stage).tarball, pack(join(stage, 'npm', host)).tarball];
   mkdirSync(project);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', ...tarballs], { cwd: project, env, stdio: 'pipe' });

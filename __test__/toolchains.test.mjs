@@ -3,12 +3,13 @@
 // function, async/await, spreads and rests), whose entry ships the function to a pool and
 // prints what the workers and the main thread computed. The compilers insert their helpers
 // (`__name`, `__awaiter`, `_async_to_generator`, …) into the function's source; the worker
-// provides them (src/worker/helpers.ts).
+// provides them (src/worker/helpers.ts). And the helpers themselves behave as the code compiled
+// against them expects (below).
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { describeRun, runNode } from './support/helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const dir = fileURLToPath(new URL('./fixtures/toolchains/', import.meta.url));
@@ -32,13 +33,11 @@ function build(name, files, compile, ext = '.js') {
   return { out, emitted };
 }
 
-function run(args, cwd = dir) {
-  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 45_000 });
-  return r;
-}
+/** Runs `file` with node (and `flags`) in the fixture's directory, a few at a time. */
+const run = (file, flags = []) => runNode(file, { flags, cwd: dir, timeout: 45_000 });
 
 function check(t, r) {
-  t.is(r.status, 0, r.stderr);
+  t.is(r.code, 0, describeRun(r));
   const { shipped, local } = JSON.parse(r.stdout);
   t.deepEqual(shipped, local);
   return shipped;
@@ -47,17 +46,19 @@ function check(t, r) {
 const EXPECTED_1 = { count: 4, n: 1, total: 6, first: 6, others: 1, keys: ['count', 'n', 'extra'], label: 'n=1' };
 const EXPECTED_ES5_2 = { volume: 8, area: 4, side: 2, head: 1, tail: [3, 4], caught: 'once', isShape: true };
 
-test('tsx (esbuild with keepNames: __name around inner functions and classes)', (t) => {
-  const r = run([require.resolve('tsx/cli'), 'ship.ts']);
+test('tsx (esbuild with keepNames: __name around inner functions and classes)', async (t) => {
+  t.timeout(120_000);
+  const r = await runNode(require.resolve('tsx/cli'), { args: ['ship.ts'], cwd: dir, timeout: 45_000 });
   t.deepEqual(check(t, r)[0], EXPECTED_1);
 });
 
-test('esbuild, target es2016 (__name, __async, __privateAdd/Get/Wrapper, __spreadValues, __objRest, …)', (t) => {
+test('esbuild, target es2016 (__name, __async, __privateAdd/Get/Wrapper, __spreadValues, __objRest, …)', async (t) => {
+  t.timeout(120_000);
   const { out, emitted } = build('esbuild-es2016', ['work.ts', 'ship.ts'], (code, file) =>
     esbuild.transformSync(code, { loader: 'ts', format: 'cjs', target: 'es2016', keepNames: true, sourcefile: file }).code,
   );
   for (const helper of ['__name(', '__async(', '__privateAdd(', '__spreadValues(', '__objRest(']) t.true(emitted['work.ts'].includes(helper), helper);
-  t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+  t.deepEqual(check(t, await run(`${out}ship.js`))[0], EXPECTED_1);
 });
 
 for (const [target, module, ext, helpers] of [
@@ -65,54 +66,60 @@ for (const [target, module, ext, helpers] of [
   ['ES2017', 'ES2020', '.mjs', ['__rest(', '__classPrivateFieldSet(']],
   ['ES2020', 'CommonJS', '.js', ['__classPrivateFieldGet(']],
 ]) {
-  test(`tsc, target ${target}, module ${module} (${helpers.join(' ')})`, (t) => {
+  test(`tsc, target ${target}, module ${module} (${helpers.join(' ')})`, async (t) => {
+    t.timeout(120_000);
     const { out, emitted } = build(`tsc-${target}-${module}`, ['work.ts', 'ship.ts'], (code, file) =>
       ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget[target], module: ts.ModuleKind[module], useDefineForClassFields: false } }).outputText,
       ext,
     );
     for (const helper of helpers) t.true(emitted['work.ts'].includes(helper), helper);
-    t.deepEqual(check(t, run([`${out}ship${ext}`]))[0], EXPECTED_1);
+    t.deepEqual(check(t, await run(`${out}ship${ext}`))[0], EXPECTED_1);
   });
 }
 
-test('tsc, target ES5 (__generator, __extends, __spreadArray, __read, __assign, __rest, __awaiter)', (t) => {
+test('tsc, target ES5 (__generator, __extends, __spreadArray, __read, __assign, __rest, __awaiter)', async (t) => {
+  t.timeout(120_000);
   const { out, emitted } = build('tsc-es5', ['work-es5.ts', 'ship-es5.ts'], (code, file) =>
     ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.CommonJS, lib: ['lib.es2020.d.ts'], downlevelIteration: true } }).outputText,
   );
   for (const helper of ['__generator(', '__extends(', '__spreadArray(', '__assign(', '__rest(', '__awaiter(', '__read(']) t.true(emitted['work-es5.ts'].includes(helper), helper);
-  t.deepEqual(check(t, run([`${out}ship-es5.js`]))[1], EXPECTED_ES5_2);
+  t.deepEqual(check(t, await run(`${out}ship-es5.js`))[1], EXPECTED_ES5_2);
 });
 
-test('tsc with importHelpers, CommonJS (tslib_1.__awaiter)', (t) => {
+test('tsc with importHelpers, CommonJS (tslib_1.__awaiter)', async (t) => {
+  t.timeout(120_000);
   const { out, emitted } = build('tsc-tslib', ['work.ts', 'ship.ts'], (code, file) =>
     ts.transpileModule(code, { fileName: file, compilerOptions: { target: ts.ScriptTarget.ES2015, module: ts.ModuleKind.CommonJS, importHelpers: true } }).outputText,
   );
   t.true(emitted['work.ts'].includes('tslib_1.__awaiter('));
   // The module loads tslib (a dependency of the dev tools); the shipped function gets ferropool's.
-  t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+  t.deepEqual(check(t, await run(`${out}ship.js`))[0], EXPECTED_1);
 });
 
 for (const target of ['es2015', 'es2017']) {
-  test(`SWC, jsc.target ${target} (_async_to_generator, _object_spread, _class_private_field_*, …)`, (t) => {
+  test(`SWC, jsc.target ${target} (_async_to_generator, _object_spread, _class_private_field_*, …)`, async (t) => {
+    t.timeout(120_000);
     const { out, emitted } = build(`swc-${target}`, ['work.ts', 'ship.ts'], (code, file) =>
       swc.transformSync(code, { filename: file, jsc: { parser: { syntax: 'typescript' }, target }, module: { type: 'commonjs' } }).code,
     );
     t.true(emitted['work.ts'].includes('_class_private_field_get('));
     t.true(emitted['work.ts'].includes('_object_spread('));
-    t.deepEqual(check(t, run([`${out}ship.js`]))[0], EXPECTED_1);
+    t.deepEqual(check(t, await run(`${out}ship.js`))[0], EXPECTED_1);
   });
 }
 
-test('SWC, jsc.target es5 (_ts_generator, _inherits, _call_super, _create_class, _to_consumable_array, …)', (t) => {
+test('SWC, jsc.target es5 (_ts_generator, _inherits, _call_super, _create_class, _to_consumable_array, …)', async (t) => {
+  t.timeout(120_000);
   const { out, emitted } = build('swc-es5', ['work-es5.ts', 'ship-es5.ts'], (code, file) =>
     swc.transformSync(code, { filename: file, jsc: { parser: { syntax: 'typescript' }, target: 'es5' }, module: { type: 'commonjs' } }).code,
   );
   for (const helper of ['_ts_generator(', '_inherits(', '_call_super(', '_class_call_check(', '_create_class(', '_to_consumable_array(', '_to_array(']) t.true(emitted['work-es5.ts'].includes(helper), helper);
-  t.deepEqual(check(t, run([`${out}ship-es5.js`]))[1], EXPECTED_ES5_2);
+  t.deepEqual(check(t, await run(`${out}ship-es5.js`))[1], EXPECTED_ES5_2);
 });
 
-test('ts-node (tsconfig target ES2015, CommonJS: __awaiter, __rest, __classPrivateField*)', (t) => {
-  const r = run(['-r', 'ts-node/register', 'ship.ts']);
+test('ts-node (tsconfig target ES2015, CommonJS: __awaiter, __rest, __classPrivateField*)', async (t) => {
+  t.timeout(120_000);
+  const r = await run('ship.ts', ['-r', 'ts-node/register']);
   t.deepEqual(check(t, r)[0], EXPECTED_1);
 });
 
@@ -144,4 +151,116 @@ test('a shipped function that calls currentProcess() it imported, compiled to Co
     const { who } = require(`${out}who.js`);
     t.deepEqual(await pool.map(who, [7]), ['PoolWorker-1:7'], name);
   }
+});
+
+// --- the helpers themselves ------------------------------------------------------
+// The compiler helpers the worker provides (src/worker/helpers.ts) behave as the code compiled
+// against them expects: generator functions compiled by tsc for ES5 (__generator, __values,
+// __read) step exactly as they do with tslib's helpers (what the same compiled code runs on
+// the main thread), through yields, try/catch/finally, loops, labelled breaks, delegation,
+// and next/throw/return from outside; and run to the end, like the native generators they
+// came from.
+
+const { helpersFor } = require('../dist/worker/helpers.js');
+
+const CASES = {
+  'try/finally with yields': "function* g() { try { yield 1; yield 2; } finally { yield 3; } }",
+  'catch and finally': "function* g() { try { yield 1; throw new Error('x'); } catch (e) { yield e.message; } finally { yield 'f'; } return 'r'; }",
+  'sent values and continue': "function* g() { const x = yield 1; for (let i = 0; i < 3; i++) { if (i === 1) continue; yield x + i; } }",
+  'yield* delegation': "function* g() { function* inner() { const v = yield 'a'; return v * 2; } yield* [1, 2]; const r = yield* inner(); yield r; }",
+  'return inside try, yield in finally': "function* g() { try { return 1; } finally { yield 2; } }",
+  'labelled break out of try/finally': "function* g() { outer: for (const i of [1, 2, 3]) { try { if (i === 2) break outer; yield i; } finally { yield 'f' + i; } } yield 'end'; }",
+  'nested try': "function* g() { try { try { yield 1; throw 'a'; } finally { yield 2; } } catch (e) { yield 'caught ' + e; } }",
+  'destructuring and spread': "function* g() { const [a, ...rest] = [1, 2, 3]; const o = { ...{ p: 1 }, q: 2 }; yield [a, rest, o]; yield* 'xy'; }",
+};
+
+/** Steps a generator with `ops` (`['next', v]`, `['throw', e]`, `['return', v]`), recording
+ * each outcome, until it is done or the ops run out. */
+function trace(gen, ops) {
+  const out = [];
+  for (const [method, arg] of ops) {
+    try {
+      const r = gen[method](arg);
+      out.push(JSON.stringify(r));
+      if (r.done) break;
+    } catch (err) {
+      out.push(`threw ${err instanceof Error ? err.message : String(err)}`);
+      break;
+    }
+  }
+  return out;
+}
+
+const tslib = require('tslib');
+
+function compiledES5(source) {
+  const code = ts.transpileModule(source, {
+    compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.None, noEmitHelpers: true, downlevelIteration: true, lib: ['lib.es2020.d.ts'] },
+  }).outputText;
+  const [names, values] = helpersFor(code);
+  return {
+    code,
+    make: new Function(...names, `${code}\nreturn g;`)(...values),
+    withTslib: new Function(...names, `${code}\nreturn g;`)(...names.map((n) => tslib[n])),
+  };
+}
+
+const nexts = (n, first = 10) => Array.from({ length: n }, (_, i) => ['next', i === 0 ? undefined : first + i]);
+const DRIVERS = {
+  'next() to the end': nexts(12),
+  'throw() at the 2nd step': [['next'], ['throw', new Error('boom')], ...nexts(8)],
+  'return() at the 2nd step': [['next'], ['return', 'early'], ...nexts(8)],
+  'throw() before the start': [['throw', new Error('early')], ...nexts(3)],
+  'return() before the start': [['return', 'r0'], ...nexts(3)],
+  'throw() at the 3rd step': [['next'], ['next', 5], ['throw', new Error('late')], ...nexts(8)],
+};
+
+for (const [name, source] of Object.entries(CASES)) {
+  test(`__generator (tsc ES5) steps as with tslib's helpers and runs like the native generator: ${name}`, (t) => {
+    const native = new Function(`${source}\nreturn g;`)();
+    const { code, make, withTslib } = compiledES5(source);
+    t.true(code.includes('__generator('), code);
+    t.deepEqual(trace(make(), DRIVERS['next() to the end']), trace(native(), DRIVERS['next() to the end']), code);
+    for (const [driver, ops] of Object.entries(DRIVERS)) {
+      t.deepEqual(trace(make(), ops), trace(withTslib(), ops), `${driver}\n${code}`);
+    }
+  });
+}
+
+test('__awaiter and _async_to_generator settle like async functions, rejections included', async (t) => {
+  const { __awaiter, _async_to_generator } = Object.fromEntries([...require('../dist/worker/helpers.js').HELPERS]);
+  const viaAwaiter = (x) =>
+    __awaiter(undefined, undefined, undefined, function* () {
+      const a = yield Promise.resolve(x);
+      try {
+        yield Promise.reject(new Error('inner'));
+      } catch (e) {
+        return `${a}:${e.message}`;
+      }
+    });
+  t.is(await viaAwaiter(1), '1:inner');
+  const failing = _async_to_generator(function* () {
+    yield null;
+    throw new TypeError('outer');
+  });
+  await t.throwsAsync(failing(), { instanceOf: TypeError, message: 'outer' });
+});
+
+test('object rest and spread helpers copy own enumerable keys, symbols included, like the syntax', (t) => {
+  const H = Object.fromEntries([...require('../dist/worker/helpers.js').HELPERS]);
+  const sym = Symbol('s');
+  const src = Object.defineProperty({ a: 1, b: 2, [sym]: 3 }, 'hidden', { value: 4, enumerable: false });
+  const { a, ...rest } = src;
+  for (const helper of ['__rest', '__objRest', '_object_without_properties']) {
+    const got = H[helper](src, ['a']);
+    t.deepEqual(Reflect.ownKeys(got), Reflect.ownKeys(rest), helper);
+    t.is(got[sym], 3, helper);
+  }
+  const spread = { ...src, c: 5 };
+  for (const helper of ['__spreadValues', '_object_spread']) {
+    const got = H[helper]({}, src);
+    got.c = 5;
+    t.deepEqual(Reflect.ownKeys(got), Reflect.ownKeys(spread), helper);
+  }
+  void a;
 });

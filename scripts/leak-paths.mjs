@@ -1,5 +1,5 @@
 // Every call path of ferropool, as one repeatable call each, for the leak soak
-// (scripts/leaks.mjs, and its short version in __test__/leaks.test.mjs). A path's `setup`
+// (scripts/leaks.mjs, and its short version in __test__/soak/leaks.test.mjs). A path's `setup`
 // makes what its calls need and returns `{ call, teardown }`; `call()` makes one call (or,
 // for `batch` paths, `batch` calls at once) and checks its result, so a path that stopped
 // doing its work would fail, not pass as flat. Paths with a pool return it too, so the

@@ -27,7 +27,7 @@ import { PATHS } from './leak-paths.mjs';
  * shrink can hide one. So the soak runs with every young generation (this isolate's and the
  * workers', which take the process's V8 flags) pinned at that largest size: V8's heap sizing
  * then no longer moves RSS, and what is left is the memory a call keeps. `--semi-space MIB`
- * pins them at another size: the short soak in npm test uses 1, whose pages every fresh
+ * pins them at another size: the short soak of npm run test:soak uses 1, whose pages every fresh
  * worker has in use within a few thousand calls.
  *
  * A pinned size still leaves V8 free to give a semi-space's pages back and to take them in
@@ -58,7 +58,7 @@ const pinned = (mb) => [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${
 const PINNED = pinned(SEMI_MB);
 /** A path that makes no progress for this long is a hang: the soak stops, naming it. */
 const STALL_S = Number(opt('--stall', 240));
-/** The whole soak's time limit: a caller with its own timeout (npm test) sets one below it,
+/** The whole soak's time limit: a caller with its own timeout (npm run test:soak) sets one below it,
  * so that a crawl still prints which path was slow and where its threads were. */
 const DEADLINE_S = Number(opt('--deadline', Number.POSITIVE_INFINITY));
 if (SEMI_SIZES.length > 1 || !PINNED.every((f) => process.execArgv.includes(f))) {
@@ -135,7 +135,7 @@ const HEAVY = Number(opt('--heavy-calls', Math.max(1000, CALLS / 10)));
 const ONLY = opt('--only', '');
 const SLOPE_LIMIT = Number(opt('--slope', 64));
 /** The slope limit of the heavy paths: a few thousand thread starts are too few to read
- * 64 bytes a call from RSS noise; the short soak in npm test gives them a wider one. */
+ * 64 bytes a call from RSS noise; the short soak of npm run test:soak gives them a wider one. */
 const HEAVY_SLOPE_LIMIT = Number(opt('--heavy-slope', SLOPE_LIMIT));
 const GROWTH_LIMIT = Number(opt('--growth', 0.05));
 /** RSS samples a path takes after its warm-up: the slope's error shrinks with their number

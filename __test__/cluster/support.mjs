@@ -107,7 +107,8 @@ export async function leftoverKeys(url, queue) {
   const r = new Redis(url);
   try {
     const keys = [...(await r.keys(`bull:${queue}:*`)), ...(await r.keys(`ferropool:${queue}:*`))];
-    return keys.filter((k) => !/^bull:[^:]+:(meta|id|events|stalled-check|marker)$/.test(k)).sort();
+    // (and the hosts' heartbeats, which live as long as their hosts)
+    return keys.filter((k) => !/^bull:[^:]+:(meta|id|events|stalled-check|marker)$|^ferropool:[^:]+:(hosts|host:.*)$/.test(k)).sort();
   } finally {
     r.disconnect();
   }
@@ -121,4 +122,69 @@ export async function eventually(check, ms = 5000) {
     if (v || Date.now() > until) return v;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A TCP proxy in front of Redis on a free loopback port, to cut a client off:
+ * `freeze()` stops forwarding in both directions without closing anything (a network
+ * partition: bytes wait, as TCP retransmission would), `thaw()` delivers them and goes on;
+ * `cut()` resets every connection and refuses new ones until `restore()`.
+ */
+export async function startProxy(targetPort) {
+  const { createServer: server, connect } = await import('node:net');
+  const port = await freePort();
+  const pairs = new Set();
+  let frozen = false;
+  let refused = false;
+  const srv = server((client) => {
+    if (refused) return client.destroy();
+    const upstream = connect(targetPort, '127.0.0.1');
+    const pair = { client, upstream, held: [] };
+    pairs.add(pair);
+    const forward = (from, to) =>
+      from.on('data', (d) => {
+        if (frozen) pair.held.push([to, d]);
+        else to.write(d);
+      });
+    forward(client, upstream);
+    forward(upstream, client);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('error', end);
+      s.on('close', end);
+    }
+  });
+  await new Promise((res) => srv.listen(port, '127.0.0.1', res));
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    freeze() {
+      frozen = true;
+    },
+    thaw() {
+      frozen = false;
+      for (const p of pairs) {
+        for (const [to, d] of p.held) if (!to.destroyed) to.write(d);
+        p.held = [];
+      }
+    },
+    cut() {
+      refused = true;
+      for (const p of pairs) {
+        p.client.resetAndDestroy?.() ?? p.client.destroy();
+        p.upstream.destroy();
+      }
+    },
+    restore() {
+      refused = false;
+    },
+    close() {
+      this.cut();
+      return new Promise((res) => srv.close(res));
+    },
+  };
 }

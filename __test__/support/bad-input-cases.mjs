@@ -1,5 +1,5 @@
 // Every public call against bad and odd input: what each does, as a table. The test
-// (__test__/bad-input.test.mjs) runs every row on one pool and checks the pool still answers
+// (__test__/validation.test.mjs) runs every row on one pool and checks the pool still answers
 // after each; `node scripts/bad-input-table.mjs` writes docs/bad-input.md from these rows
 // (the test fails when the doc is stale).
 import { Executor, Lock, Pool, Process, Queue, Value, kernels, task } from '../../dist/index.mjs';

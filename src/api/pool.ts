@@ -24,7 +24,7 @@ import { type CallSite, captureCallSite, withCallSite } from '../engine/callsite
 import { type CallArgs, encodeCallArgs, encodeValue, isNumeric } from '../wire/payloads';
 import type { FnSpec, Items, WireError } from '../wire/protocol';
 import type { ExpressCall, ExpressOutcome } from '../engine/lane';
-import { WORKER_ID_LIMIT, WorkerGroup } from '../engine/worker-group';
+import { type PoolStats, WORKER_ID_LIMIT, WorkerGroup } from '../engine/worker-group';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ClusterClient } from '../cluster/client';
 import type { ClusterOptions } from '../cluster/options';
@@ -39,6 +39,8 @@ import {
   refuseArgs,
 } from '../engine/options';
 
+export type { PoolStats };
+
 /**
  * `'running'`, then `'closed'` after {@link Pool.close} or `'terminated'` after {@link Pool.terminate}.
  * @example
@@ -51,31 +53,6 @@ import {
  */
 export type PoolState = 'running' | 'closed' | 'terminated';
 
-/**
- * What {@link Pool.stats} reports.
- * @example
- * ```ts
- * const { workers, busy, pendingChunks, chunksDone }: PoolStats = pool.stats();
- * ```
- */
-export interface PoolStats {
-  /** Worker threads alive now. */
-  workers: number;
-  /** Workers running a chunk or a call now. */
-  busy: number;
-  /** Calls handed to the workers and not finished. */
-  pendingCalls: number;
-  /** The chunks of those calls not yet handed back (queued, running, or done and waiting
-   * for the rest of their call). */
-  pendingChunks: number;
-  /** Chunks finished on the workers since the pool started. */
-  chunksDone: number;
-  /** Each worker's V8 heap in use (bytes), as of the last time it went idle. */
-  heapUsed: number[];
-  /** Each worker's V8 heap size (bytes: what its heap holds from the system, the young
-   * generation included), as of the last time it went idle. */
-  heapTotal: number[];
-}
 
 /**
  * Options of {@link Pool}'s constructor.
@@ -326,6 +303,7 @@ export class Pool {
    * ```
    */
   stats(): PoolStats {
+    if (this.#cluster) return this.#cluster.stats();
     return this.#group?.stats() ?? { workers: 0, busy: 0, pendingCalls: 0, pendingChunks: 0, chunksDone: 0, heapUsed: [], heapTotal: [] };
   }
 

@@ -22,7 +22,11 @@ import { encodeCallArgs } from '../wire/payloads';
 import type { FnSpec, Items } from '../wire/protocol';
 import type { ClusterOptions } from './options';
 import { type ChunkPayload, type InitSpec, type JobData, type KernelSpec, type Mode, decodeResult, encodePayload, refuseShared, type ResultMessage, signJob } from './protocol';
-import { BullCaller, type CallerTransport } from './transport';
+import { BullCaller, type CallerTransport, type HostInfo, NoHostError } from './transport';
+import type { PoolStats } from '../engine/worker-group';
+
+/** After this long with calls waiting and no host seen, a warning is emitted (once). */
+const WARN_AFTER_MS = 5000;
 
 /** The local settings of the pool that apply on every host. */
 export interface LocalSettings {
@@ -47,6 +51,10 @@ type Event = { k: number; start: number; length: number; part: unknown } | { k: 
 /** One call in flight. */
 class Call {
   readonly pending = new Map<string, number>();
+  /** The pending chunks' jobs, to submit again if hosts skipped them (see #tick). */
+  readonly jobs = new Map<string, JobData>();
+  /** When its first chunk was queued (0 before). */
+  queuedAt = 0;
   readonly inbox: Array<[number, ResultMessage]> = [];
   failure: Error | undefined;
   #wake: (() => void) | undefined;
@@ -104,12 +112,25 @@ export class ClusterClient {
   readonly #maxInFlight: number;
   readonly #init: InitSpec;
   readonly #calls = new Map<string, Call>();
+  readonly #connection: string;
+  readonly #queue: string;
+  readonly #hostTimeout: number;
+  /** The hosts seen alive at the last check. */
+  #hosts: HostInfo[] = [];
+  /** The last time a host was seen alive or a result came (ms). */
+  #seenAt = 0;
+  #warned = false;
+  #chunksDone = 0;
+  #beat: NodeJS.Timeout | undefined;
+  #ticking = false;
+  /** Ticks left that submit the pending chunks again (after this caller's liveness lapsed). */
+  #resubmit = 0;
 
   constructor(options: ClusterOptions, local: LocalSettings) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
       throw new TypeError(`Pool: options.cluster must be an object with connection and queue, got ${describe(options)}`);
     }
-    const known = ['connection', 'queue', 'secret', 'maxRetries', 'connectTimeout', 'maxInFlight'];
+    const known = ['connection', 'queue', 'secret', 'maxRetries', 'connectTimeout', 'maxInFlight', 'hostTimeout'];
     for (const key of Object.keys(options)) {
       if (!known.includes(key)) throw new TypeError(`Pool: options.cluster.${key} is not an option (known: ${known.join(', ')})`);
     }
@@ -124,6 +145,10 @@ export class ClusterClient {
     this.#maxRetries = options.maxRetries === undefined ? 2 : nonNegative(options.maxRetries, 'options.cluster.maxRetries');
     this.#maxInFlight = options.maxInFlight === undefined ? 256 : positiveInteger(options.maxInFlight, 'options.cluster.maxInFlight');
     const connectTimeout = options.connectTimeout === undefined ? 5000 : positiveInteger(options.connectTimeout, 'options.cluster.connectTimeout');
+    this.#hostTimeout =
+      options.hostTimeout === undefined || options.hostTimeout === Infinity ? (options.hostTimeout ?? 30_000) : positiveInteger(options.hostTimeout, 'options.cluster.hostTimeout');
+    this.#connection = options.connection;
+    this.#queue = options.queue;
     refuseShared(local.initargs, 'initargs', 'Pool');
     this.#init = { fn: local.initializer, args: local.initargs, maxTasksPerChild: local.maxTasksPerChild, resourceLimits: local.resourceLimits };
     this.#transport = new BullCaller({ connection: options.connection, queue: options.queue, callerId: this.#id, connectTimeout });
@@ -134,8 +159,11 @@ export class ClusterClient {
     if (!msg) return;
     const call = this.#calls.get(msg.j.slice(0, msg.j.lastIndexOf('.')));
     const k = call?.pending.get(msg.j);
+    this.#seenAt = Date.now(); // a host answered
     if (call === undefined || k === undefined) return; // a duplicate (a chunk run twice) or a settled call's
     call.pending.delete(msg.j);
+    call.jobs.delete(msg.j);
+    this.#chunksDone++;
     call.inbox.push([k, msg]);
     call.notify();
   };
@@ -155,6 +183,10 @@ export class ClusterClient {
     const call = new Call(`${this.#id}.${(lastCall = (lastCall + 1) % 0x7fff_ffff)}`);
     this.#calls.set(call.key, call);
     this.#transport.listen(this.#route, this.#lost);
+    if (this.#beat === undefined) {
+      this.#beat = setInterval(() => void this.#tick(), Math.min(1000, Math.max(100, Math.floor(this.#hostTimeout / 5))));
+      this.#beat.unref();
+    }
     const onAbort = () => call.fail(abortError(o.signal!));
     o.signal?.addEventListener('abort', onAbort, { once: true });
     const timer =
@@ -186,15 +218,19 @@ export class ClusterClient {
           if (spec.pre) payload.pre = spec.pre;
           if (spec.args) payload.args = spec.args;
           const id = `${call.key}.${k}`;
-          const data: JobData = { p: encodePayload(payload), r: this.#transport.resultKey };
+          const data: JobData = { p: encodePayload(payload), r: this.#transport.resultKey, c: 1 };
           if (this.#secret !== undefined) data.s = signJob(this.#secret, id, data);
           batch.push({ id, data });
+          call.jobs.set(id, data);
           call.pending.set(id, k);
           starts[k] = [position, items.length];
           position += items.length;
           k++;
         }
-        if (batch.length > 0) await this.#transport.submit(batch);
+        if (batch.length > 0) {
+          call.queuedAt ||= Date.now();
+          await this.#transport.submit(batch);
+        }
         if (call.failure) throw call.failure;
         const next = call.inbox.shift();
         if (next === undefined) {
@@ -211,12 +247,79 @@ export class ClusterClient {
       if (timer !== undefined) clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
       this.#calls.delete(call.key);
-      if (this.#calls.size === 0) this.#transport.idle();
+      if (this.#calls.size === 0) {
+        this.#transport.idle();
+        clearInterval(this.#beat);
+        this.#beat = undefined;
+      }
       const left = [...call.pending.keys()];
       if (left.length > 0) await this.#transport.cancel(call.key, left);
       call.finished();
       if (!exhausted) await source.return?.();
     }
+  }
+
+  /**
+   * Once a second while calls are in flight: refreshes this caller's liveness key (and
+   * submits the pending chunks again if it had lapsed, since hosts skip the chunks of
+   * callers without one), reads the hosts' heartbeats, warns once when calls have waited
+   * {@link WARN_AFTER_MS} with no host, and rejects those that waited `hostTimeout`.
+   */
+  async #tick(): Promise<void> {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      if (await this.#transport.heartbeat()) this.#resubmit = 2; // twice: a host may be skipping one right now
+      if (this.#resubmit > 0) {
+        this.#resubmit--;
+        const jobs = [...this.#calls.values()].flatMap((c) => [...c.jobs].map(([id, data]) => ({ id, data })));
+        if (jobs.length > 0) await this.#transport.submit(jobs);
+      }
+      this.#hosts = await this.#transport.hosts();
+      const now = Date.now();
+      if (this.#hosts.length > 0) {
+        this.#seenAt = now;
+        this.#warned = false;
+        return;
+      }
+      let longest = 0;
+      let waiting = 0;
+      for (const call of this.#calls.values()) {
+        if (call.pending.size === 0 || call.queuedAt === 0) continue;
+        const waited = now - Math.max(this.#seenAt, call.queuedAt);
+        waiting++;
+        longest = Math.max(longest, waited);
+        if (waited >= this.#hostTimeout) call.fail(new NoHostError(this.#connection, this.#queue, waited));
+      }
+      if (!this.#warned && longest >= WARN_AFTER_MS && longest < this.#hostTimeout) {
+        this.#warned = true;
+        const until = this.#hostTimeout === Infinity ? 'they wait until one comes (cluster.hostTimeout is Infinity)' : `they reject with NoHostError after cluster.hostTimeout (${this.#hostTimeout} ms)`;
+        process.emitWarning(
+          `no ferropool worker host has been seen on queue "${this.#queue}" for ${Math.round(longest / 1000)} s while ${waiting} call(s) wait for it; ${until}. Start one: npx ferropool worker --connection URL --queue ${this.#queue}`,
+          { type: 'FerropoolWarning', code: 'FERROPOOL_NO_CLUSTER_HOST' },
+        );
+      }
+    } catch {
+      // Redis is away: the calls learn it from the result reader.
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  /** {@link Pool.stats} of a cluster pool: this pool's calls and chunks, and the hosts seen at the last check. */
+  stats(): PoolStats & { hosts: number } {
+    let chunks = 0;
+    for (const call of this.#calls.values()) chunks += call.pending.size;
+    return {
+      workers: this.#hosts.reduce((n, h) => n + h.processes, 0),
+      busy: this.#hosts.reduce((n, h) => n + h.busy, 0),
+      pendingCalls: this.#calls.size,
+      pendingChunks: chunks,
+      chunksDone: this.#chunksDone,
+      heapUsed: [],
+      heapTotal: [],
+      hosts: this.#hosts.length,
+    };
   }
 
   /** All chunks' results, by chunk; the first error rejects (and cancels the rest). */

@@ -96,6 +96,7 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
   const queue = options.queue;
   const resultPrefix = `ferropool:${queue}:results:`;
   let lastError = '';
+  let busy = 0;
   const transport: HostTransport = new BullHost({
     connection: options.connection,
     queue,
@@ -109,6 +110,7 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
       if (msg !== lastError) log(`ferropool worker ${name}: Redis error: ${msg}`);
       lastError = msg;
     },
+    info: () => ({ name, processes, busy }),
   });
 
   const pools = new Map<string, Pool>();
@@ -116,6 +118,8 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
   /** Calls cancelled lately (by key, with when), oldest first. */
   const cancelled = new Map<string, number>();
   const compiled = new Lru<string, (...args: unknown[]) => unknown>(512);
+  /** Callers found gone (their chunks are skipped), logged once each. */
+  const goneCallers = new Lru<string, true>(1024);
 
   const toFn = (spec: FnSpec): ((...args: unknown[]) => unknown) | ReturnType<typeof task> => {
     if (spec.k === 'mod') return task(spec.url, spec.name);
@@ -163,6 +167,16 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
     };
     if (secret !== undefined && !jobSigned(secret, job.id, data)) return refuse(data.s === undefined ? "it is not signed, and this host runs only jobs signed with its secret" : "its signature does not match this host's secret");
     if (secret === undefined && data.s !== undefined) return refuse('it is signed, but this host has no secret to check it with (start it with --secret or FERROPOOL_SECRET)');
+    // A caller that is gone (killed, cut off, or done with the call) waits for nothing: its
+    // chunk is skipped, and so removed from the queue.
+    if (data.c === 1) {
+      const callerId = data.r.slice(resultPrefix.length);
+      if (!(await transport.callerAlive(callerId))) {
+        if (!goneCallers.get(callerId)) log(`ferropool worker ${name}: skipped the chunks of caller ${callerId}, which is gone`);
+        goneCallers.set(callerId, true);
+        return;
+      }
+    }
     let p: ChunkPayload;
     try {
       p = decodePayload(data.p);
@@ -189,6 +203,7 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
     let set = running.get(callKey);
     if (!set) running.set(callKey, (set = new Set()));
     set.add(ac);
+    busy++;
     try {
       const value = await execute(poolFor(p.init), p, ac.signal, toFn);
       if (ac.signal.aborted) return;
@@ -205,6 +220,7 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
       const crashed = err instanceof WorkerCrashedError ? { exitCode: err.exitCode } : undefined;
       await reply(data.r, { j: job.id, ok: false, e: wire, host: name, crashed });
     } finally {
+      busy--;
       set.delete(ac);
       if (set.size === 0) running.delete(callKey);
     }

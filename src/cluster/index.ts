@@ -6,4 +6,4 @@
  */
 export { serve } from './host';
 export type { ServeOptions, ClusterHost } from './host';
-export { ClusterConnectionError } from './transport';
+export { ClusterConnectionError, NoHostError } from './transport';

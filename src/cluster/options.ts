@@ -28,6 +28,10 @@ export interface ClusterOptions {
   maxRetries?: number;
   /** Milliseconds to wait for Redis before a call rejects with `ClusterConnectionError` (default 5000). */
   connectTimeout?: number;
+  /** Milliseconds a call waits while no worker host is seen alive before it rejects with
+   * `NoHostError` (default 30000; `Infinity` waits for ever). A warning
+   * (`FERROPOOL_NO_CLUSTER_HOST`) is emitted once after 5 s without a host either way. */
+  hostTimeout?: number;
   /** Chunks of one call queued or running at once (default 256): the backpressure of imap on an endless input. */
   maxInFlight?: number;
 }

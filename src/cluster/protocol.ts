@@ -66,6 +66,9 @@ export interface JobData {
   r: string;
   /** HMAC-SHA256 (hex) over the job id, `r` and `p`, when the caller has a secret. */
   s?: string;
+  /** 1 when the caller keeps a liveness key (`ferropool:QUEUE:caller:ID`) while it waits:
+   * hosts skip the chunk when the key is gone. (Absent from older callers' jobs.) */
+  c?: 1;
 }
 
 /** A host's answer for one chunk. */

@@ -16,6 +16,7 @@ interface RedisOptions {
   enableOfflineQueue?: boolean;
   maxRetriesPerRequest?: number | null;
   connectTimeout?: number;
+  commandTimeout?: number;
 }
 
 interface Multi {
@@ -34,11 +35,17 @@ interface Redis {
   blpopBuffer(key: string, timeout: number): Promise<[Buffer, Buffer] | null>;
   lpopBuffer(key: string, count: number): Promise<Buffer[] | null>;
   publish(channel: string, message: string): Promise<number>;
-  del(key: string): Promise<number>;
+  del(...keys: string[]): Promise<number>;
+  exists(key: string): Promise<number>;
+  set(key: string, value: string, px: 'PX', ms: number, get?: 'GET'): Promise<string | null>;
+  sadd(key: string, member: string): Promise<number>;
+  srem(key: string, ...members: string[]): Promise<number>;
+  smembers(key: string): Promise<string[]>;
+  mget(...keys: string[]): Promise<Array<string | null>>;
   subscribe(channel: string): Promise<unknown>;
   multi(): Multi;
   quit(): Promise<unknown>;
-  disconnect(): void;
+  disconnect(reconnect?: boolean): void;
 }
 
 /** A BullMQ job, as a processor gets it. */
@@ -81,9 +88,25 @@ export interface CallerTransport {
   cancel(callKey: string, jobIds: readonly string[]): Promise<void>;
   /** Delivers each result message to `onResult` until {@link idle}; `onError` when the connection fails. */
   listen(onResult: (bytes: Buffer) => void, onError: (err: Error) => void): void;
-  /** Stops reading results (the next {@link listen} resumes). */
+  /** Stops reading results (the next {@link listen} resumes), and drops this caller's
+   * liveness key: hosts skip the chunks of calls it no longer waits for. */
   idle(): void;
+  /** Refreshes this caller's liveness key (hosts skip the chunks of callers without one);
+   * `true` when it had expired although it was set (hosts may have skipped chunks that are
+   * still wanted: submit them again). */
+  heartbeat(): Promise<boolean>;
+  /** The hosts that published a heartbeat lately. */
+  hosts(): Promise<HostInfo[]>;
   close(): Promise<void>;
+}
+
+/** What a host publishes about itself, refreshed while it runs. */
+export interface HostInfo {
+  name: string;
+  /** Its worker threads. */
+  processes: number;
+  /** Chunks it is running now. */
+  busy: number;
 }
 
 /** A job as a host sees it. */
@@ -106,6 +129,8 @@ export interface HostTransport {
   reply(resultKey: string, bytes: Buffer): Promise<void>;
   /** `onCancel(callKey)` when a caller cancels a call. */
   onCancel(listener: (callKey: string) => void): void;
+  /** Whether the caller `callerId` is still there (its liveness key exists). */
+  callerAlive(callerId: string): Promise<boolean>;
   /** Stops taking jobs, waits for the running ones, disconnects. */
   close(): Promise<void>;
 }
@@ -143,6 +168,46 @@ export class ClusterConnectionError extends Error {
   readonly connection: string;
 }
 
+/**
+ * No worker host served the queue for `cluster.hostTimeout` milliseconds while a call was
+ * waiting for its chunks: nobody runs `npx ferropool worker` (or `serve()`) on this
+ * connection and queue, or every host is gone. A subclass of {@link ClusterConnectionError}:
+ * the cluster is not there to run the call. Its chunks are removed from the queue.
+ * @example
+ * ```ts
+ * import { NoHostError } from 'ferropool/cluster';
+ * try {
+ *   await pool.map(fn, items);
+ * } catch (err) {
+ *   if (err instanceof NoHostError) console.log(err.queue, err.waited); // 'render' 30000
+ * }
+ * ```
+ */
+export class NoHostError extends ClusterConnectionError {
+  /** Always `'NoHostError'`. */
+  override name = 'NoHostError';
+  /**
+   * @param connection - The Redis URL (its password is redacted).
+   * @param queue - The queue no host served.
+   * @param waited - How long the call waited with no host, in milliseconds.
+   * @example
+   * ```ts
+   * new NoHostError('redis://h:6379', 'render', 30000).message;
+   * // 'no worker host is serving queue "render" at redis://h:6379: none was seen for 30000 ms (start one: npx ferropool worker --connection URL --queue render)'
+   * ```
+   */
+  constructor(connection: string, queue: string, waited: number) {
+    super(connection, 'no worker host');
+    this.message = `no worker host is serving queue "${queue}" at ${redact(connection)}: none was seen for ${waited} ms (start one: npx ferropool worker --connection URL --queue ${queue})`;
+    this.queue = queue;
+    this.waited = waited;
+  }
+  /** The queue's name. */
+  readonly queue: string;
+  /** How long the call waited with no host seen (ms). */
+  readonly waited: number;
+}
+
 /** `require(name)` for an optional peer dependency, with an error that says what to install. */
 function peer<T>(name: string): T {
   try {
@@ -168,6 +233,26 @@ function bullmq(): BullMQ {
 
 /** The key prefix of every key ferropool adds (BullMQ's own keys use `bull:`). */
 const PREFIX = 'ferropool';
+
+/** How long a caller's liveness key lasts without a refresh (ms). Refreshed every second
+ * while the caller has calls in flight; a caller whose event loop is blocked longer than
+ * this finds it expired and submits its chunks again (see ClusterClient). */
+export const CALLER_TTL_MS = 10_000;
+
+/** Entries BullMQ keeps in the queue's event stream (`bull:QUEUE:events`, default 10,000).
+ * ferropool reads none of them (results come on the caller's own list); BullMQ trims
+ * approximately (`XADD MAXLEN ~`), so the stream holds at most about this many plus one
+ * stream node (100 entries with Redis's defaults). */
+export const EVENTS_MAX_LEN = 100;
+
+/** The keys of a queue's hosts' heartbeats and callers' liveness. */
+function keys(queue: string) {
+  return {
+    hosts: `${PREFIX}:${queue}:hosts`,
+    host: (id: string) => `${PREFIX}:${queue}:host:${id}`,
+    caller: (id: string) => `${PREFIX}:${queue}:caller:${id}`,
+  };
+}
 
 function checkUrl(connection: unknown, what: string): string {
   if (typeof connection !== 'string' || !/^rediss?:\/\//.test(connection)) {
@@ -201,6 +286,12 @@ export class BullCaller implements CallerTransport {
   /** While close() talks to Redis, the process must wait for it. */
   #closing = false;
   #generation = 0;
+  readonly #keys: ReturnType<typeof keys>;
+  readonly #aliveKey: string;
+  /** Whether this caller's liveness key is set (as far as this side knows). */
+  #alive = false;
+  /** Whether the server knows `SET … GET` (Redis ≥ 6.2). */
+  #setGet = true;
 
   constructor(config: CallerConfig) {
     this.#url = checkUrl(config.connection, 'cluster.connection');
@@ -211,9 +302,13 @@ export class BullCaller implements CallerTransport {
     // it) instead of waiting for a reconnection that may never come.
     // A command in flight when the connection drops fails too (no retries): the calls
     // waiting on it reject instead of waiting for a reconnection.
-    const options: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: config.connectTimeout };
+    // A connection that goes silent (a network cut without a reset: no error, no close)
+    // would leave commands unanswered for ever: one not answered within the connect timeout
+    // fails (the reader's BLPOP waits 1 s at the server, so a second more), and its
+    // connection is dropped and made again (see #silent).
+    const options: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: config.connectTimeout, commandTimeout: config.connectTimeout };
     this.#client = new Redis(this.#url, options);
-    this.#reader = new Redis(this.#url, options);
+    this.#reader = new Redis(this.#url, { ...options, commandTimeout: config.connectTimeout + 1000 });
     for (const c of [this.#client, this.#reader]) {
       c.on('error', (err: Error) => (this.#lastError = err.message || String(err)));
       // A connection that was up and dropped fails the calls in flight at once; one that
@@ -231,17 +326,32 @@ export class BullCaller implements CallerTransport {
     this.#queueName = config.queue;
     this.resultKey = `${PREFIX}:${config.queue}:results:${config.callerId}`;
     this.#cancelChannel = `${PREFIX}:${config.queue}:cancel`;
+    this.#keys = keys(config.queue);
+    this.#aliveKey = this.#keys.caller(config.callerId);
   }
 
   #error(reason = this.#lastError): ClusterConnectionError {
     return new ClusterConnectionError(this.#url, reason);
   }
 
+  /** `err` as a ClusterConnectionError; an unanswered command drops its connection (the
+   * commands still queued on it must not run late and take results of later calls). */
+  #silent(c: Redis, err: unknown): ClusterConnectionError {
+    if (err instanceof ClusterConnectionError) return err;
+    const message = (err as Error)?.message || String(err);
+    if (/timed out/i.test(message)) {
+      // Both: they go to the same server, and cancel() must not wait on a silent one.
+      for (const x of [this.#client, this.#reader]) if (x === c || x.status === 'ready') x.disconnect(true);
+      return this.#error(`no answer within ${this.#timeout} ms`);
+    }
+    return this.#error(message);
+  }
+
   async ready(): Promise<void> {
     await Promise.all([this.#client, this.#reader].map((c) => this.#up(c)));
     if (this.#queue === undefined) {
       const { Queue } = bullmq();
-      const queue = new Queue(this.#queueName, { connection: this.#client });
+      const queue = new Queue(this.#queueName, { connection: this.#client, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
       queue.on('error', (err: Error) => (this.#lastError = err.message || String(err)));
       try {
         await queue.waitUntilReady();
@@ -271,11 +381,16 @@ export class BullCaller implements CallerTransport {
 
   async submit(jobs: ReadonlyArray<{ id: string; data: JobData }>): Promise<void> {
     try {
+      // The liveness key exists before any chunk that hosts check it for.
+      if (!this.#alive) {
+        await this.#client.set(this.#aliveKey, '1', 'PX', CALLER_TTL_MS);
+        this.#alive = true;
+      }
       await this.#queue!.addBulk(
         jobs.map((j) => ({ name: 'chunk', data: j.data, opts: { jobId: j.id, removeOnComplete: true, removeOnFail: true, attempts: 1 } })),
       );
     } catch (err) {
-      throw this.#error((err as Error).message);
+      throw this.#silent(this.#client, err);
     }
   }
 
@@ -308,7 +423,7 @@ export class BullCaller implements CallerTransport {
           if (more) for (const m of more) onResult(m);
         } catch (err) {
           if (!this.#listening || generation !== this.#generation) return;
-          onError(err instanceof ClusterConnectionError ? err : this.#error((err as Error).message));
+          onError(this.#silent(this.#reader, err));
           await new Promise((r) => setTimeout(r, 200));
         }
       }
@@ -319,6 +434,52 @@ export class BullCaller implements CallerTransport {
   idle(): void {
     this.#listening = false;
     for (const c of [this.#client, this.#reader]) this.#reference(c);
+    if (this.#alive && this.#client.status === 'ready') this.#client.del(this.#aliveKey).catch(() => {});
+    this.#alive = false;
+  }
+
+  async heartbeat(): Promise<boolean> {
+    if (!this.#alive || this.#client.status !== 'ready') return false;
+    try {
+      let before: string | null;
+      if (this.#setGet) {
+        try {
+          before = await this.#client.set(this.#aliveKey, '1', 'PX', CALLER_TTL_MS, 'GET');
+        } catch (err) {
+          // A Redis-compatible server without SET … GET (Redis < 6.2): two commands.
+          if (!/^ERR/.test((err as Error)?.message ?? '')) throw err;
+          this.#setGet = false;
+          return await this.heartbeat();
+        }
+      } else {
+        before = (await this.#client.exists(this.#aliveKey)) === 1 ? '1' : null;
+        await this.#client.set(this.#aliveKey, '1', 'PX', CALLER_TTL_MS);
+      }
+      return before === null && this.#alive;
+    } catch (err) {
+      const silent = /timed out/i.test((err as Error)?.message ?? '');
+      const e = this.#silent(this.#client, err);
+      // (A connection that closed fails the calls through its 'close' event.)
+      if (silent && this.#listening) this.#onLost?.(e);
+      throw e;
+    }
+  }
+
+  async hosts(): Promise<HostInfo[]> {
+    if (this.#client.status !== 'ready') throw this.#error();
+    const ids = await this.#client.smembers(this.#keys.hosts);
+    if (ids.length === 0) return [];
+    const values = await this.#client.mget(...ids.map(this.#keys.host));
+    const live: HostInfo[] = [];
+    const gone: string[] = [];
+    values.forEach((v, i) => {
+      const info = v === null ? undefined : parseHost(v);
+      if (info) live.push(info);
+      else gone.push(ids[i]!);
+    });
+    // A host that stopped without saying so (killed, cut off): its heartbeat expired.
+    if (gone.length > 0) await this.#client.srem(this.#keys.hosts, ...gone);
+    return live;
   }
 
   /** An idle pool does not keep the process alive: its sockets are unreferenced while no
@@ -336,9 +497,19 @@ export class BullCaller implements CallerTransport {
     this.#generation++;
     await this.#queue?.close().catch(() => {});
     // Results that came after their call settled (chunks that finished anyway).
-    if (this.#client.status === 'ready') await this.#client.del(this.resultKey).catch(() => {});
+    if (this.#client.status === 'ready') await this.#client.del(this.resultKey, this.#aliveKey).catch(() => {});
+    this.#alive = false;
     this.#client.disconnect();
     this.#reader.disconnect();
+  }
+}
+
+function parseHost(v: string): HostInfo | undefined {
+  try {
+    const o = JSON.parse(v) as HostInfo;
+    return typeof o === 'object' && o !== null && typeof o.name === 'string' ? { name: o.name, processes: Number(o.processes) || 0, busy: Number(o.busy) || 0 } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -350,6 +521,8 @@ export interface HostConfig {
   lockDuration: number;
   stalledInterval: number;
   onError: (err: Error) => void;
+  /** What the host's heartbeat says about it (read at each beat). */
+  info: () => HostInfo;
 }
 
 /** The host's side on BullMQ. */
@@ -360,10 +533,14 @@ export class BullHost implements HostTransport {
   readonly #cancelListeners: Array<(callKey: string) => void> = [];
   #worker: BullWorker | undefined;
   #workerConnection: Redis | undefined;
+  readonly #keys: ReturnType<typeof keys>;
+  readonly #id = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  #beat: NodeJS.Timeout | undefined;
 
   constructor(config: HostConfig) {
     checkUrl(config.connection, 'connection');
     this.#config = config;
+    this.#keys = keys(config.queue);
     bullmq();
     const Redis = ioredis();
     this.#publisher = new Redis(config.connection, { maxRetriesPerRequest: null });
@@ -403,6 +580,22 @@ export class BullHost implements HostTransport {
     worker.on('error', c.onError);
     this.#worker = worker;
     await worker.waitUntilReady();
+    // The heartbeat: a key that lives as long as a job lock, refreshed three times as often.
+    await this.#heartbeat(true);
+    this.#beat = setInterval(() => void this.#heartbeat().catch(() => {}), Math.max(100, Math.floor(c.lockDuration / 3)));
+    this.#beat.unref();
+  }
+
+  async #heartbeat(first = false): Promise<void> {
+    // Not queued while Redis is away (the host's own client would keep the commands).
+    if (!first && this.#publisher.status !== 'ready') return;
+    const info = this.#config.info();
+    await this.#publisher.set(this.#keys.host(this.#id), JSON.stringify(info), 'PX', this.#config.lockDuration);
+    await this.#publisher.sadd(this.#keys.hosts, this.#id);
+  }
+
+  async callerAlive(callerId: string): Promise<boolean> {
+    return (await this.#publisher.exists(this.#keys.caller(callerId))) === 1;
   }
 
   async reply(resultKey: string, bytes: Buffer): Promise<void> {
@@ -415,7 +608,10 @@ export class BullHost implements HostTransport {
   }
 
   async close(): Promise<void> {
+    // Running chunks finish first, so the host counts as alive until then.
     await this.#worker?.close();
+    clearInterval(this.#beat);
+    await Promise.all([this.#publisher.del(this.#keys.host(this.#id)), this.#publisher.srem(this.#keys.hosts, this.#id)]).catch(() => {});
     this.#workerConnection?.disconnect();
     await Promise.all([this.#publisher.quit().catch(() => {}), this.#subscriber.quit().catch(() => {})]);
   }

@@ -37,6 +37,35 @@ interface Member {
 
 const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'pool-worker.js');
 
+/**
+ * What `Pool.stats()` reports.
+ * @example
+ * ```ts
+ * const { workers, busy, pendingChunks, chunksDone }: PoolStats = pool.stats();
+ * ```
+ */
+export interface PoolStats {
+  /** Worker threads alive now. */
+  workers: number;
+  /** Workers running a chunk or a call now. */
+  busy: number;
+  /** Calls handed to the workers and not finished. */
+  pendingCalls: number;
+  /** The chunks of those calls not yet handed back (queued, running, or done and waiting
+   * for the rest of their call). */
+  pendingChunks: number;
+  /** Chunks finished on the workers since the pool started. */
+  chunksDone: number;
+  /** Each worker's V8 heap in use (bytes), as of the last time it went idle. */
+  heapUsed: number[];
+  /** Each worker's V8 heap size (bytes: what its heap holds from the system, the young
+   * generation included), as of the last time it went idle. */
+  heapTotal: number[];
+  /** Cluster mode only: the worker hosts seen alive at the last check (`workers` and `busy`
+   * are then theirs, and `pendingChunks` is the chunks queued or running on them). */
+  hosts?: number;
+}
+
 /** Options the pool hands to its workers. */
 export interface GroupOptions {
   size: number;
@@ -349,7 +378,7 @@ export class WorkerGroup {
   }
 
   /** What `Pool.stats()` reports (see there). */
-  stats(): { workers: number; busy: number; pendingCalls: number; pendingChunks: number; chunksDone: number; heapUsed: number[]; heapTotal: number[] } {
+  stats(): PoolStats {
     let busy = 0;
     const heapUsed: number[] = [];
     const heapTotal: number[] = [];

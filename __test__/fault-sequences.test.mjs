@@ -1,10 +1,14 @@
-// A few model-based fault sequences in every test run (`npm run soak` runs 1,000).
+// Model-based fault sequences (__test__/support/soak-model.mjs): random sequences of calls,
+// crashes, timeouts, aborts and terminations settle as the model predicts, and the pool
+// answers after. npm test runs a few; FERROPOOL_LONG=1 (npm run test:soak) 50, and
+// `npm run soak` 1,000.
 import test from 'ava';
 import fc from 'fast-check';
+import { runs } from './support/helpers.mjs';
 import { runSequence, sequenceArb } from './support/soak-model.mjs';
 
 test('random call and fault sequences settle as the model predicts, and the pool answers after', async (t) => {
-  t.timeout(120_000);
+  t.timeout(runs(60_000, 600_000));
   const seed = 20261122;
   let calls = 0;
   await fc.assert(
@@ -12,7 +16,7 @@ test('random call and fault sequences settle as the model predicts, and the pool
       const c = await runSequence(steps);
       calls += c.calls;
     }),
-    { seed, numRuns: 12, endOnFailure: true },
+    { seed, numRuns: runs(4, 50), endOnFailure: true },
   );
   t.true(calls > 0);
 });

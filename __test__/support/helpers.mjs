@@ -1,4 +1,86 @@
-// Seeded data and element-wise comparison for the kernel specs (not a test file itself).
+// The one helpers module of the specs (not a test file itself): seeded data and element-wise
+// comparison for the kernel specs, collecting async iterables, running a script or fixture
+// in a child Node, and how long the property runs are.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Whether this is a long run (FERROPOOL_LONG=1, as `npm run test:soak` sets it): property
+ * tests then run `long` cases, and otherwise `short` ones (what `npm test` runs).
+ */
+export const LONG = Boolean(process.env.FERROPOOL_LONG) && process.env.FERROPOOL_LONG !== '0';
+export const runs = (short, long) => (LONG ? long : short);
+
+/** [0, 1, …, n-1]. */
+export const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+/** Everything an (async) iterable yields, in order. */
+export async function collect(iterable) {
+  const out = [];
+  for await (const x of iterable) out.push(x);
+  return out;
+}
+
+/** What an (async) iterable yields until it throws, and the error (undefined if none). */
+export async function collectUntilError(iterable) {
+  const out = [];
+  try {
+    for await (const x of iterable) out.push(x);
+  } catch (error) {
+    return { out, error };
+  }
+  return { out, error: undefined };
+}
+
+// Child processes a test file runs at once: ava runs a file's tests concurrently, and a
+// file of fixtures would otherwise start them all together on a 2-core machine.
+const MAX_CHILDREN = 2;
+let running = 0;
+const waiting = [];
+async function slot() {
+  if (running >= MAX_CHILDREN) await new Promise((resolve) => waiting.push(resolve));
+  running++;
+}
+function release() {
+  running--;
+  waiting.shift()?.();
+}
+
+/**
+ * Runs `file` (a path) in a child Node with `args` (and Node `flags` before the file), in
+ * `cwd`; SIGKILLed after `timeout` ms from its start (a few run at once; the others wait
+ * their turn first). Resolves with { code, signal, killed, stdout, stderr, ms }: `code` is
+ * null when a signal ended it.
+ */
+export async function runNode(file, { args = [], flags = [], cwd, env, timeout = 20_000 } = {}) {
+  await slot();
+  const started = Date.now();
+  try {
+    return await new Promise((resolve) => {
+      execFile(process.execPath, [...flags, file, ...args], { cwd, env, timeout, killSignal: 'SIGKILL', maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+          signal: error?.signal ?? null,
+          killed: error?.killed ?? false,
+          stdout,
+          stderr,
+          ms: Date.now() - started,
+        });
+      });
+    });
+  } finally {
+    release();
+  }
+}
+
+/** {@link runNode} of `__test__/fixtures/<name>`. */
+export function runFixture(name, options) {
+  return runNode(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)), options);
+}
+
+/** A run of {@link runNode}, described for an assertion message. */
+export const describeRun = (r) => `exit code ${r.code}, signal ${r.signal}${r.killed ? ' (killed: it did not end by itself)' : ''} after ${r.ms} ms\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
 
 /** mulberry32: a tiny seeded PRNG giving floats in [0, 1). */
 export function mulberry32(seed) {

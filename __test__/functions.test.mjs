@@ -4,10 +4,11 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Pool, TaskSerializationError, task } from '../dist/index.mjs';
+import { collect } from './support/helpers.mjs';
 
-const ESM = new URL('./fixtures/js/esm-task.mjs', import.meta.url);
-const CJS = new URL('./fixtures/js/cjs-task.cjs', import.meta.url);
-const CJS_NAMED = new URL('./fixtures/js/cjs-named.cjs', import.meta.url);
+const ESM = new URL('./fixtures/tasks/esm.mjs', import.meta.url);
+const CJS = new URL('./fixtures/tasks/cjs.cjs', import.meta.url);
+const CJS_NAMED = new URL('./fixtures/tasks/cjs-named.cjs', import.meta.url);
 
 let shared;
 const pool = () => (shared ??= new Pool({ processes: 2 }));
@@ -17,12 +18,6 @@ function fresh(t, options = { processes: 2 }) {
   const p = new Pool(options);
   t.teardown(() => p.terminate());
   return p;
-}
-
-async function collect(iterable) {
-  const out = [];
-  for await (const x of iterable) out.push(x);
-  return out;
 }
 
 /** Runs `work`, which may throw at once (imap) or reject; returns the error. */
@@ -229,8 +224,8 @@ test('task(url, name) of an ES module that imports node:crypto and uses a closur
   t.is(await pool().apply(task(ESM, 'add'), [40, 2]), 42);
   t.deepEqual(await collect(pool().imap(task(ESM, 'triple'), [1, 2])), [3, 6]);
   // The default export, by default.
-  t.deepEqual(await pool().map(task(ESM), [1, 'x']), ['number:1', 'string:x']);
-  t.deepEqual(await pool().map(task(ESM, 'default'), [true]), ['boolean:true']);
+  t.deepEqual(await pool().map(task(ESM), [1, 2]), [2, 4]);
+  t.deepEqual(await pool().map(task(ESM, 'default'), [5]), [10]);
 });
 
 test('task() takes a URL object, a file: URL string or an absolute path', async (t) => {
@@ -241,6 +236,7 @@ test('task() takes a URL object, a file: URL string or an absolute path', async 
   const tk = task(fileURLToPath(ESM), 'triple');
   t.is(tk.exportName, 'triple');
   t.is(tk.url, ESM.href);
+  t.throws(() => task(42), { instanceOf: TypeError, message: /moduleUrlOrPath/ });
 });
 
 test('module state lives in each worker: calls accumulate per worker', async (t) => {
@@ -256,6 +252,7 @@ test('task(path, name) of a CommonJS module: module.exports is the default, its 
   t.deepEqual(await pool().map(task(fileURLToPath(CJS), 'default'), [2]), ['cjs:2']);
   t.deepEqual(await pool().map(task(CJS, 'md5'), ['q']), [createHash('md5').update('cjs:q').digest('hex')]);
   t.deepEqual(await pool().map(task(CJS, 'square'), [3, 4]), [9, 16]);
+  t.deepEqual(await pool().map(task(CJS, 'triple'), [2]), [6]);
   t.deepEqual(await pool().map(task(CJS_NAMED, 'half'), [3, 4]), [1.5, 2]);
 });
 
@@ -272,7 +269,7 @@ test('a missing or non-function export rejects with an error naming the export',
 
 test('a module that does not exist rejects, naming it', async (t) => {
   t.timeout(20_000);
-  const missing = new URL('./fixtures/js/no-such-module.mjs', import.meta.url);
+  const missing = new URL('./fixtures/tasks/no-such-module.mjs', import.meta.url);
   const error = await t.throwsAsync(pool().map(task(missing, 'f'), [1]));
   t.regex(error.message, /no-such-module/);
   t.deepEqual(await pool().map((x) => x * 2, [21]), [42]);
@@ -326,8 +323,9 @@ test('a task returning a function rejects: the result cannot be sent back, namin
   const p = fresh(t);
   const returnsFnAt2 = (x) => (x === 2 ? () => x : x);
   for (const [input, opts] of [[[0, 1, 2, 3], undefined], [[0, 1, 2, 3], { chunksize: 1 }], [[0, 1, 2, 3], { chunksize: 3 }], [new Float64Array([0, 1, 2, 3]), undefined], [['0', 1, 2, 3], undefined]]) {
-    const error = await t.throwsAsync(p.map(returnsFnAt2, input, opts));
+    const error = await t.throwsAsync(p.map(returnsFnAt2, input, opts), { instanceOf: TypeError, name: 'TypeError' });
     t.regex(error.message, /cannot be sent back/);
+    t.regex(error.cause.message, /could not be cloned/, 'the structured-clone error is its cause');
     t.regex(error.message, /input\[2\]/, error.message);
     t.is(error.index, 2);
     t.deepEqual(await p.map((x) => x + 1, [1, 2, 3]), [2, 3, 4], 'the pool keeps working');
@@ -372,6 +370,14 @@ test('apply returning what cannot be sent back rejects that call only; the worke
   t.is(await p.apply((x) => x + 1, [1]), 2);
 });
 
+test('an apply whose args cannot be sent fails alone; the applies batched with it run', async (t) => {
+  t.timeout(20_000);
+  const settled = await Promise.allSettled([pool().apply((a) => a, [1]), pool().apply((a) => a, [() => 2]), pool().apply((a) => a, [3])]);
+  t.deepEqual(settled.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  t.deepEqual([settled[0].value, settled[2].value], [1, 3]);
+  t.true(settled[1].reason instanceof TypeError);
+});
+
 test('typed arrays: a numeric fn keeps the type, a non-numeric one gives an array', async (t) => {
   t.timeout(20_000);
   const f64 = await pool().map((x) => x * 2, new Float64Array([0.5, 1.25, 3]));
@@ -396,6 +402,12 @@ test('typed arrays: a numeric fn keeps the type, a non-numeric one gives an arra
   t.deepEqual(bigF32Out, bigF32.map((x) => -x));
   // The input is not modified.
   t.deepEqual(big.subarray(0, 3), new Float64Array([0, 1 / 7, 2 / 7]));
+  // A million elements, with the chunk size the pool picks.
+  const million = new Float64Array(1_000_000).map((_, i) => i);
+  const squares = await pool().map((x) => x * x, million);
+  t.true(squares instanceof Float64Array);
+  t.is(squares[999_999], 999_999 ** 2);
+  t.is(million[999_999], 999_999, 'the input is untouched');
 
   const strings = await pool().map((x) => `v${x}`, new Float64Array([1, 2]));
   t.true(Array.isArray(strings));
@@ -462,4 +474,36 @@ test('a typed array of integers gives its own type back when the results are num
   t.deepEqual(await p.map((x) => (x > 0 ? x : `neg${x}`), Int32Array.of(1, -1)), [1, 'neg-1']);
   // starmap over tuples is not a typed-array map.
   t.deepEqual(await p.starmap((a, b) => a + b, [Int32Array.of(1, 2)]), [3]);
+});
+
+// --- reduce ------------------------------------------------------------------------
+
+test('reduce with a JS function folds in parallel; fn must be associative', async (t) => {
+  t.timeout(20_000);
+  t.is(await pool().reduce((a, b) => a + b, Array.from({ length: 1000 }, (_, i) => i)), 499_500);
+  t.is(await pool().reduce((a, b) => a + b, ['a', 'b', 'c', 'd'], { chunksize: 1, initial: '>' }), '>abcd');
+  t.is(await pool().reduce((a, b) => a + b, [], { initial: 5 }), 5);
+  await t.throwsAsync(pool().reduce((a, b) => a + b, []), { instanceOf: TypeError, message: /empty/ });
+});
+
+test('reduce with a closure is refused like map with one', async (t) => {
+  t.timeout(20_000);
+  const k = 3;
+  const err = await t.throwsAsync(pool().reduce((a, b) => a + b * k, [1, 2, 3]), { instanceOf: TaskSerializationError });
+  t.regex(err.message, /\bk\b/);
+});
+
+// --- inline: true ------------------------------------------------------------------
+
+test('with inline: true, small calls of a measured cheap function run on the caller and agree with the workers', async (t) => {
+  t.timeout(20_000);
+  const p = fresh(t, { processes: 2, inline: true });
+  const f = (x) => x * 2 + 1;
+  const first = await p.map(f, [1, 2, 3]); // shipped: measures the cost
+  const again = await p.map(f, [1, 2, 3]); // may run inline now
+  t.deepEqual(first, [3, 5, 7]);
+  t.deepEqual(again, first);
+  const err = await t.throwsAsync(p.map((x) => { if (x === 2) throw new Error('two'); return x; }, [1, 2, 3]));
+  t.is(err.index, 1);
+  for (let i = 0; i < 5; i++) t.is(await p.apply((a, b) => a * b, [i, 3]), i * 3);
 });

@@ -19,7 +19,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const script = fileURLToPath(new URL('../scripts/leaks.mjs', import.meta.url));
+const script = fileURLToPath(new URL('../../scripts/leaks.mjs', import.meta.url));
 
 test('no call path grows native memory (RSS trend over 20,000 calls each)', async (t) => {
   t.timeout(900_000);

@@ -1,11 +1,10 @@
-// The crash matrix for JS functions: every kind of fault rejects the call that caused it
-// with the right error, and afterwards the same pool answers a new map correctly.
+// The crash matrix for JS functions: every kind of fault (a throw, process.exit, an uncaught
+// exception, running out of memory, an endless loop under a timeout, an abort, terminate())
+// rejects the call that caused it with the right error, leaves concurrent calls alone, and
+// afterwards the same pool answers a new map correctly.
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { AbortError, Pool, PoolStateError, TimeoutError, WorkerCrashedError } from '../dist/index.mjs';
-
-const range = (n) => Array.from({ length: n }, (_, i) => i);
+import { collectUntilError, describeRun, range, runFixture } from './support/helpers.mjs';
 
 function fresh(t, options = { processes: 2 }) {
   const pool = new Pool(options);
@@ -17,25 +16,6 @@ async function healthy(t, pool, what = 'the pool answers after the fault') {
   t.deepEqual(await pool.map((x) => x + 1, [1, 2, 3]), [2, 3, 4], what);
   // Several chunks, so every worker (replacements included) takes part.
   t.deepEqual(await pool.map((x) => x * 2, range(40), { chunksize: 1 }), range(40).map((x) => x * 2), what);
-}
-
-async function collectUntilError(iterable) {
-  const out = [];
-  try {
-    for await (const x of iterable) out.push(x);
-  } catch (error) {
-    return { out, error };
-  }
-  return { out, error: undefined };
-}
-
-function runFixture(name, args = [], timeout = 20_000) {
-  const file = fileURLToPath(new URL(`./fixtures/js/${name}`, import.meta.url));
-  return new Promise((resolve) => {
-    execFile(process.execPath, [file, ...args], { timeout, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (error.code ?? null) : 0, signal: error?.signal ?? null, stdout, stderr });
-    });
-  });
 }
 
 test('a task that throws', async (t) => {
@@ -104,6 +84,19 @@ test('an async task that exits later, from a timer', async (t) => {
   await healthy(t, pool);
 });
 
+test('an unhandled rejection inside an async task fails that call, naming the error', async (t) => {
+  t.timeout(20_000);
+  const pool = fresh(t, { processes: 1 });
+  const err = await t.throwsAsync(pool.apply(async () => {
+    Promise.reject(new RangeError('nobody caught me'));
+    await new Promise((r) => setTimeout(r, 20));
+    return 1;
+  }));
+  t.is(err.name, 'WorkerCrashedError');
+  t.regex(err.message, /nobody caught me/);
+  t.deepEqual(await pool.map((x) => x + 1, [1]), [2]);
+});
+
 test('an uncaught exception thrown from a task\'s timer kills its worker: WorkerCrashedError', async (t) => {
   t.timeout(20_000);
   const pool = fresh(t);
@@ -165,9 +158,10 @@ test('an endless loop with timeout 200: TimeoutError within a few seconds', asyn
 test('timeout counts from when the work starts, not from queueing', async (t) => {
   t.timeout(30_000);
   const pool = fresh(t, { processes: 1 });
-  const busy = pool.map((ms) => new Promise((r) => setTimeout(() => r(ms), ms)), [1500]);
-  const queued = pool.map((x) => x * 2, [21], { timeout: 1000 });
-  t.deepEqual(await busy, [1500]);
+  // The queued call waits longer than its timeout behind the busy one.
+  const busy = pool.map((ms) => new Promise((r) => setTimeout(() => r(ms), ms)), [800]);
+  const queued = pool.map((x) => x * 2, [21], { timeout: 500 });
+  t.deepEqual(await busy, [800]);
   t.deepEqual(await queued, [42]);
 });
 
@@ -259,6 +253,17 @@ test('a timeout or abort in one call does not fail a concurrent call', async (t)
   await healthy(t, pool);
 });
 
+test('batched applies: one that throws fails alone, its siblings resolve', async (t) => {
+  t.timeout(20_000);
+  const pool = fresh(t);
+  const calls = [1, 2, 3, 4].map((x) => pool.apply((v) => { if (v === 3) throw new RangeError('three'); return v * 10; }, [x]));
+  const settled = await Promise.allSettled(calls);
+  t.deepEqual(settled.map((s) => s.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  t.deepEqual(settled.filter((s) => s.value).map((s) => s.value), [10, 20, 40]);
+  t.true(settled[2].reason instanceof RangeError);
+  await healthy(t, pool);
+});
+
 test('many crashes in a row: the pool keeps replacing its workers', async (t) => {
   t.timeout(60_000);
   const pool = fresh(t);
@@ -272,14 +277,14 @@ test('many crashes in a row: the pool keeps replacing its workers', async (t) =>
 test('a cheap task that later exits still runs in a worker: the calling process lives on', async (t) => {
   t.timeout(30_000);
   // In a child process: if the task ran on the calling thread, it would take that process down.
-  const r = await runFixture('warm-then-exit.mjs', ['exit']);
-  t.is(r.code, 0, `exit code ${r.code}, signal ${r.signal}; stderr: ${r.stderr}`);
+  const r = await runFixture('warm-then-exit.mjs', { args: ['exit'] });
+  t.is(r.code, 0, describeRun(r));
   t.is(r.stdout, 'WorkerCrashedError:3 WorkerCrashedError:3\n2,3,4\n');
 });
 
 test('a cheap task that later loops forever can still be stopped by terminate()', async (t) => {
   t.timeout(30_000);
-  const r = await runFixture('warm-then-exit.mjs', ['loop'], 10_000);
-  t.is(r.code, 0, `exit code ${r.code}, signal ${r.signal} (SIGKILL after 10 s: the calling thread was stuck); stderr: ${r.stderr}`);
+  const r = await runFixture('warm-then-exit.mjs', { args: ['loop'], timeout: 10_000 });
+  t.is(r.code, 0, `${describeRun(r)} (SIGKILL after 10 s: the calling thread was stuck)`);
   t.is(r.stdout, 'PoolStateError\n');
 });
