@@ -10,7 +10,12 @@
 // pool's watchdog settles its call with WorkerCrashedError and replaces it, but its thread
 // goes on allocating until the process ends. The loop counts those workers ("given up"), and
 // stops with status 5 once the process's RSS passes --max-rss MiB (8192), before the machine
-// runs out of memory.
+// runs out of memory. With --per-process N the loop runs in child processes of N pools each
+// (a fresh process once N pools are done or RSS passes --max-rss), so that given-up threads
+// end with their process and the loop reaches --pools on Node 24 too. (Such a process cannot
+// end by process.exit(), which joins every worker thread: the child kills itself instead.)
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Pool, WorkerCrashedError } from '../dist/index.mjs';
 
 const args = process.argv.slice(2);
@@ -18,6 +23,8 @@ const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] 
 const POOLS = Number(opt('--pools', 500));
 const HANG_S = Number(opt('--hang', 60));
 const MAX_RSS_MIB = Number(opt('--max-rss', 8192));
+const PER_PROCESS = Number(opt('--per-process', 0));
+const CHILD = args.includes('--child');
 let givenUp = 0;
 
 const grow = (x) => {
@@ -52,27 +59,65 @@ async function onePool() {
   }
 }
 
+/** Runs up to `count` pools; stops early (reason 'rss') once RSS passes --max-rss. */
+async function loop(count, log) {
+  const began = Date.now();
+  let slowest = 0;
+  for (let i = 1; i <= count; i++) {
+    const t0 = Date.now();
+    let timer;
+    const hang = new Promise((resolve) => {
+      timer = setTimeout(resolve, HANG_S * 1000, 'hang');
+      timer.unref();
+    });
+    const outcome = await Promise.race([onePool().then(() => 'ok'), hang]);
+    clearTimeout(timer);
+    const rss = Math.round(process.memoryUsage.rss() / 2 ** 20);
+    if (outcome === 'hang') return { done: i - 1, givenUp, slowest, stop: 'hang', rss };
+    slowest = Math.max(slowest, Date.now() - t0);
+    if (rss > MAX_RSS_MIB) return { done: i, givenUp, slowest, stop: 'rss', rss };
+    if (log && i % 50 === 0) console.error(`${i} pools, ${((Date.now() - began) / 1000).toFixed(0)} s, slowest ${slowest} ms, ${givenUp} given up, RSS ${rss} MiB`);
+  }
+  return { done: count, givenUp, slowest, stop: null };
+}
+
 const began = Date.now();
-let slowest = 0;
-for (let i = 1; i <= POOLS; i++) {
-  const t0 = Date.now();
-  let timer;
-  const hang = new Promise((resolve) => {
-    timer = setTimeout(resolve, HANG_S * 1000, 'hang');
-    timer.unref();
-  });
-  const outcome = await Promise.race([onePool().then(() => 'ok'), hang]);
-  clearTimeout(timer);
-  if (outcome === 'hang') {
-    console.error(`HANG pool ${i} of ${POOLS}: its calls did not settle within ${HANG_S} s (Node ${process.version}, RSS ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB)`);
+const seconds = () => ((Date.now() - began) / 1000).toFixed(0);
+if (CHILD) {
+  const r = await loop(POOLS, false);
+  console.log(JSON.stringify(r));
+  // process.exit() joins every worker thread, and a given-up one never ends (Node 24): it
+  // would wait for ever. The result is out (stdout to a pipe is synchronous on Linux).
+  if (r.givenUp > 0) process.kill(process.pid, 'SIGKILL');
+  process.exit(0);
+}
+const total = { done: 0, givenUp: 0, slowest: 0, processes: 0 };
+while (total.done < POOLS) {
+  const want = PER_PROCESS > 0 ? Math.min(PER_PROCESS, POOLS - total.done) : POOLS;
+  let r;
+  if (PER_PROCESS > 0) {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', '--pools', String(want), '--hang', String(HANG_S), '--max-rss', String(MAX_RSS_MIB)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+    const line = child.stdout.trim().split('\n').pop();
+    if ((child.status !== 0 && child.signal !== 'SIGKILL') || !line) {
+      console.error(`a child process of the loop ended with status ${child.status} (signal ${child.signal}) after ${total.done} pools`);
+      process.exit(4);
+    }
+    r = JSON.parse(line);
+  } else {
+    r = await loop(want, true);
+  }
+  total.done += r.done;
+  total.givenUp += r.givenUp;
+  total.slowest = Math.max(total.slowest, r.slowest);
+  total.processes++;
+  if (r.stop === 'hang') {
+    console.error(`HANG pool ${total.done + 1} of ${POOLS}: its calls did not settle within ${HANG_S} s (Node ${process.version}, RSS ${r.rss} MiB)`);
     process.exit(3);
   }
-  slowest = Math.max(slowest, Date.now() - t0);
-  const rss = Math.round(process.memoryUsage.rss() / 2 ** 20);
-  if (rss > MAX_RSS_MIB) {
-    console.error(`RSS ${rss} MiB after pool ${i} of ${POOLS}: ${givenUp} workers given up by the watchdog still allocate (Node ${process.version}); 0 hangs so far`);
+  if (r.stop === 'rss' && PER_PROCESS === 0) {
+    console.error(`RSS ${r.rss} MiB after pool ${total.done} of ${POOLS}: ${total.givenUp} workers given up by the watchdog still allocate (Node ${process.version}); 0 hangs so far (--per-process N runs the loop in fresh processes)`);
     process.exit(5);
   }
-  if (i % 50 === 0) console.error(`${i} pools, ${((Date.now() - began) / 1000).toFixed(0)} s, slowest ${slowest} ms, ${givenUp} given up, RSS ${rss} MiB`);
+  if (PER_PROCESS > 0) console.error(`${total.done} pools in ${total.processes} processes, ${seconds()} s, slowest ${total.slowest} ms, ${total.givenUp} given up${r.stop === 'rss' ? ` (a process ended at RSS ${r.rss} MiB)` : ''}`);
 }
-console.log(`oom loop: ${POOLS} pools on Node ${process.version}, each call crashed its worker and the pool recovered; 0 hangs, ${givenUp} workers given up by the watchdog; ${((Date.now() - began) / 1000).toFixed(0)} s, slowest pool ${slowest} ms`);
+console.log(`oom loop: ${POOLS} pools on Node ${process.version}${PER_PROCESS > 0 ? ` in ${total.processes} processes` : ''}, each call crashed its worker and the pool recovered; 0 hangs, ${total.givenUp} workers given up by the watchdog; ${seconds()} s, slowest pool ${total.slowest} ms`);
