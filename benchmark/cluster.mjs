@@ -4,7 +4,9 @@
 //   1. the cost of a chunk: one `apply` round trip, and a map of 64 tiny chunks, against a
 //      local pool of one worker;
 //   2. scaling: CPU-bound chunks of 50 ms on 1 host and on 2 hosts (`--processes 1` each);
-//      the target is ≥ 1.8× on a 2-core machine.
+//      the target is ≥ 1.8× on a 2-core machine;
+//   3. many hosts: a map of 2,000 single-item chunks on 2 hosts and on 8 (`--processes 1`
+//      each, all on this machine): what a queue of small chunks costs as hosts are added.
 // Contenders run interleaved, round by round; medians are reported. Uses FERROPOOL_TEST_REDIS
 // when set, else starts redis-server on a free port (and stops it by its pid).
 import { spawn } from 'node:child_process';
@@ -69,7 +71,10 @@ export async function runCluster(args) {
   const redis = await redisServer();
   const one = `bench-${randomUUID().slice(0, 8)}`;
   const two = `bench-${randomUUID().slice(0, 8)}`;
+  const eight = `bench-${randomUUID().slice(0, 8)}`;
   const hosts = await Promise.all([startHost(redis.url, one, 'one-a'), startHost(redis.url, two, 'two-a'), startHost(redis.url, two, 'two-b')]);
+  for (let h = 0; h < 8; h++) hosts.push(await startHost(redis.url, eight, `eight-${h}`));
+  const eightHosts = new Pool({ cluster: { connection: redis.url, queue: eight } });
   const oneHost = new Pool({ cluster: { connection: redis.url, queue: one } });
   const twoHosts = new Pool({ cluster: { connection: redis.url, queue: two } });
   const local = new Pool(1);
@@ -150,8 +155,21 @@ export async function runCluster(args) {
     const m1 = median(scale['1 host']);
     const m2 = median(scale['2 hosts']);
     results.workloads.C1_scaling = { title: '16 chunks of 50 ms CPU each: 1 host vs 2 hosts (--processes 1 each)', medians: { '1 host': m1, '2 hosts': m2 }, speedup: m1 / m2, target: 1.8 };
+    // 3. Many hosts: 2,000 single-item chunks, each result checked once.
+    const items = Array.from({ length: 2000 }, (_, i) => i);
+    await eightHosts.map(inc, items.slice(0, 64), { chunksize: 1 });
+    const many = { '2 hosts': [], '8 hosts': [] };
+    for (let r = 0; r < Math.max(3, rounds >> 1); r++) {
+      for (const [name, p] of r % 2 ? [['8 hosts', eightHosts], ['2 hosts', twoHosts]] : [['2 hosts', twoHosts], ['8 hosts', eightHosts]]) {
+        const t = performance.now();
+        const out = await p.map(inc, items, { chunksize: 1 });
+        many[name].push(performance.now() - t);
+        if (out.length !== items.length || out.some((v, i) => v !== i + 1)) throw new Error('C1 many-hosts result');
+      }
+    }
+    results.workloads.C1_hosts = { title: 'a map of 2,000 single-item chunks: 2 hosts vs 8 hosts (--processes 1 each, one machine)', medians: { '2 hosts': median(many['2 hosts']), '8 hosts': median(many['8 hosts']) } };
   } finally {
-    await Promise.all([oneHost.terminate(), twoHosts.terminate(), local.terminate()]);
+    await Promise.all([oneHost.terminate(), twoHosts.terminate(), eightHosts.terminate(), local.terminate()]);
     for (const h of hosts) h.kill('SIGTERM');
     await sleep(300);
     redis.stop();
@@ -167,4 +185,6 @@ export async function runCluster(args) {
   console.log(`  apply round trip, p50:         local ${f(o.applyP50.local)} ms   cluster ${f(o.applyP50.cluster)} ms (p99 ${f(o.applyP99Cluster)} ms)   bare BullMQ job ${f(o.applyP50['bare BullMQ'])} ms`);
   console.log(`  map, per chunk of 100 items:   local ${f(o.perChunkMap.local)} ms   cluster ${f(o.perChunkMap.cluster)} ms`);
   console.log(`  16 × 50 ms chunks:             1 host ${f(s.medians['1 host'])} ms   2 hosts ${f(s.medians['2 hosts'])} ms   speedup ${f(s.speedup)}× (target ≥ 1.8×)`);
+  const h = results.workloads.C1_hosts;
+  console.log(`  2,000 single-item chunks:      2 hosts ${f(h.medians['2 hosts'])} ms   8 hosts ${f(h.medians['8 hosts'])} ms`);
 }

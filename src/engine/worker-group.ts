@@ -150,7 +150,7 @@ export class WorkerGroup {
    * stop again, and is no longer waited for. */
   #giveUp(m: Member, rss: number): void {
     if (m.gone) return;
-    const error = new Error(`the worker ran past its resourceLimits and did not stop (process RSS ${Math.round(rss / 2 ** 20)} MiB); it was given up`);
+    const error = new Error(`the worker ran past its resourceLimits and did not stop (process RSS ${Math.round(rss / 2 ** 20)} MiB); it was given up: its thread runs until the process ends, and the process cannot end by process.exit(), which waits for every worker thread (end it with a signal)`);
     Object.assign(error, { code: 'ERR_WORKER_OUT_OF_MEMORY' });
     m.error ??= error;
     this.#abandoned.add(m);
