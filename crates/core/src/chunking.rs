@@ -39,6 +39,13 @@ pub fn chunk_range(index: usize, chunk_len: usize, len: usize) -> Range<usize> {
 /// caller starts at once, and nobody pays the wake-up of a sleeping caller at the end.
 pub const ASSISTED_WORK: usize = 1024 * 1024;
 
+/// Maps whose output (in bytes) is at least this, and is not their input, write it with
+/// streaming stores ([`crate::kernels::map_raw_streaming`]): an output this large does not
+/// stay in a core's share of the caches anyway, so skipping the read of every line before
+/// it is overwritten saves memory traffic and evicts nothing useful. Below it, plain stores
+/// leave the output cached for whatever reads it next.
+pub const STREAM_BYTES: usize = 16 << 20;
+
 /// Where a call runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
