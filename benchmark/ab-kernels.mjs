@@ -7,7 +7,7 @@
 //
 // Every build is loaded side by side (each has its own native pool; an idle pool parks its
 // threads). Per round: the C reference (into a reused and a fresh output), then each build,
-// in an order that alternates between rounds, on W3a into out (square 10M doubles into a
+// in an order that rotates between rounds, on W3a into out (square 10M doubles into a
 // preallocated Float64Array), W3a fresh (into an output allocated as the facade does) and
 // W4 (2,000 successive sums of Math.sqrt over 1,000 doubles, per call). Prints medians,
 // lower quartiles and minima: on a shared machine the spread is wide.
@@ -70,7 +70,7 @@ for (let round = 0; round < ROUNDS; round++) {
     refSamples['W3a into out (ms)'].push(...r.reused);
     refSamples['W3a fresh (ms)'].push(...r.fresh);
   }
-  const order = round % 2 ? [...addons.keys()].reverse() : [...addons.keys()];
+  const order = addons.map((_, i) => (i + round) % addons.length); // each build in every position
   for (const [name, run] of Object.entries(rows)) {
     for (const i of order) {
       await settle();

@@ -52,6 +52,11 @@ pub struct MapArgs<T> {
     pub chunk_len: Option<usize>,
     /// The most threads that may work on the call at once.
     pub max_workers: usize,
+    /// `dst` was just allocated and has never been written: the call faults its pages in,
+    /// and the OS zero-fills each one first, leaving it in the cache. Plain stores then hit
+    /// the cache, where streaming ones would first have to evict those lines, so such an
+    /// output is never streamed (see [`STREAM_BYTES`]). Only speed depends on it.
+    pub fresh_output: bool,
 }
 
 /// A reduction kernel call over `src`, each element first mapped by `pre` when given.
@@ -211,8 +216,9 @@ pub unsafe fn map_kernel<T: Element>(args: MapArgs<T>) -> KernelCall<()> {
     let dst = SharedPtr(args.dst);
     let (op, len) = (args.op, args.len);
     // Out of place only: in place, the line was just read anyway. A large output that does
-    // not overlap the input ([2]) is streamed (see STREAM_BYTES).
-    let stream = args.src != args.dst.cast_const()
+    // not overlap the input ([2]) is streamed (see STREAM_BYTES), unless it is fresh memory.
+    let stream = !args.fresh_output
+        && args.src != args.dst.cast_const()
         && len.saturating_mul(std::mem::size_of::<T>()) >= STREAM_BYTES;
     KernelCall {
         chunks,

@@ -223,6 +223,7 @@ pub fn map_kernel<'env>(
     let chunk_len = parse_chunk_len(chunk_len)?;
     let max_workers = max_workers.max(1) as usize;
     let len = src.len;
+    let fresh_output = crate::outputs::is_fresh(dst.data, dst.byte_len());
     // SAFETY: both views are live typed arrays of `len` aligned elements, checked above to be
     // the same view or disjoint. Inline, they outlive the call; on the pool, `pins` keep them
     // alive until the promise settles and the teardown hook drains the job before the isolate
@@ -235,6 +236,7 @@ pub fn map_kernel<'env>(
             len,
             chunk_len,
             max_workers,
+            fresh_output,
         }))
     };
     if call.mode() != Mode::Pooled {

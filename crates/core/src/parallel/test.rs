@@ -108,6 +108,7 @@ fn map<T: Element>(
             len: src.len(),
             chunk_len,
             max_workers,
+            fresh_output: false,
         })
     }
 }
@@ -129,6 +130,7 @@ fn map_in_place<T: Element>(
             len: data.len(),
             chunk_len,
             max_workers,
+            fresh_output: false,
         })
     }
 }
