@@ -196,7 +196,14 @@ pub unsafe fn map_raw_streaming<T: Element>(op: UnaryOp, src: *const T, dst: *mu
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{__m128i, _mm_load_si128, _mm_sfence, _mm_stream_si128};
-        use std::mem::{size_of, MaybeUninit};
+        use std::mem::{align_of, size_of, MaybeUninit};
+
+        // The line arithmetic below needs elements that tile a line, aligned to their size
+        // (f64 and f32 are); any other Element takes the plain path.
+        if size_of::<T>() == 0 || 64 % size_of::<T>() != 0 || align_of::<T>() != size_of::<T>() {
+            // SAFETY: forwarded: the caller's guarantees are stronger than map_raw's.
+            return unsafe { map_raw(op, src, dst, len) };
+        }
 
         /// Elements are mapped into this at a time: a multiple of a cache line, aligned
         /// to one, small enough to stay in L1.
@@ -204,7 +211,7 @@ pub unsafe fn map_raw_streaming<T: Element>(op: UnaryOp, src: *const T, dst: *mu
         struct Block([u8; 2048]);
         const LINE: usize = 64;
         let size = size_of::<T>();
-        let per_line = LINE / size; // T is f64 or f32: its size divides a line
+        let per_line = LINE / size;
         let per_block = size_of::<Block>() / size;
         // Plain stores up to the first cache-line boundary of `dst`.
         let head = ((dst as usize).wrapping_neg() % LINE / size).min(len);
