@@ -10,7 +10,9 @@
 // in an order that rotates between rounds, on W3a into out (square 10M doubles into a
 // preallocated Float64Array), W3a fresh (into an output allocated as the facade does) and
 // W4 (2,000 successive sums of Math.sqrt over 1,000 doubles, per call). Prints medians,
-// lower quartiles and minima: on a shared machine the spread is wide.
+// lower quartiles and minima: on a shared machine the spread is wide. For W3a it also
+// prints the CPU time a call took over all threads, which other processes' load barely
+// moves (it leaves out the time the pool's threads wait for a core).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -44,14 +46,22 @@ const SQRT = 1; // MapKernelOp.Sqrt
 const SUM = 0; // ReduceKernelOp.Sum
 const FLOAT64 = 0; // FloatArrayKind.Float64
 let id = 1;
-const timed = async (run) => {
-  const t = performance.now();
+/** Wall time of `run`, in ms; with `cpu`, also pushes the CPU time of the whole process
+ * (every thread, the pool's spin after the call included) to `cpu`. */
+const timed = async (run, cpu) => {
+  const [t, c] = [performance.now(), process.cpuUsage()];
   await run();
-  return performance.now() - t;
+  const wall = performance.now() - t;
+  if (cpu) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const used = process.cpuUsage(c);
+    cpu.push((used.user + used.system) / 1000);
+  }
+  return wall;
 };
 const rows = {
-  'W3a into out (ms)': (k) => timed(() => k.mapKernel(id++, SQUARE, 0, 0, input, out, 0, THREADS)),
-  'W3a fresh (ms)': (k) => timed(() => k.mapKernel(id++, SQUARE, 0, 0, input, k.allocOutput(FLOAT64, n) ?? new Float64Array(n), 0, THREADS)),
+  'W3a into out (ms)': (k, cpu) => timed(() => k.mapKernel(id++, SQUARE, 0, 0, input, out, 0, THREADS), cpu),
+  'W3a fresh (ms)': (k, cpu) => timed(() => k.mapKernel(id++, SQUARE, 0, 0, input, k.allocOutput(FLOAT64, n) ?? new Float64Array(n), 0, THREADS), cpu),
   'W4 (µs a call)': async (k) => {
     const ms = await timed(async () => {
       for (let c = 0; c < 2000; c++) await k.reduceKernel(id++, SUM, SQRT, 0, 0, row, null, 0, THREADS);
@@ -60,6 +70,7 @@ const rows = {
   },
 };
 const samples = Object.fromEntries(Object.keys(rows).map((r) => [r, builds.map(() => [])]));
+const cpuSamples = Object.fromEntries(Object.keys(rows).map((r) => [r, builds.map(() => [])]));
 const refSamples = { 'W3a into out (ms)': [], 'W3a fresh (ms)': [] };
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
@@ -74,7 +85,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [name, run] of Object.entries(rows)) {
     for (const i of order) {
       await settle();
-      samples[name][i].push(await run(addons[i]));
+      samples[name][i].push(await run(addons[i], cpuSamples[name][i]));
     }
   }
 }
@@ -92,5 +103,9 @@ for (const name of Object.keys(rows)) {
   const base = ref && refSamples[name] ? stats(refSamples[name]) : undefined;
   console.log(name);
   if (base) console.log(`  native C/OpenMP: ${fmt(base)}`);
-  for (const [i, file] of builds.entries()) console.log(`  ${file}: ${fmt(stats(samples[name][i]), base)}`);
+  for (const [i, file] of builds.entries()) {
+    console.log(`  ${file}: ${fmt(stats(samples[name][i]), base)}`);
+    const cpu = cpuSamples[name][i];
+    if (cpu.length) console.log(`    CPU time, all threads (ms): ${fmt(stats(cpu))}`);
+  }
 }
