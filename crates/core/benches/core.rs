@@ -44,6 +44,7 @@ fn map_square(bencher: divan::Bencher, len: usize) {
                     len,
                     chunk_len: None,
                     max_workers: workers,
+                    fresh_output: false,
                 })
             };
             call.run_blocking().expect("the map runs");

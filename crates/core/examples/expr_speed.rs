@@ -92,7 +92,9 @@ fn main() {
         eval_columns(&prog, &cols, ColumnMut::F64(&mut out));
         fused(&x, &y, &z, &mut check);
         assert!(
-            out.iter().zip(&check).all(|(a, b)| a.to_bits() == b.to_bits()),
+            out.iter()
+                .zip(&check)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
             "{source}: the expression and the loop differ"
         );
         let (mut e, mut f, mut r) = (Vec::new(), Vec::new(), Vec::new());
@@ -104,7 +106,12 @@ fn main() {
             let te = t.elapsed().as_secs_f64() / inner as f64;
             let t = Instant::now();
             for _ in 0..inner {
-                fused(black_box(&x), black_box(&y), black_box(&z), black_box(&mut out));
+                fused(
+                    black_box(&x),
+                    black_box(&y),
+                    black_box(&z),
+                    black_box(&mut out),
+                );
             }
             let tf = t.elapsed().as_secs_f64() / inner as f64;
             e.push(te);

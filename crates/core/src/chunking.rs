@@ -6,16 +6,16 @@
 
 use std::ops::Range;
 
-/// The smallest default chunk, in elements: 16 Ki doubles (128 KiB) take a few microseconds,
-/// far more than the ~20 ns it costs to claim a chunk.
+/// The smallest default chunk, in elements: 16 Ki doubles (128 KiB) take far longer to map
+/// than the one atomic increment it costs to claim a chunk.
 pub const MIN_CHUNK_LEN: usize = 16 * 1024;
 
 /// A default call is cut into about this many chunks, enough to balance 16 threads.
 pub const CHUNKS_PER_CALL: usize = 64;
 
 /// Calls whose work (elements × per-element cost) is at most this run inline on the calling
-/// thread: about 50 µs of a memory-bound kernel, less than waking the pool and collecting the
-/// answer would cost.
+/// thread: a memory-bound kernel over this many elements takes less time than waking the
+/// pool and collecting the answer would cost.
 pub const INLINE_WORK: usize = 128 * 1024;
 
 /// The default chunk length for an input of `len` elements.
@@ -34,10 +34,17 @@ pub fn chunk_range(index: usize, chunk_len: usize, len: usize) -> Range<usize> {
     start..start.saturating_add(chunk_len).min(len)
 }
 
-/// Calls whose work is at most this (about 0.5 ms of a memory-bound kernel on one core)
+/// Calls whose work is at most this (a short call of a memory-bound kernel on one core)
 /// run on the calling thread with pool threads helping, and return synchronously: the
 /// caller starts at once, and nobody pays the wake-up of a sleeping caller at the end.
 pub const ASSISTED_WORK: usize = 1024 * 1024;
+
+/// Maps whose output (in bytes) is at least this, and is not their input, write it with
+/// streaming stores ([`crate::kernels::map_raw_streaming`]): an output this large does not
+/// stay in a core's share of the caches anyway, so skipping the read of every line before
+/// it is overwritten saves memory traffic and evicts nothing useful. Below it, plain stores
+/// leave the output cached for whatever reads it next.
+pub const STREAM_BYTES: usize = 16 << 20;
 
 /// Where a call runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

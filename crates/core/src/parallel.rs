@@ -6,9 +6,11 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use crossbeam_utils::Backoff;
 
-use crate::chunking::{choose_mode, chunk_count, chunk_range, default_chunk_len, Mode};
+use crate::chunking::{
+    choose_mode, chunk_count, chunk_range, default_chunk_len, Mode, STREAM_BYTES,
+};
 use crate::job::{panic_message, ChunkFn, Job, JobError};
-use crate::kernels::{map_raw, reduce_slice, Element, ReduceOp, UnaryOp};
+use crate::kernels::{map_raw, map_raw_streaming, reduce_slice, Element, ReduceOp, UnaryOp};
 use crate::registry::Registry;
 
 /// A pointer that may cross threads. Closures capture it whole (through [`SharedPtr::get`]),
@@ -50,6 +52,11 @@ pub struct MapArgs<T> {
     pub chunk_len: Option<usize>,
     /// The most threads that may work on the call at once.
     pub max_workers: usize,
+    /// `dst` was just allocated and has never been written: the call faults its pages in,
+    /// and the OS zero-fills each one first, leaving it in the cache. Plain stores then hit
+    /// the cache, where streaming ones would first have to evict those lines, so such an
+    /// output is never streamed (see [`STREAM_BYTES`]). Only speed depends on it.
+    pub fresh_output: bool,
 }
 
 /// A reduction kernel call over `src`, each element first mapped by `pre` when given.
@@ -208,6 +215,11 @@ pub unsafe fn map_kernel<T: Element>(args: MapArgs<T>) -> KernelCall<()> {
     let src = SharedPtr(args.src.cast_mut());
     let dst = SharedPtr(args.dst);
     let (op, len) = (args.op, args.len);
+    // Out of place only: in place, the line was just read anyway. A large output that does
+    // not overlap the input ([2]) is streamed (see STREAM_BYTES), unless it is fresh memory.
+    let stream = !args.fresh_output
+        && args.src != args.dst.cast_const()
+        && len.saturating_mul(std::mem::size_of::<T>()) >= STREAM_BYTES;
     KernelCall {
         chunks,
         max_workers: args.max_workers,
@@ -215,15 +227,16 @@ pub unsafe fn map_kernel<T: Element>(args: MapArgs<T>) -> KernelCall<()> {
         body: Box::new(move |index| {
             let range = chunk_range(index, chunk_len, len);
             // SAFETY: the range lies within `len` ([1]); chunks are disjoint, so no two
-            // threads write the same element; aliasing follows [2]; [3] excludes others.
+            // threads write the same element; aliasing follows [2] (disjoint when `stream`,
+            // as map_raw_streaming needs); [3] excludes others.
             unsafe {
-                map_raw(
-                    op,
-                    src.get().add(range.start),
-                    dst.get().add(range.start),
-                    range.len(),
-                )
-            };
+                let (from, to) = (src.get().add(range.start), dst.get().add(range.start));
+                if stream {
+                    map_raw_streaming(op, from.cast_const(), to, range.len());
+                } else {
+                    map_raw(op, from, to, range.len());
+                }
+            }
             Ok(())
         }),
         finish: Box::new(|| ()),

@@ -28,6 +28,28 @@ pub enum ChunkOutcome {
     Failed(Vec<u8>),
 }
 
+/// The element type of a typed array whose memory the native side reads or writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ElementKind {
+    /// `Float64Array`
+    F64,
+    /// `Float32Array`
+    F32,
+    /// `Int32Array` (JS-function pools map its integers into their workers; kernels take
+    /// floats only)
+    I32,
+}
+
+impl ElementKind {
+    /// The size of one element, in bytes.
+    pub fn size(self) -> usize {
+        match self {
+            ElementKind::F64 => 8,
+            ElementKind::F32 | ElementKind::I32 => 4,
+        }
+    }
+}
+
 /// Memory a job's workers read and write in place: the caller's typed arrays, by address.
 /// The board never dereferences them; it only hands them to the workers' views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +58,8 @@ pub struct SharedRegion {
     pub addr: usize,
     /// The number of elements.
     pub len: usize,
-    /// What the elements are (the binding's element-type code).
-    pub kind: u8,
+    /// What the elements are.
+    pub kind: ElementKind,
 }
 
 /// What settling a chunk did to its job.
@@ -189,9 +211,8 @@ impl TaskBoard {
         loop {
             let job = queue.front()?.clone();
             match job.job.claim_chunk() {
-                Some(index) if job.job.is_cancelled() => {
+                Some(_) if job.job.is_cancelled() => {
                     job.job.finish_chunk(Ok(()));
-                    let _ = index;
                 }
                 Some(index) => {
                     job.holders[index].store(worker, Ordering::Release);
@@ -248,9 +269,8 @@ impl TaskBoard {
         };
         job.job.cancel(JobError::Cancelled);
         // Skip what nobody claimed yet, so only running chunks keep the job alive.
-        while let Some(index) = job.job.claim_chunk() {
+        while job.job.claim_chunk().is_some() {
             job.job.finish_chunk(Ok(()));
-            let _ = index;
         }
         job.dropped.store(true, Ordering::Release);
         if job.job.is_complete() {

@@ -35,6 +35,7 @@ fn pooled_map(op: UnaryOp, data: &[f64], what: &str) {
             len: data.len(),
             chunk_len: Some(512),
             max_workers: 8,
+            fresh_output: false,
         })
     };
     let (tx, rx) = mpsc::channel();

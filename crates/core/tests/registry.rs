@@ -73,6 +73,7 @@ unsafe fn map_call(
             len,
             chunk_len,
             max_workers,
+            fresh_output: false,
         })
     }
 }

@@ -4,58 +4,78 @@ use std::ptr;
 
 use napi::{sys, Env, Error, JsValue, Result, Status, Unknown};
 
-/// The element type of a typed array the addon reads: the kernels accept `F64` and `F32`;
-/// JS-function pools also map `I32` inputs (arrays of small integers) into their workers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ElementType {
-    F64,
-    F32,
-    I32,
+pub(crate) use ferropool_core::tasks::ElementKind;
+
+/// The element types a [`TypedView`] may be read as: [`Float`] for the kernels, or any
+/// [`ElementKind`] for the shared arrays of JS-function pools.
+pub(crate) trait Kind: Copy + Eq {
+    /// The typed array types accepted, for error messages.
+    const EXPECTED: &'static str;
+    /// The kind of a typed array of napi type `napi_type`, if it is one of these.
+    fn from_napi(napi_type: sys::napi_typedarray_type) -> Option<Self>;
+    /// The element type.
+    fn element(self) -> ElementKind;
 }
 
-impl ElementType {
-    fn size(self) -> usize {
+/// The element type of a kernel's array: floats only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Float {
+    F64,
+    F32,
+}
+
+impl Kind for Float {
+    const EXPECTED: &'static str = "a Float64Array or Float32Array";
+    fn from_napi(napi_type: sys::napi_typedarray_type) -> Option<Self> {
+        match napi_type {
+            sys::TypedarrayType::float64_array => Some(Float::F64),
+            sys::TypedarrayType::float32_array => Some(Float::F32),
+            _ => None,
+        }
+    }
+    fn element(self) -> ElementKind {
         match self {
-            ElementType::F64 => 8,
-            ElementType::F32 | ElementType::I32 => 4,
+            Float::F64 => ElementKind::F64,
+            Float::F32 => ElementKind::F32,
         }
     }
 }
 
-/// A typed array's memory, borrowed from its `ArrayBuffer`.
+impl Kind for ElementKind {
+    const EXPECTED: &'static str = "a Float64Array, Float32Array or Int32Array";
+    fn from_napi(napi_type: sys::napi_typedarray_type) -> Option<Self> {
+        match napi_type {
+            sys::TypedarrayType::int32_array => Some(ElementKind::I32),
+            other => Float::from_napi(other).map(Float::element),
+        }
+    }
+    fn element(self) -> ElementKind {
+        self
+    }
+}
+
+/// A typed array's memory, borrowed from its `ArrayBuffer`; its elements are one of `K`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct TypedView {
-    pub(crate) element: ElementType,
+pub(crate) struct TypedView<K = Float> {
+    pub(crate) element: K,
     pub(crate) data: *mut u8,
     pub(crate) len: usize,
     pub(crate) raw: sys::napi_value,
 }
 
-impl TypedView {
-    /// Reads `value` as a `Float64Array` or `Float32Array`; `name` is the argument's name
-    /// for error messages.
-    pub(crate) fn read(env: &Env, value: &Unknown<'_>, name: &str) -> Result<TypedView> {
-        Self::read_as(env, value, name, false)
-    }
-
-    /// As [`TypedView::read`], also accepting an `Int32Array` when `int32` is set.
-    pub(crate) fn read_as(
-        env: &Env,
-        value: &Unknown<'_>,
-        name: &str,
-        int32: bool,
-    ) -> Result<TypedView> {
+impl<K: Kind> TypedView<K> {
+    /// Reads `value` as a typed array of one of the types `K` accepts; `name` is the
+    /// argument's name for error messages.
+    pub(crate) fn read(env: &Env, value: &Unknown<'_>, name: &str) -> Result<Self> {
         let env = env.raw();
         let raw = value.raw();
         let mut is_typed = false;
         // SAFETY: env and raw are valid; the out-pointer is a live local.
         check(unsafe { sys::napi_is_typedarray(env, raw, &mut is_typed) })?;
         if !is_typed {
-            return Err(invalid(format!(
-                "{name} must be a Float64Array or Float32Array"
-            )));
+            return Err(invalid(format!("{name} must be {}", K::EXPECTED)));
         }
-        let mut kind = 0;
+        let mut napi_type = 0;
         let mut len = 0usize;
         let mut data: *mut std::ffi::c_void = ptr::null_mut();
         let mut buffer: sys::napi_value = ptr::null_mut();
@@ -65,22 +85,15 @@ impl TypedView {
             sys::napi_get_typedarray_info(
                 env,
                 raw,
-                &mut kind,
+                &mut napi_type,
                 &mut len,
                 &mut data,
                 &mut buffer,
                 &mut offset,
             )
         })?;
-        let element = match kind {
-            sys::TypedarrayType::float64_array => ElementType::F64,
-            sys::TypedarrayType::float32_array => ElementType::F32,
-            sys::TypedarrayType::int32_array if int32 => ElementType::I32,
-            _ => {
-                return Err(invalid(format!(
-                    "{name} must be a Float64Array or Float32Array"
-                )))
-            }
+        let Some(element) = K::from_napi(napi_type) else {
+            return Err(invalid(format!("{name} must be {}", K::EXPECTED)));
         };
         let mut detached = false;
         // SAFETY: buffer is the typed array's ArrayBuffer handle returned just above.
@@ -88,7 +101,7 @@ impl TypedView {
         if detached {
             return Err(invalid(format!("{name}'s ArrayBuffer is detached")));
         }
-        if len > 0 && (data.is_null() || data as usize % element.size() != 0) {
+        if len > 0 && (data.is_null() || data as usize % element.element().size() != 0) {
             return Err(invalid(format!("{name}'s memory is not aligned")));
         }
         Ok(TypedView {
@@ -99,32 +112,43 @@ impl TypedView {
         })
     }
 
-    fn byte_range(&self) -> std::ops::Range<usize> {
-        let start = self.data as usize;
-        start..start + self.len * self.element.size()
+    /// The size of the memory, in bytes.
+    pub(crate) fn byte_len(&self) -> usize {
+        self.len * self.element.element().size()
     }
 
-    /// Checks that `out` can receive an element-wise map of `self`: the same element type,
-    /// or a `Float64Array` for an `Int32Array` (integers in, numbers out).
-    pub(crate) fn check_output(&self, out: &TypedView) -> Result<()> {
-        let widened = self.element == ElementType::I32 && out.element == ElementType::F64;
-        if out.element != self.element && !widened {
-            return Err(invalid(
-                "opts.out must have the input's element type".to_string(),
-            ));
+    fn byte_range(&self) -> std::ops::Range<usize> {
+        let start = self.data as usize;
+        start..start + self.byte_len()
+    }
+
+    /// Checks that `out` (the argument named `out_name`) can receive an element-wise map of
+    /// `self`: the same element type, or a `Float64Array` for an `Int32Array` (integers in,
+    /// numbers out).
+    pub(crate) fn check_output<O: Kind>(&self, out: &TypedView<O>, out_name: &str) -> Result<()> {
+        let (from, to) = (self.element.element(), out.element.element());
+        if from == ElementKind::I32 && to != ElementKind::F64 {
+            return Err(invalid(format!(
+                "{out_name} must be a Float64Array for an Int32Array input"
+            )));
+        }
+        if from != ElementKind::I32 && to != from {
+            return Err(invalid(format!(
+                "{out_name} must have the input's element type"
+            )));
         }
         if out.len != self.len {
             return Err(invalid(format!(
-                "opts.out has length {} but the input has length {}",
+                "{out_name} has length {} but the input has length {}",
                 out.len, self.len
             )));
         }
         let (a, b) = (self.byte_range(), out.byte_range());
         let overlaps = a.start < b.end && b.start < a.end;
         if overlaps && a.start != b.start {
-            return Err(invalid(
-                "opts.out overlaps the input without being the same view; pass the input itself to work in place".to_string(),
-            ));
+            return Err(invalid(format!(
+                "{out_name} overlaps the input without being the same view; pass the input itself to work in place"
+            )));
         }
         Ok(())
     }

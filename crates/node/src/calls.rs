@@ -14,25 +14,19 @@ use napi::bindgen_prelude::{Either, Object};
 use napi::{Env, Error, Result, Status, Unknown};
 use napi_derive::napi;
 
-use crate::buffers::{invalid, ElementType, Pinned, TypedView};
+use crate::buffers::{invalid, Float, Pinned, TypedView};
 
 /// Evaluates `$body` with `$T` standing for the Rust type of a typed array's elements.
 macro_rules! by_element {
     ($element:expr, $T:ident => $body:expr) => {
         match $element {
-            ElementType::F64 => {
+            Float::F64 => {
                 type $T = f64;
                 $body
             }
-            ElementType::F32 => {
+            Float::F32 => {
                 type $T = f32;
                 $body
-            }
-            // TypedView::read never yields it: kernels take floats only.
-            ElementType::I32 => {
-                return Err(invalid(
-                    "kernels take a Float64Array or Float32Array".to_string(),
-                ))
             }
         }
     };
@@ -208,8 +202,8 @@ where
 /// the pool is done. `chunkLen` 0 picks the default; `maxWorkers` caps the threads.
 #[napi(catch_unwind, ts_return_type = "Promise<void> | void")]
 // Positional on purpose: an options object (`#[napi(object)]`) for the call id, chunk length
-// and thread cap cost 0.4-0.5 µs more a call (its allocation and property reads), 15-20% of
-// a 1,000-element kernel call in a hot loop (W4).
+// and thread cap costs its allocation and property reads on every call, a noticeable share
+// of a 1,000-element kernel call in a hot loop (W4).
 #[allow(clippy::too_many_arguments)]
 pub fn map_kernel<'env>(
     env: &'env Env,
@@ -223,12 +217,13 @@ pub fn map_kernel<'env>(
     max_workers: u32,
 ) -> Result<Either<(), Object<'env>>> {
     let op = unary_op(op, p0, p1)?;
-    let src = TypedView::read(env, &input, "input")?;
-    let dst = TypedView::read(env, &out, "opts.out")?;
-    src.check_output(&dst)?;
+    let src = TypedView::<Float>::read(env, &input, "input")?;
+    let dst = TypedView::<Float>::read(env, &out, "opts.out")?;
+    src.check_output(&dst, "opts.out")?;
     let chunk_len = parse_chunk_len(chunk_len)?;
     let max_workers = max_workers.max(1) as usize;
     let len = src.len;
+    let fresh_output = crate::outputs::is_fresh(dst.data, dst.byte_len());
     // SAFETY: both views are live typed arrays of `len` aligned elements, checked above to be
     // the same view or disjoint. Inline, they outlive the call; on the pool, `pins` keep them
     // alive until the promise settles and the teardown hook drains the job before the isolate
@@ -241,6 +236,7 @@ pub fn map_kernel<'env>(
             len,
             chunk_len,
             max_workers,
+            fresh_output,
         }))
     };
     if call.mode() != Mode::Pooled {
@@ -270,7 +266,7 @@ pub fn reduce_kernel<'env>(
 ) -> Result<Either<f64, Object<'env>>> {
     let op = reduce_op(op);
     let pre = pre_op.map(|pre| unary_op(pre, p0, p1)).transpose()?;
-    let src = TypedView::read(env, &input, "input")?;
+    let src = TypedView::<Float>::read(env, &input, "input")?;
     let chunk_len = parse_chunk_len(chunk_len)?;
     let max_workers = max_workers.max(1) as usize;
     // SAFETY: a live typed array of `src.len` aligned elements, kept alive as in map_kernel.

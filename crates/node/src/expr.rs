@@ -13,7 +13,7 @@ use napi::bindgen_prelude::{Array, Either, External, JsObjectValue, Object};
 use napi::{Env, JsValue, Result, Unknown, ValueType};
 use napi_derive::napi;
 
-use crate::buffers::{invalid, ElementType, Pinned, TypedView};
+use crate::buffers::{invalid, Float, Pinned, TypedView};
 use crate::calls::{dispatch, parse_chunk_len, reduce_op, ReduceKernelOp};
 
 /// A compiled expression (opaque to JS).
@@ -55,13 +55,6 @@ pub fn compile_expr(
     }
 }
 
-fn size(element: ElementType) -> usize {
-    match element {
-        ElementType::F64 => 8,
-        ElementType::F32 | ElementType::I32 => 4,
-    }
-}
-
 /// The input arrays: one typed array, or a JS array of them.
 fn read_inputs(env: &Env, inputs: &Unknown<'_>) -> Result<Vec<TypedView>> {
     if inputs.get_type()? == ValueType::Object && inputs.is_array()? {
@@ -97,8 +90,8 @@ fn input_ptrs(program: &Program, views: &[TypedView], len: usize) -> Result<Vec<
                 )));
             }
             Ok(match view.element {
-                ElementType::F64 => InputPtr::F64(view.data.cast()),
-                _ => InputPtr::F32(view.data.cast()),
+                Float::F64 => InputPtr::F64(view.data.cast()),
+                Float::F32 => InputPtr::F32(view.data.cast()),
             })
         })
         .collect()
@@ -123,10 +116,10 @@ pub fn map_expr<'env>(
     let len = dst.len;
     let inputs_ptrs = input_ptrs(&program, &views, len)?;
     let out_start = dst.data as usize;
-    let out_end = out_start + len * size(dst.element);
+    let out_end = out_start + dst.byte_len();
     for (view, name) in views.iter().zip(&program.inputs) {
         let start = view.data as usize;
-        let end = start + view.len * size(view.element);
+        let end = start + view.byte_len();
         let same = start == out_start && view.element == dst.element;
         if !same && start < out_end && out_start < end && len > 0 {
             return Err(invalid(format!(
@@ -135,8 +128,8 @@ pub fn map_expr<'env>(
         }
     }
     let out_ptr = match dst.element {
-        ElementType::F64 => OutputPtr::F64(dst.data.cast()),
-        _ => OutputPtr::F32(dst.data.cast()),
+        Float::F64 => OutputPtr::F64(dst.data.cast()),
+        Float::F32 => OutputPtr::F32(dst.data.cast()),
     };
     // SAFETY: every view is a live typed array of `len` aligned elements, and `out` is one
     // of them or overlaps none (checked above). Inline, they outlive the call; on the pool,

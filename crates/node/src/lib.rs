@@ -7,8 +7,8 @@
 
 /// The addon's own allocations (chunk payloads and results on the task boards) use
 /// mimalloc: with the system allocator, a job's freed payloads at the top of the heap were
-/// trimmed back to the OS and faulted in again by the next job (a 16 KiB submit cost 59 µs
-/// instead of 1; measured with the board micro-benchmark). Its 2.x line (the crate's `v2`
+/// trimmed back to the OS and faulted in again by the next job, which made a submit many
+/// times slower (seen with the board micro-benchmark). Its 2.x line (the crate's `v2`
 /// feature): mimalloc 3 keeps its process state with the first thread that allocated, and
 /// when that thread is a worker that exits (ferropool loaded only by worker threads, as a
 /// test runner or another pool's workers load it), the next thread's first allocation

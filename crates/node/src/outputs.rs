@@ -11,6 +11,7 @@
 //! instead of quietly copying it. What recycling saved (the page faults of fresh memory)
 //! is partly won back for very large outputs by asking for huge pages.
 
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr;
 
@@ -20,6 +21,19 @@ use napi_derive::napi;
 /// Outputs smaller than this come from `new Float64Array(n)` in JS (cheaper than a napi
 /// call while zeroing costs little).
 const MIN_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// The memory of the output this isolate allocated last, as `(address, bytes)`, until a
+    /// map takes it with [`is_fresh`].
+    static FRESH: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Whether `bytes` at `data` are the output [`alloc_output`] made last, never written yet
+/// (the facade allocates an output just before the map that fills it). Forgets it: a map
+/// asks once. A wrong answer only costs speed: see `MapArgs::fresh_output`.
+pub(crate) fn is_fresh(data: *mut u8, bytes: usize) -> bool {
+    bytes > 0 && FRESH.with(|f| f.take()) == (data as usize, bytes)
+}
 
 /// The element type of a map's output array.
 #[napi]
@@ -98,6 +112,7 @@ pub fn alloc_output<'env>(
         return Ok(None);
     }
     advise_huge_pages(data, bytes);
+    FRESH.with(|f| f.set((data as usize, bytes)));
     let mut view = ptr::null_mut();
     // SAFETY: buffer is an ArrayBuffer of `len * size` bytes.
     let status =

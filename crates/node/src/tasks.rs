@@ -10,7 +10,7 @@ use napi::bindgen_prelude::BufferSlice;
 use napi::{sys, Env, Result, Unknown};
 use napi_derive::napi;
 
-use crate::buffers::{invalid, ElementType, TypedView};
+use crate::buffers::{invalid, ElementKind, Float, Kind, TypedView};
 
 fn find(pool: u32) -> Result<Arc<TaskBoard>> {
     board(pool).ok_or_else(|| invalid(format!("pool {pool} has no task board (closed?)")))
@@ -37,15 +37,11 @@ pub fn board_close(pool: u32) {
         .remove(&pool);
 }
 
-fn region(view: &TypedView) -> SharedRegion {
+fn region<K: Kind>(view: &TypedView<K>) -> SharedRegion {
     SharedRegion {
         addr: view.data as usize,
         len: view.len,
-        kind: match view.element {
-            ElementType::F64 => 1,
-            ElementType::F32 => 2,
-            ElementType::I32 => 3,
-        },
+        kind: view.element.element(),
     }
 }
 
@@ -72,9 +68,9 @@ pub fn board_submit<'env>(
     }
     let shared = match (input, output) {
         (Some(input), Some(output)) => {
-            let src = TypedView::read_as(env, &input, "input", true)?;
-            let dst = TypedView::read(env, &output, "output")?;
-            src.check_output(&dst)?;
+            let src = TypedView::<ElementKind>::read(env, &input, "input")?;
+            let dst = TypedView::<Float>::read(env, &output, "output")?;
+            src.check_output(&dst, "output")?;
             Some([region(&src), region(&dst)])
         }
         _ => None,
@@ -93,15 +89,15 @@ pub fn board_submit<'env>(
 /// # Safety
 /// `region` must stay valid for as long as the returned view may be used.
 unsafe fn view_of(env: &Env, region: SharedRegion) -> Result<sys::napi_value> {
-    let (kind, size) = match region.kind {
-        1 => (sys::TypedarrayType::float64_array, 8),
-        2 => (sys::TypedarrayType::float32_array, 4),
-        _ => (sys::TypedarrayType::int32_array, 4),
+    let napi_type = match region.kind {
+        ElementKind::F64 => sys::TypedarrayType::float64_array,
+        ElementKind::F32 => sys::TypedarrayType::float32_array,
+        ElementKind::I32 => sys::TypedarrayType::int32_array,
     };
     let mut buffer = std::ptr::null_mut();
     let mut view = std::ptr::null_mut();
     // A zero-length region may have a dangling address: give V8 no pointer at all.
-    let len = region.len * size;
+    let len = region.len * region.kind.size();
     // SAFETY: the caller vouches for the region; no finalizer, so V8 never frees it.
     let status = unsafe {
         if len == 0 {
@@ -123,8 +119,9 @@ unsafe fn view_of(env: &Env, region: SharedRegion) -> Result<sys::napi_value> {
         ));
     }
     // SAFETY: buffer is the ArrayBuffer just created, of `len` bytes.
-    let status =
-        unsafe { sys::napi_create_typedarray(env.raw(), kind, region.len, buffer, 0, &mut view) };
+    let status = unsafe {
+        sys::napi_create_typedarray(env.raw(), napi_type, region.len, buffer, 0, &mut view)
+    };
     if status != sys::Status::napi_ok {
         return Err(invalid(
             "could not view the caller's typed array in this worker".into(),
@@ -232,7 +229,7 @@ pub struct ClaimedChunk<'env> {
 /// Not an external buffer over the `Vec`: Node frees an external buffer's memory in a
 /// finalizer that it defers to `setImmediate`, and a worker isolate that runs chunks and
 /// parks in `Atomics.wait` never turns its event loop, so every claimed payload (with its
-/// finalizer record) stayed allocated: 0.6-3 KB of native memory a call. A copy is freed by
+/// finalizer record) stayed allocated, native memory growing with every call. A copy is freed by
 /// the garbage collector itself.
 fn owned_bytes<'env>(env: &'env Env, bytes: &[u8]) -> Result<BufferSlice<'env>> {
     BufferSlice::copy_from(env, bytes)

@@ -634,3 +634,38 @@ fn reductions_are_deterministic_and_independent_of_alignment() {
         }
     }
 }
+
+/// Streams `data[skip..]` into `out[shift..]` and compares it with the plain map.
+fn check_streaming<T: Element + std::fmt::Debug>(op: UnaryOp, data: &[T], shift: usize) {
+    let want = reference_map(op, data);
+    let mut out = vec![T::from_f64(-12_345.5); data.len() + shift + 1];
+    let sentinel = out.clone();
+    let dst = &mut out[shift..shift + data.len()];
+    // SAFETY: two live slices of equal length, disjoint (one shared, one exclusive).
+    unsafe { map_raw_streaming(op, data.as_ptr(), dst.as_mut_ptr(), data.len()) };
+    let what = format!("{op:?} streamed, len {}, shift {shift}", data.len());
+    assert_same(&out[shift..shift + data.len()], &want, data, &what);
+    assert_same(&out[..shift], &sentinel[..shift], &sentinel, &what);
+    assert_same(
+        &out[shift + data.len()..],
+        &sentinel[shift + data.len()..],
+        &sentinel,
+        &what,
+    );
+}
+
+#[test]
+fn streaming_maps_write_exactly_what_plain_maps_do_at_any_alignment() {
+    let lengths = LENGTHS.into_iter().chain([256, 257, 511, 512, 513, 3000]);
+    for (seed, len) in lengths.enumerate() {
+        let f64s = mixed_f64(200 + seed as u64, len);
+        let f32s = mixed_f32(300 + seed as u64, len);
+        for op in OPS {
+            // Every position of the output within a cache line.
+            for shift in 0..16 {
+                check_streaming(op, &f64s, shift % 8);
+                check_streaming(op, &f32s, shift);
+            }
+        }
+    }
+}

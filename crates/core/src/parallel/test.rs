@@ -108,6 +108,7 @@ fn map<T: Element>(
             len: src.len(),
             chunk_len,
             max_workers,
+            fresh_output: false,
         })
     }
 }
@@ -129,6 +130,7 @@ fn map_in_place<T: Element>(
             len: data.len(),
             chunk_len,
             max_workers,
+            fresh_output: false,
         })
     }
 }
@@ -705,4 +707,28 @@ fn a_reduction_cancelled_midway_reports_cancelled_not_a_partial_answer() {
     assert!(job.is_complete());
     assert_eq!(rx.try_recv(), Ok(Err(JobError::Cancelled)));
     drop(pool);
+}
+
+/// A map just past the streaming threshold, of an odd length, against its reference.
+fn check_streamed_map<T: Element>(op: UnaryOp) {
+    use crate::chunking::STREAM_BYTES;
+    let len = STREAM_BYTES / std::mem::size_of::<T>() + 1001;
+    let src: Vec<T> = (0..len)
+        .map(|i| T::from_f64((i % 977) as f64 - 400.5))
+        .collect();
+    // The default chunks, and chunk boundaries inside cache lines.
+    for (chunk_len, workers) in [(None, 4), (Some(100_003), 3)] {
+        let mut dst = vec![T::from_f64(f64::NAN); len];
+        run(map(op, &src, &mut dst, chunk_len, workers), Run::Blocking).unwrap();
+        let wrong = (0..len).find(|&i| {
+            dst[i].to_f64().to_bits() != T::from_f64(op.apply(src[i].to_f64())).to_f64().to_bits()
+        });
+        assert_eq!(wrong, None, "{op:?}, chunk_len {chunk_len:?}");
+    }
+}
+
+#[test]
+fn a_map_large_enough_to_stream_writes_every_element_once() {
+    check_streamed_map::<f64>(UnaryOp::Affine { a: 1.5, b: -2.0 });
+    check_streamed_map::<f32>(UnaryOp::Square);
 }
