@@ -116,3 +116,22 @@ test('the heap watchdog gives up a busy worker that does not answer once RSS is 
   t.deepEqual(await run(2 ** 40), [], 'RSS within the limits: nothing is asked, nothing given up');
   t.deepEqual(await run(-(2 ** 40), () => false), [], 'no work pending: the watchdog sleeps');
 });
+
+test('the heap watchdog gives up a worker that answers while its heap stays past its limits, at the third probe in a row', async (t) => {
+  const MiB = 2 ** 20;
+  // maxOldGenerationSizeMb 16, maxYoungGenerationSizeMb 4: past the limits above 28 MiB.
+  const answering = (sizes) => {
+    let probes = 0;
+    return { probes: () => probes, worker: { getHeapStatistics: () => Promise.resolve({ used_heap_size: sizes(probes++) * MiB }) } };
+  };
+  const past = answering(() => 200);
+  const within = answering(() => 20);
+  const dipping = answering((n) => (n % 2 ? 10 : 200)); // past, within, past, …: never three in a row
+  const givenUp = [];
+  const dog = new MemoryWatchdog({ busy: () => [past, within, dipping].filter((w) => !givenUp.includes(w)), pending: () => true, stuck: (w) => givenUp.push(w) }, { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 }, 3, { tickMs: 10, probeMs: 200, marginBytes: -(2 ** 40) });
+  dog.arm();
+  while (dipping.probes() < 12) await new Promise((r) => setTimeout(r, 10));
+  dog.stop();
+  t.deepEqual(givenUp, [past], 'only the worker past its limits at every probe');
+  t.is(past.probes(), 3, 'given up at its third probe');
+});

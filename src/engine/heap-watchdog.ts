@@ -12,8 +12,12 @@
  * When it is far past what the workers' limits allow (see {@link MemoryWatchdog}), every
  * busy worker is asked for its heap statistics (`worker.getHeapStatistics()`, Node 22.16+,
  * answered between two JavaScript steps of the worker): one that does not answer within
- * three seconds is stuck, and is given up as crashed. A worker that answers is running
- * JavaScript, and its memory is its own business (ArrayBuffers are outside the limits).
+ * three seconds is stuck, and is given up as crashed. So is one that answers while its heap
+ * holds more than its limits allow, at three probes in a row: Node raises a stuck worker's
+ * limit at each collection, and such a worker may answer between two of them (a worker that
+ * reaches its limit normally is stopped by Node long before three probes). Any other worker
+ * that answers is running JavaScript, and its memory is its own business (ArrayBuffers are
+ * outside the limits).
  * Node 20 cannot ask, and RSS alone cannot tell a stuck worker from a process that holds
  * large arrays elsewhere: there the watchdog gives nothing up (the hang was not seen on
  * Node 20: `npm run soak -- --oom`).
@@ -57,6 +61,10 @@ export class MemoryWatchdog<W extends WatchedWorker> {
   #timer: NodeJS.Timeout | undefined;
   /** A probe is under way (one at a time). */
   #probing = false;
+  /** A worker's heap past this (bytes) is past its limits. */
+  readonly #heapCap: number;
+  /** The workers found past their limits at the last probes, and how many probes in a row. */
+  #strikes = new Map<W, number>();
 
   /**
    * @param limits - The workers' `resourceLimits`.
@@ -71,6 +79,7 @@ export class MemoryWatchdog<W extends WatchedWorker> {
     const young = limits.maxYoungGenerationSizeMb ?? 48;
     const code = limits.codeRangeSizeMb ?? 64;
     const perWorker = (old + 3 * young + code + 32) * MiB;
+    this.#heapCap = (old + 3 * young) * MiB;
     // Far past: four times what every worker may hold, over the process's RSS when the pool
     // was made, and never less than 256 MiB over it.
     this.#limit = process.memoryUsage.rss() + (tuning.marginBytes ?? Math.max(256 * MiB, 4 * workers * perWorker));
@@ -98,30 +107,44 @@ export class MemoryWatchdog<W extends WatchedWorker> {
     if (rss <= this.#limit) return;
     this.#probing = true;
     const busy = [...this.#host.busy()];
-    void Promise.all(busy.map((w) => answers(w.worker, this.#tuning.probeMs))).then((answered) => {
+    void Promise.all(busy.map((w) => usedHeap(w.worker, this.#tuning.probeMs))).then((used) => {
       this.#probing = false;
+      const strikes = new Map<W, number>();
       busy.forEach((w, i) => {
-        if (!answered[i]) this.#host.stuck(w, rss);
+        const bytes = used[i];
+        if (bytes === NO_ANSWER) {
+          this.#host.stuck(w, rss);
+        } else if (bytes > this.#heapCap) {
+          const n = (this.#strikes.get(w) ?? 0) + 1;
+          if (n >= STRIKES) this.#host.stuck(w, rss);
+          else strikes.set(w, n);
+        }
       });
+      this.#strikes = strikes;
     });
   }
 }
 
-/** Whether `worker` answers a request for its heap statistics within `ms` (taken as yes
- * where Node cannot ask: before 22.16). */
-function answers(worker: Worker, ms: number): Promise<boolean> {
-  const probe = (worker as Worker & { getHeapStatistics?: () => Promise<unknown> }).getHeapStatistics;
-  if (typeof probe !== 'function') return Promise.resolve(true);
+/** Probes in a row that find a worker's heap past its limits before it is given up. */
+const STRIKES = 3;
+const NO_ANSWER = -1;
+
+/** The heap `worker` uses (bytes), {@link NO_ANSWER} when it does not answer within `ms`,
+ * or 0 where Node cannot ask (before 22.16) or the worker exited meanwhile (its exit
+ * settles its work). */
+function usedHeap(worker: Worker, ms: number): Promise<number> {
+  const probe = (worker as Worker & { getHeapStatistics?: () => Promise<{ used_heap_size?: number }> }).getHeapStatistics;
+  if (typeof probe !== 'function') return Promise.resolve(0);
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms, false);
+    const timer = setTimeout(resolve, ms, NO_ANSWER);
     probe.call(worker).then(
-      () => {
+      (stats) => {
         clearTimeout(timer);
-        resolve(true);
+        resolve(Number(stats?.used_heap_size) || 0);
       },
       () => {
         clearTimeout(timer);
-        resolve(true); // it exited meanwhile: its exit settles its work
+        resolve(0);
       },
     );
   });
