@@ -17,10 +17,9 @@ import { shipFunction } from '../api/task';
 import { numericInput } from '../engine/numbers';
 import { isExprKernel, type ExprKernel } from '../api/expr';
 import { columns as exprColumns, type Columns, output as exprOutput } from '../api/expr-run';
-import { type CallOptions, checkOptions, type FloatArray, isFloatArray, positiveInteger, refuseArgs } from '../engine/options';
+import { type CallOptions, checkClusterOptions, checkOptions, type FloatArray, isFloatArray, refuseArgs } from '../engine/options';
 import { encodeCallArgs } from '../wire/payloads';
 import type { FnSpec, Items } from '../wire/protocol';
-import type { ClusterOptions } from './options';
 import { type ChunkPayload, type InitSpec, type JobData, type KernelSpec, type Mode, decodeResult, encodePayload, refuseShared, type ResultMessage, signJob } from './protocol';
 import { BullCaller, type CallerTransport, type HostInfo, NoHostError } from './transport';
 import type { PoolStats } from '../engine/worker-group';
@@ -126,32 +125,18 @@ export class ClusterClient {
   /** Ticks left that submit the pending chunks again (after this caller's liveness lapsed). */
   #resubmit = 0;
 
-  constructor(options: ClusterOptions, local: LocalSettings) {
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw new TypeError(`Pool: options.cluster must be an object with connection and queue, got ${describe(options)}`);
-    }
-    const known = ['connection', 'queue', 'secret', 'maxRetries', 'connectTimeout', 'maxInFlight', 'hostTimeout'];
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) throw new TypeError(`Pool: options.cluster.${key} is not an option (known: ${known.join(', ')})`);
-    }
-    if (typeof options.queue !== 'string' || options.queue.length === 0 || options.queue.includes(':')) {
-      throw new TypeError(`Pool: options.cluster.queue must be a non-empty string without ':', got ${describe(options.queue)}`);
-    }
-    const secret = options.secret ?? (process.env.FERROPOOL_SECRET || undefined);
-    if (secret !== undefined && (typeof secret !== 'string' || secret.length === 0)) {
-      throw new TypeError(`Pool: options.cluster.secret must be a non-empty string, got ${describe(secret)}`);
-    }
-    this.#secret = secret;
-    this.#maxRetries = options.maxRetries === undefined ? 2 : nonNegative(options.maxRetries, 'options.cluster.maxRetries');
-    this.#maxInFlight = options.maxInFlight === undefined ? 256 : positiveInteger(options.maxInFlight, 'options.cluster.maxInFlight');
-    const connectTimeout = options.connectTimeout === undefined ? 5000 : positiveInteger(options.connectTimeout, 'options.cluster.connectTimeout');
-    this.#hostTimeout =
-      options.hostTimeout === undefined || options.hostTimeout === Infinity ? (options.hostTimeout ?? 30_000) : positiveInteger(options.hostTimeout, 'options.cluster.hostTimeout');
-    this.#connection = options.connection;
-    this.#queue = options.queue;
+  /** `options` is the pool's `cluster` option, checked here. */
+  constructor(options: unknown, local: LocalSettings) {
+    const o = checkClusterOptions(options);
+    this.#secret = o.secret;
+    this.#maxRetries = o.maxRetries;
+    this.#maxInFlight = o.maxInFlight;
+    this.#hostTimeout = o.hostTimeout;
+    this.#connection = o.connection;
+    this.#queue = o.queue;
     refuseShared(local.initargs, 'initargs', 'Pool');
     this.#init = { fn: local.initializer, args: local.initargs, maxTasksPerChild: local.maxTasksPerChild, resourceLimits: local.resourceLimits };
-    this.#transport = new BullCaller({ connection: options.connection, queue: options.queue, callerId: this.#id, connectTimeout });
+    this.#transport = new BullCaller({ connection: o.connection, queue: o.queue, callerId: this.#id, connectTimeout: o.connectTimeout });
   }
 
   #route = (bytes: Buffer): void => {
@@ -509,11 +494,6 @@ function clusterArgs(o: CallOptions, method: string): unknown[] | undefined {
   for (let i = 0; i < o.args.length; i++) refuseShared(o.args[i], `opts.args[${i}]`, method);
   encodeCallArgs(o.args, method); // a value that cannot be cloned: a TypeError naming it
   return [...o.args];
-}
-
-function nonNegative(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new RangeError(`Pool: ${name} must be a non-negative integer, got ${describe(value)}`);
-  return value;
 }
 
 /** About 32 chunks a call: enough to keep many hosts busy and balanced, few enough that
