@@ -21,7 +21,8 @@ import { type CallOptions, checkClusterOptions, checkOptions, type FloatArray, i
 import { encodeCallArgs } from '../wire/payloads';
 import type { FnSpec, Items } from '../wire/protocol';
 import { type ChunkPayload, type InitSpec, type JobData, type KernelSpec, type Mode, decodeResult, encodePayload, refuseShared, type ResultMessage, signJob } from './protocol';
-import { BullCaller, type CallerTransport, type HostInfo, NoHostError } from './transport';
+import { type CallerTransport, type HostInfo, NoHostError } from './transport';
+import { BullCaller } from './transport-caller';
 import type { PoolStats } from '../engine/worker-group';
 
 /** After this long with calls waiting and no host seen, a warning is emitted (once). */

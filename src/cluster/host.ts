@@ -16,7 +16,8 @@ import { toWireError } from '../wire/payloads';
 import type { FnSpec } from '../wire/protocol';
 import type { ExprKernel } from '../api/expr';
 import { type ChunkPayload, type ExprChunk, type InitSpec, type KernelSpec, decodePayload, encodeResult, jobSigned, redact, type ResultMessage } from './protocol';
-import { BullHost, type HostJob, type HostTransport } from './transport';
+import type { HostJob, HostTransport } from './transport';
+import { BullHost } from './transport-host';
 
 /**
  * Options of {@link serve}.
