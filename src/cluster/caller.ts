@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ResourceLimits } from 'node:worker_threads';
 import { RemoteError, WorkerCrashedError } from '../engine/errors';
-import { abortError, timeoutError } from '../engine/lifecycle';
+import { abortError, Call } from '../engine/lifecycle';
 import { type CallOptions, checkClusterOptions } from '../engine/options';
 import { rebuildError } from '../engine/remote';
 import type { PoolStats } from '../engine/worker-group';
@@ -41,30 +41,48 @@ export interface CallSpec {
 /** A result (or error) of one chunk, as the engine yields it. */
 export type Event = { k: number; start: number; length: number; part: unknown } | { k: number; start: number; length: number; error: Error };
 
-/** One call in flight. */
-class Call {
+/**
+ * One call in flight, on the common lifecycle (engine/lifecycle.ts: its signal, its timeout,
+ * failing once): a failure wakes the call's loop in {@link ClusterCaller.run}, which throws
+ * it and cancels the chunks left. The call is registered in the caller's own map, by key.
+ */
+class ClusterCall extends Call {
   readonly pending = new Map<string, number>();
   /** The pending chunks' jobs, to submit again if hosts skipped them (see #tick). */
   readonly jobs = new Map<string, JobData>();
   /** When its first chunk was queued (0 before). */
   queuedAt = 0;
   readonly inbox: Array<[number, ResultMessage]> = [];
-  failure: Error | undefined;
   #wake: (() => void) | undefined;
-  finished!: () => void;
-  readonly drained = new Promise<void>((r) => (this.finished = r));
-  constructor(readonly key: string) {}
+  readonly finished: () => void;
+
+  constructor(
+    readonly key: string,
+    o: CallOptions,
+  ) {
+    let finished!: () => void;
+    super(undefined, o, 0, undefined, new Promise<void>((r) => (finished = r)));
+    this.finished = finished;
+    // Its signal and timeout count from now, also while it waits for Redis.
+    this.begin(true);
+  }
+
   notify(): void {
     const w = this.#wake;
     this.#wake = undefined;
     w?.();
   }
-  fail(err: Error): void {
-    this.failure ??= err;
-    this.notify();
-  }
+
   wait(): Promise<void> {
     return new Promise((r) => (this.#wake = r));
+  }
+
+  // The chunks left are cancelled when the loop ends (see ClusterCaller.run).
+  protected stop(): void {}
+  protected resolved(): void {}
+
+  protected rejected(): void {
+    this.notify();
   }
 }
 
@@ -99,7 +117,7 @@ export class ClusterCaller {
   readonly #maxRetries: number;
   readonly #maxInFlight: number;
   readonly #init: InitSpec;
-  readonly #calls = new Map<string, Call>();
+  readonly #calls = new Map<string, ClusterCall>();
   readonly #connection: string;
   readonly #queue: string;
   readonly #hostTimeout: number;
@@ -143,7 +161,7 @@ export class ClusterCaller {
   };
 
   #lost = (err: Error): void => {
-    for (const call of this.#calls.values()) call.fail(err);
+    for (const call of this.#calls.values()) call.cancel(err);
   };
 
   /**
@@ -154,19 +172,13 @@ export class ClusterCaller {
     if (o.signal?.aborted) throw abortError(o.signal);
     // The call counts from now (join() waits for it, terminate() and abort reach it), also
     // while it waits for Redis; listening keeps the process alive meanwhile.
-    const call = new Call(`${this.#id}.${(lastCall = (lastCall + 1) % 0x7fff_ffff)}`);
+    const call = new ClusterCall(`${this.#id}.${(lastCall = (lastCall + 1) % 0x7fff_ffff)}`, o);
     this.#calls.set(call.key, call);
     this.#transport.listen(this.#route, this.#lost);
     if (this.#beat === undefined) {
       this.#beat = setInterval(() => void this.#tick(), Math.min(1000, Math.max(100, Math.floor(this.#hostTimeout / 5))));
       this.#beat.unref();
     }
-    const onAbort = () => call.fail(abortError(o.signal!));
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer =
-      o.timeout !== undefined && o.timeout !== Infinity
-        ? setTimeout(() => call.fail(timeoutError(o.timeout!)), o.timeout)
-        : undefined;
     const starts: Array<[number, number]> = [];
     let k = 0;
     let position = 0;
@@ -218,8 +230,7 @@ export class ClusterCaller {
         else yield { k: ck, start, length, part: msg.v };
       }
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
+      call.end();
       this.#calls.delete(call.key);
       if (this.#calls.size === 0) {
         this.#transport.idle();
@@ -263,7 +274,7 @@ export class ClusterCaller {
         const waited = now - Math.max(this.#seenAt, call.queuedAt);
         waiting++;
         longest = Math.max(longest, waited);
-        if (waited >= this.#hostTimeout) call.fail(new NoHostError(this.#connection, this.#queue, waited));
+        if (waited >= this.#hostTimeout) call.cancel(new NoHostError(this.#connection, this.#queue, waited));
       }
       if (!this.#warned && longest >= WARN_AFTER_MS && longest < this.#hostTimeout) {
         this.#warned = true;
@@ -313,7 +324,7 @@ export class ClusterCaller {
   /** Rejects every unfinished call with `error`, and waits until their queued chunks are removed. */
   async cancelAll(error: Error): Promise<void> {
     const calls = [...this.#calls.values()];
-    for (const call of calls) call.fail(error);
+    for (const call of calls) call.cancel(error);
     await Promise.all(calls.map((c) => c.drained));
   }
 
