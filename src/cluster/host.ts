@@ -12,7 +12,7 @@ import { kernels, type MapKernel, type ReduceKernel } from '../api/kernels';
 import { Pool, cpuCount } from '../api/pool';
 import { task } from '../api/task';
 import { Lru } from '../util/lru';
-import { toWireError } from '../wire/payloads';
+import { toWireError } from '../wire/errors';
 import type { FnSpec } from '../wire/protocol';
 import type { ExprKernel } from '../api/expr';
 import { type ChunkPayload, type ExprChunk, type InitSpec, type KernelSpec, decodePayload, encodeResult, jobSigned, redact, type ResultMessage } from './protocol';

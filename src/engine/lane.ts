@@ -11,7 +11,8 @@ import { Lru } from '../util/lru';
 import { pollFor } from '../util/spin';
 import { Bell, type FnSpec, Msg, type PortMessage, specKey } from '../wire/protocol';
 import { EXPRESS_BYTES, X, XCall, XResult, XState } from '../wire/lane';
-import { decodeError, decodeResults, encodeArgs } from '../wire/payloads';
+import { decodeResults, encodeArgs } from '../wire/payloads';
+import { decodeError } from '../wire/errors';
 import { WorkerCrashedError } from './errors';
 import { handOn, sharedMemory } from './spare-memory';
 

@@ -7,7 +7,8 @@
 import { compiledFn, explain, resolveFn } from './compile';
 import type { FnSpec, ItemOutcome, Items, JobSpec } from '../wire/protocol';
 import { isThenable } from '../util/thenable';
-import { encodeError, encodeInOutput, encodeOutcomes, encodeResults, isNumeric, toWireError, uncloneable } from '../wire/payloads';
+import { encodeInOutput, encodeOutcomes, encodeResults, isNumeric } from '../wire/payloads';
+import { encodeError, toWireError, uncloneable } from '../wire/errors';
 
 /**
  * `results[i] = fn(items[i])` from `from` while results are plain values (a number, for a
