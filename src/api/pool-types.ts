@@ -39,8 +39,8 @@ export interface PoolOptions {
   /**
    * Let small calls of a cheap function run on the calling thread (default `false`): once
    * the workers have measured a function, a call predicted to be cheap skips the round
-   * trip to a worker (two thread wake-ups, 100-300 µs here; 50× faster hot loops of tiny
-   * calls). Opt in only for trusted functions: a task run this way shares the caller's
+   * trip to a worker (two thread wake-ups; much faster hot loops of tiny calls, see
+   * docs/performance.md). Opt in only for trusted functions: a task run this way shares the caller's
    * globals, a `process.exit()` in it ends the process (no `WorkerCrashedError`), and an
    * endless loop in it cannot be stopped.
    */

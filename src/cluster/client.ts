@@ -191,13 +191,12 @@ function clusterArgs(o: CallOptions, method: string): unknown[] | undefined {
 }
 
 /** About 32 chunks a call: enough to keep many hosts busy and balanced, few enough that
- * each is worth its Redis round trip (~1-2 ms). */
+ * each is worth its Redis round trip. */
 function defaultChunksize(n: number): number {
   return Math.max(1, Math.ceil(n / 32));
 }
 
-/** Kernels compute a million elements in about a millisecond: a chunk smaller than this
- * would cost more to move than to compute. */
+/** Kernels are fast: a chunk smaller than this would cost more to move than to compute. */
 function kernelChunksize(n: number): number {
   return Math.max(1 << 18, Math.ceil(n / 16));
 }

@@ -25,7 +25,7 @@ import { decodeCallArgs, decodeChunk, decodeValue, encodeInOutput, sharedChunk }
 import { encodeError } from '../wire/errors';
 
 /** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
- * loop is usually microseconds away, and waking a parked thread costs 40-90 µs. Only one
+ * loop is usually microseconds away, and waking a parked thread costs far more. Only one
  * worker of a pool polls at a time (the others park at once): polling threads must never
  * outnumber the cores, and one is enough to catch a hot loop's next small call. */
 const SPIN_MS = 0.5;
