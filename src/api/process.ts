@@ -8,7 +8,7 @@ import { PoolStateError } from '../engine/errors';
 import { rebuildError } from '../engine/remote';
 import { describe } from '../util/describe';
 import { type ModuleTask, shipFunction } from './task';
-import { type SharedRefs } from '../wire/payloads';
+import type { SharedRefs } from '../wire/payloads';
 import { decodeError } from '../wire/errors';
 import { checkProcessOptions, optionalArray, optionalBoolean, optionalObject, optionalString, sendableArgs } from '../engine/options';
 import { type FnSpec, Msg, type ProcessInit } from '../wire/protocol';
