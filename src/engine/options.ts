@@ -47,7 +47,7 @@ const POOL = ['processes', 'initializer', 'initargs', 'maxTasksPerChild', 'resou
 const EXECUTOR = ['maxWorkers', 'initializer', 'initargs', 'maxTasksPerChild'] as const;
 /** The options of `new Process()`. */
 const PROCESS = ['target', 'args', 'name', 'daemon', 'resourceLimits'] as const;
-/** The options of a pool's `cluster` option. */
+/** The options of a pool's `cluster` option (a worker host's are checked by {@link checkServeOptions}). */
 const CLUSTER = ['connection', 'queue', 'secret', 'maxRetries', 'connectTimeout', 'maxInFlight', 'hostTimeout'] as const;
 
 /** Throws `message(key, known)` for the first own key of `options` that is not in `known`. */
@@ -230,5 +230,26 @@ export function checkClusterOptions(options: unknown): ClusterSettings {
 
 function nonNegative(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new RangeError(`Pool: ${name} must be a non-negative integer, got ${describe(value)}`);
+  return value;
+}
+
+/** A cluster worker host's options (`serve()` of ferropool/cluster), checked, with their
+ * defaults (`processes` undefined: the CPU count). Its connection is checked when the
+ * transport opens it. */
+export function checkServeOptions(options: unknown): { queue: string; processes: number | undefined; secret: string | undefined; lockDuration: number; stalledInterval: number } {
+  if (typeof options !== 'object' || options === null) throw new TypeError('serve: options must be an object with connection and queue');
+  const o = options as Record<string, unknown>;
+  if (typeof o.queue !== 'string' || o.queue.length === 0) throw new TypeError(`serve: queue must be a non-empty string, got ${typeof o.queue}`);
+  const processes = o.processes === undefined ? undefined : servePositive(o.processes, 'processes', 0);
+  const secret = o.secret ?? (process.env.FERROPOOL_SECRET || undefined);
+  if (secret !== undefined && (typeof secret !== 'string' || secret.length === 0)) throw new TypeError('serve: secret must be a non-empty string');
+  const lockDuration = servePositive(o.lockDuration, 'lockDuration', 5000);
+  const stalledInterval = servePositive(o.stalledInterval, 'stalledInterval', 3000);
+  return { queue: o.queue, processes, secret: secret as string | undefined, lockDuration, stalledInterval };
+}
+
+function servePositive(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new RangeError(`serve: ${name} must be a positive integer, got ${String(value)}`);
   return value;
 }
