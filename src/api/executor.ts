@@ -5,8 +5,8 @@
  */
 import { AbortError, PoolStateError, TimeoutError } from '../engine/errors';
 import { describe } from '../util/describe';
-import { Pool, type TaskFn } from './pool';
-import { positiveInteger } from '../engine/options';
+import { Pool, type PoolOptions, type TaskFn } from './pool';
+import { checkExecutorOptions, positiveInteger } from '../engine/options';
 
 /**
  * Options of {@link Executor}.
@@ -116,13 +116,8 @@ export class Executor {
    * ```
    */
   constructor(options: ExecutorOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new TypeError(`Executor options must be an object, got ${describe(options)}`);
-    const known = ['maxWorkers', 'initializer', 'initargs', 'maxTasksPerChild'];
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) throw new TypeError(`Executor: options.${key} is not an option (known: ${known.join(', ')})`);
-    }
-    const processes = options.maxWorkers === undefined ? undefined : positiveInteger(options.maxWorkers, 'maxWorkers');
-    this.#pool = new Pool({ processes, initializer: options.initializer, initargs: options.initargs, maxTasksPerChild: options.maxTasksPerChild });
+    const { processes, initializer, initargs, maxTasksPerChild } = checkExecutorOptions(options);
+    this.#pool = new Pool({ processes, initializer, initargs, maxTasksPerChild } as PoolOptions);
     this.#window = 2 * this.#pool.processes;
   }
 

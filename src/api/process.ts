@@ -8,7 +8,9 @@ import { PoolStateError } from '../engine/errors';
 import { rebuildError } from '../engine/remote';
 import { describe } from '../util/describe';
 import { type ModuleTask, shipFunction } from './task';
-import { decodeError, encodeValue, type SharedRefs } from '../wire/payloads';
+import type { SharedRefs } from '../wire/payloads';
+import { decodeError } from '../wire/errors';
+import { checkProcessOptions, optionalArray, optionalBoolean, optionalObject, optionalString, sendableArgs } from '../engine/options';
 import { type FnSpec, Msg, type ProcessInit } from '../wire/protocol';
 import { trimAfterThreadExit } from '../util/native';
 
@@ -84,29 +86,17 @@ export class Process<A extends readonly unknown[] = unknown[]> {
    * ```
    */
   constructor(options: ProcessOptions<A>) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`Process: options must be an object { target, args? }, got ${describe(options)}`);
-    }
-    const known = ['target', 'args', 'name', 'daemon', 'resourceLimits'];
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) throw new TypeError(`Process: unknown option ${JSON.stringify(key)} (known: ${known.join(', ')})`);
-    }
+    checkProcessOptions(options);
     this.#spec = shipFunction(options.target, 'Process: target');
     const args = options.args ?? [];
-    if (!Array.isArray(args)) throw new TypeError(`Process: args must be an array, got ${describe(args)}`);
-    try {
-      this.#args = encodeValue(args, this.#refs);
-    } catch (err) {
-      throw new TypeError(`Process: args cannot be sent to a thread: ${(err as Error).message} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`);
-    }
+    optionalArray(args, 'Process: args');
+    this.#args = sendableArgs(args, 'Process: args cannot be sent to a thread', this.#refs);
     started++;
-    if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError(`Process: name must be a string, got ${describe(options.name)}`);
+    optionalString(options.name, 'Process: name');
     this.name = options.name ?? `Process-${started}`;
-    if (options.daemon !== undefined && typeof options.daemon !== 'boolean') throw new TypeError(`Process: daemon must be a boolean, got ${describe(options.daemon)}`);
+    optionalBoolean(options.daemon, 'Process: daemon');
     this.daemon = options.daemon ?? false;
-    if (options.resourceLimits !== undefined && (typeof options.resourceLimits !== 'object' || options.resourceLimits === null)) {
-      throw new TypeError(`Process: resourceLimits must be an object, got ${describe(options.resourceLimits)}`);
-    }
+    optionalObject(options.resourceLimits, 'Process: resourceLimits');
     this.#limits = options.resourceLimits;
   }
 

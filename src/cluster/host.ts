@@ -8,15 +8,17 @@ import { hostname } from 'node:os';
 import { serialize } from 'node:v8';
 import { TaskSerializationError, WorkerCrashedError } from '../engine/errors';
 import { PARTIAL } from '../engine/remote';
+import { checkServeOptions } from '../engine/options';
 import { kernels, type MapKernel, type ReduceKernel } from '../api/kernels';
 import { Pool, cpuCount } from '../api/pool';
 import { task } from '../api/task';
 import { Lru } from '../util/lru';
-import { toWireError } from '../wire/payloads';
+import { toWireError } from '../wire/errors';
 import type { FnSpec } from '../wire/protocol';
 import type { ExprKernel } from '../api/expr';
 import { type ChunkPayload, type ExprChunk, type InitSpec, type KernelSpec, decodePayload, encodeResult, jobSigned, redact, type ResultMessage } from './protocol';
-import { BullHost, type HostJob, type HostTransport } from './transport';
+import type { HostJob, HostTransport } from './transport';
+import { BullHost } from './transport-host';
 
 /**
  * Options of {@link serve}.
@@ -69,12 +71,6 @@ const CANCELLED_MS = 60_000;
 /** Local pools kept for different initializers at once (the oldest is closed beyond). */
 const MAX_POOLS = 8;
 
-function positive(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new RangeError(`serve: ${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
-
 /**
  * Starts a worker host: chunks of the callers' `new Pool({ cluster: { connection, queue } })`
  * run here, on a local pool of `processes` workers. What `npx ferropool worker` runs.
@@ -86,14 +82,11 @@ function positive(value: unknown, name: string, fallback: number): number {
  * ```
  */
 export async function serve(options: ServeOptions): Promise<ClusterHost> {
-  if (typeof options !== 'object' || options === null) throw new TypeError('serve: options must be an object with connection and queue');
-  if (typeof options.queue !== 'string' || options.queue.length === 0) throw new TypeError(`serve: queue must be a non-empty string, got ${typeof options.queue}`);
-  const processes = positive(options.processes, 'processes', cpuCount());
-  const secret = options.secret ?? (process.env.FERROPOOL_SECRET || undefined);
-  if (secret !== undefined && (typeof secret !== 'string' || secret.length === 0)) throw new TypeError('serve: secret must be a non-empty string');
+  const checked = checkServeOptions(options);
+  const { queue, secret, lockDuration, stalledInterval } = checked;
+  const processes = checked.processes ?? cpuCount();
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const log = options.log === false ? () => {} : (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)));
-  const queue = options.queue;
   const resultPrefix = `ferropool:${queue}:results:`;
   let lastError = '';
   let busy = 0;
@@ -103,8 +96,8 @@ export async function serve(options: ServeOptions): Promise<ClusterHost> {
     // One chunk more than the workers: the next one is already here when a worker frees up,
     // instead of a Redis round trip later.
     concurrency: processes + 1,
-    lockDuration: positive(options.lockDuration, 'lockDuration', 5000),
-    stalledInterval: positive(options.stalledInterval, 'stalledInterval', 3000),
+    lockDuration,
+    stalledInterval,
     onError: (err) => {
       const msg = err.message || String(err);
       if (msg !== lastError) log(`ferropool worker ${name}: Redis error: ${msg}`);

@@ -9,7 +9,8 @@ import { PoolStateError } from './errors';
 import { native } from '../util/native';
 import { Bell, type FnSpec, type Items, type JobSpec, Note, type WireError } from '../wire/protocol';
 import { pollFor } from '../util/spin';
-import { type CallArgs, decodeError, decodeResults, encodeChunk, encodeSharedChunk, type SharedRefs } from '../wire/payloads';
+import { type CallArgs, decodeResults, encodeChunk, encodeSharedChunk, type SharedRefs } from '../wire/payloads';
+import { decodeError } from '../wire/errors';
 
 /** What a job's submitter is told. */
 export interface JobHandlers {

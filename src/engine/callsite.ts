@@ -55,7 +55,7 @@ export function captureCallSite(): CallSite {
 
 /**
  * `promise`, whose rejection's stack ends with the frames of the code calling this now (see
- * {@link attachCallSite}). Costs a stack capture (a few µs), so the hot per-call paths
+ * {@link attachCallSite}). Costs a stack capture, so the hot per-call paths
  * (`apply`) do without it.
  */
 export function withCallSite<T>(promise: Promise<T>): Promise<T> {

@@ -84,7 +84,7 @@ export function assembleShared(parts: Items[], chunks: Array<[number, Items]>, o
  * and the input was typed, else an array. */
 /**
  * A plain array of `numbers`' values. (Filled with a double first, the array is made with
- * V8's packed-double layout at once: twice as fast as growing it from holes.)
+ * V8's packed-double layout at once: faster than growing it from holes.)
  */
 export function numberArray(numbers: ArrayLike<number>): number[] {
   const n = numbers.length;

@@ -11,11 +11,11 @@ import { Lru } from '../util/lru';
 import { defaultChunksize } from './chunks';
 
 /** A call predicted to take less than this (ns) runs on the calling thread: shipping it to
- * a worker and back costs two thread wake-ups, 100-300 µs on the VMs we measured. */
+ * a worker and back costs two thread wake-ups (docs/performance.md has what they cost). */
 export const INLINE_BUDGET_NS = 50_000;
 
 /** What shipping one item costs the calling thread anyway (ns): converting it, encoding it,
- * and putting its result into the answer, ~10-20 ns for a number here. An item whose own
+ * and putting its result into the answer. An item whose own
  * work is cheaper than that gains nothing from another core: the caller would spend more
  * time marshalling it than computing it. */
 export const MARSHAL_NS_PER_ITEM = 20;
@@ -33,9 +33,9 @@ const TARGET_CHUNK_NS = 2_000_000;
 /** A JS call predicted to take less than this on a worker is a small job (ns). */
 const SMALL_JOB_NS = 100_000;
 /** How much longer than predicted the caller of a small job polls before it lets the event
- * loop deliver the result instead: enough to cover waking a parked worker (40-90 µs here)
- * and a worker's young-generation GC pause (a few hundred µs), which would otherwise send
- * about 2% of a hot loop's calls through the event loop at several times the cost. */
+ * loop deliver the result instead: enough to cover waking a parked worker and a worker's
+ * young-generation GC pause, which would otherwise send some of a hot loop's calls through
+ * the event loop at several times the cost. */
 const SMALL_JOB_SLACK_NS = 1_000_000;
 
 /** The largest chunk a stream grows to (with its read-ahead, what it holds in memory). */
@@ -77,10 +77,9 @@ export class CostModel {
   /**
    * The default chunk size of a map of `length` items of `f` on `processes` workers:
    * Python's four chunks per worker, but once `f` was measured, no chunk longer than
-   * {@link TARGET_CHUNK_NS}: with long items (W2's fib: 0.5 ms each) four chunks per worker
-   * leave the call waiting on whichever chunk started last on the slowest core, while
-   * chunks of a few ms balance themselves (workers claim the next one when done), at about
-   * 10 µs of overhead per chunk.
+   * {@link TARGET_CHUNK_NS}: with long items four chunks per worker leave the call waiting
+   * on whichever chunk started last on the slowest core, while short chunks balance
+   * themselves (workers claim the next one when done), at a small overhead per chunk.
    */
   chunksize(f: FnSpec, length: number, processes: number): number {
     const base = defaultChunksize(length, processes);

@@ -5,7 +5,7 @@
  * Node stops a worker that reaches its heap limit from V8's near-heap-limit callback: it
  * asks the isolate to terminate and raises the limit by 16 MiB to let it get there. That is
  * best effort, and on Node 24 a worker allocating without end is sometimes never stopped:
- * it goes on allocating (the process grew to 9 GB), `worker.terminate()` never settles,
+ * it goes on allocating (the process grows without bound), `worker.terminate()` never settles,
  * and without this watchdog its call would never settle either.
  *
  * While the pool has work pending, the watchdog reads the process's RSS every second.

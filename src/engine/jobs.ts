@@ -53,6 +53,9 @@ export interface JobRun {
   waitNs?: number;
   /** The call's `opts.args`, encoded once. */
   args?: CallArgs;
+  /** When the call's timeout started counting (`performance.now()`), for a job that
+   * continues an earlier one of the same call; by default, when its first chunk starts. */
+  since?: number;
 }
 
 /** A call run as one job of the task board (see {@link runJob}); the board reports to it. */
@@ -67,7 +70,7 @@ class JobCall extends Call implements JobHandlers {
   #doneItems = 0;
   #job = 0;
 
-  constructor(ctx: JobContext, { f, star, chunks, opts: o, total, shared, waitNs, args }: JobRun) {
+  constructor(ctx: JobContext, { f, star, chunks, opts: o, total, shared, waitNs, args, since }: JobRun) {
     super(ctx.calls, o, total, ctx.parent);
     this.#ctx = ctx;
     this.#f = f;
@@ -79,13 +82,14 @@ class JobCall extends Call implements JobHandlers {
     });
     const timed = o.timeout !== undefined && o.timeout !== Infinity;
     try {
-      this.#job = ctx.group.submit({ f, star: star === true, fold: star === null, each: o.onProgress !== undefined, start: timed }, chunks, this, shared, args);
+      this.#job = ctx.group.submit({ f, star: star === true, fold: star === null, each: o.onProgress !== undefined, start: timed && since === undefined }, chunks, this, shared, args);
     } catch (err) {
       this.#reject(unsendable(chunks) ?? fromNative(err)); // an item that cannot be encoded, or the addon refused the input
       return;
     }
-    // The timeout counts from when the first chunk starts (see started()).
+    // The timeout counts from when the first chunk starts (see started()), or from `since`.
     this.begin(false);
+    if (since !== undefined) this.startTimer(since);
     if (waitNs !== undefined) ctx.group.settleNow(this.#job, waitNs);
   }
 

@@ -11,7 +11,8 @@ import { Lru } from '../util/lru';
 import { pollFor } from '../util/spin';
 import { Bell, type FnSpec, Msg, type PortMessage, specKey } from '../wire/protocol';
 import { EXPRESS_BYTES, X, XCall, XResult, XState } from '../wire/lane';
-import { decodeError, decodeResults, encodeArgs } from '../wire/payloads';
+import { decodeResults, encodeArgs } from '../wire/payloads';
+import { decodeError } from '../wire/errors';
 import { WorkerCrashedError } from './errors';
 import { handOn, sharedMemory } from './spare-memory';
 
@@ -99,8 +100,8 @@ export class ExpressLane {
    *
    * A map's numeric results are copied out of the lane into `into`: the caller's `out`, or
    * `'array'` for a number[]; by default a new array like the input, made while the worker
-   * runs the call (allocating 8 KB costs this thread about as much as the worker's whole map
-   * of a cheap function over 1,000 numbers).
+   * runs the call (allocating it costs this thread about as much as the worker's whole map
+   * of a cheap function over a small input).
    */
   call(f: FnSpec, args: unknown[], budgetNs: number, call: XCall, into?: Float64Array | Float32Array | 'array', extra?: readonly unknown[]): ExpressCall | undefined {
     const x = this.#x;

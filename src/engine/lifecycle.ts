@@ -114,10 +114,13 @@ export abstract class Call implements PendingCall {
     if (timed) this.startTimer();
   }
 
-  /** Starts the timeout, if the call has one (counted from when its work starts). */
-  startTimer(): void {
+  /** Starts the timeout, if the call has one: counted from when its work starts, or from
+   * `since` (a `performance.now()` time) for a call that continues an earlier one (the job
+   * that combines a reduce's chunks runs within what is left of the call's time). */
+  startTimer(since?: number): void {
     const ms = this.options.timeout;
-    if (ms !== undefined && ms !== Infinity && this.#timer === undefined && !this.#settled) this.#timer = setTimeout(expire, ms, this);
+    if (ms === undefined || ms === Infinity || this.#timer !== undefined || this.#settled) return;
+    this.#timer = setTimeout(expire, since === undefined ? ms : Math.max(0, ms - (performance.now() - since)), this);
   }
 
   /** Reports `fraction()` of the work as done every `ms` while the call runs (kernels on the

@@ -2,8 +2,8 @@
  * Shared memory that a terminated pool hands on to the next pool made: its express lane
  * (256 KiB) and its workers' slots (64 KiB). Left to the garbage collector, a loop that makes
  * and terminates pools keeps every dead pool's 320 KiB until the main isolate's next full
- * collection, which with a large young generation comes after a hundred pools or more; the C
- * allocator then keeps the 30 MiB freed at once inside its heap (glibc returns memory by
+ * collection, which with a large young generation comes only after many pools; the C
+ * allocator then keeps all that is freed at once inside its heap (glibc returns memory by
  * itself only from the heap's top, above its trim threshold), and RSS moves up and down by
  * that much.
  * Handed on, the same few buffers serve every pool. A buffer is handed on only once every

@@ -15,7 +15,8 @@ import { XCall } from '../wire/lane';
 import { MemoryWatchdog } from './heap-watchdog';
 import { trimAfterThreadExit } from '../util/native';
 import { handOn, sharedMemory } from './spare-memory';
-import { type CallArgs, decodeError, encodeValue } from '../wire/payloads';
+import { type CallArgs, encodeValue } from '../wire/payloads';
+import { decodeError } from '../wire/errors';
 
 interface Member {
   readonly id: number;

@@ -7,9 +7,9 @@
  * of malloc'd memory until the garbage collector finalises its JS wrapper, which V8 is not
  * told about and so is in no hurry to do. A pool moving four payloads a call (items, results,
  * both ways) made four of them a call; their segments, freed late and in bulk on the main
- * thread and the workers, fragmented glibc's per-thread arenas, and RSS grew by 0.5-3 KB a
+ * thread and the workers, fragmented glibc's per-thread arenas, and RSS grew with every
  * call for as long as the pool ran (a loop of `v8.serialize` + `v8.deserialize` alone grows
- * a process to 250 MB in 120k calls, against 52 MB for the same data through JSON). This
+ * a process several times as much as the same data through JSON; docs/performance.md). This
  * codec allocates nothing native: one reused scratch buffer, and the bytes it hands back.
  *
  * Anything it cannot write exactly as structured clone would (typed arrays, Dates, Maps,

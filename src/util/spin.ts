@@ -1,5 +1,5 @@
 /**
- * Polling on a thread that would rather not sleep (a wake-up costs 40-90 µs, a poll 0.3 µs).
+ * Polling on a thread that would rather not sleep (waking a parked thread costs far more than a poll).
  * @internal
  */
 
@@ -10,9 +10,9 @@ const POLLS_PER_CLOCK_READ = 64;
  * Polls `done` until it returns true (then true) or `ms` milliseconds have passed (then
  * false). The clock is read once every {@link POLLS_PER_CLOCK_READ} polls, not on every
  * one: `performance.now()` returns a new heap number, and a loop that read it on every poll
- * allocated ~36 KB of garbage a call in a polling worker, so the isolate scavenged every few
- * hundred calls, promoted what was live at each scavenge, and its old generation (and the
- * process's RSS) grew by ~230 bytes a call between major collections.
+ * filled a polling worker's young generation with garbage, so the isolate scavenged often,
+ * promoted what was live at each scavenge, and its old generation (and the process's RSS)
+ * grew with every call between major collections.
  */
 export function pollFor(done: () => boolean, ms: number): boolean {
   const until = performance.now() + ms;

@@ -1,13 +1,12 @@
 /**
- * How what travels between threads is encoded: chunk payloads and results, arguments,
- * values that refer to shared memory, and errors (the messages and types themselves are in
- * protocol.ts).
+ * How what travels between threads is encoded: chunk payloads and results, arguments, and
+ * values that refer to shared memory (errors are errors.ts's; the messages and types
+ * themselves are in protocol.ts).
  * @internal
  */
-import { deserialize } from 'node:v8';
 import { CloneSerializer, deserializeOwn, serializeClone } from '../util/clone';
-import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from '../util/codec';
-import type { ItemOutcome, Items, NumericItems, WireError } from './protocol';
+import { decodeAny, decodePlain, encodeAny, encodePlain } from '../util/codec';
+import type { ItemOutcome, Items, NumericItems } from './protocol';
 import { fromState, isShared } from '../shared/state';
 
 /*
@@ -331,11 +330,6 @@ export function decodeValue(bytes: Uint8Array, resolve?: ResolveShared): unknown
   return swapIn(tag === TAG_REFS ? deserializeOwn(bytes.subarray(1)) : decodePlain(bytes), resolve, 0);
 }
 
-/** A copy of `value` as it would cross a thread (throws what cloning it throws). */
-function cloneValue(value: unknown): unknown {
-  return isPlain(value) ? value : deserialize(serializeClone(value));
-}
-
 export function encodeResults(results: Items): Buffer {
   return isNumeric(results) ? encodeTyped(0, results) : encodeAny(results);
 }
@@ -355,73 +349,6 @@ export function encodeOutcomes(outcomes: ItemOutcome[]): Buffer {
   const bytes = encodeTyped(0, Float64Array.from(outcomes, (o) => o[1] as number));
   bytes[0] = TAG_OUTCOMES;
   return bytes;
-}
-
-/** How deep a chain of causes crosses a thread. */
-const MAX_CAUSES = 4;
-
-function isErrorLike(value: unknown): value is Record<string, unknown> {
-  return value instanceof Error || (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string');
-}
-
-/** What a task threw at input position `index`, as a cloneable object. */
-export function toWireError(err: unknown, index: number, partial: Items, serialization = false, depth = 0): WireError {
-  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as Record<string, unknown>;
-  const props: Record<string, unknown> = {};
-  let cause: WireError['cause'];
-  if (depth < MAX_CAUSES && 'cause' in e) {
-    try {
-      const c = e.cause;
-      if (isErrorLike(c)) cause = { error: toWireError(c, index, [], false, depth + 1) };
-      else cause = { value: cloneValue(c) };
-    } catch {
-      cause = { value: String(e.cause) };
-    }
-  }
-  for (const key of Object.keys(e)) {
-    if (key === 'message' || key === 'stack' || key === 'name' || key === 'cause') continue;
-    try {
-      props[key] = cloneValue(e[key]);
-    } catch {
-      props[key] = String(e[key]);
-    }
-  }
-  return {
-    name: typeof e.name === 'string' ? e.name : err instanceof Error ? err.name : 'Error',
-    message: typeof e.message === 'string' ? e.message : String(err),
-    stack: typeof e.stack === 'string' ? e.stack : undefined,
-    props,
-    index,
-    partial,
-    serialization,
-    ...(err instanceof DOMException ? { dom: true } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  };
-}
-
-/** Serialises what a task threw at input position `index`. */
-export function encodeError(err: unknown, index: number, partial: Items, serialization = false): Buffer {
-  const wire = toWireError(err, index, partial, serialization);
-  try {
-    return encodeAny(wire);
-  } catch {
-    return encodeAny({ ...wire, partial: [] });
-  }
-}
-
-export function decodeError(bytes: Uint8Array): WireError {
-  return decodeAny(bytes) as WireError;
-}
-
-/**
- * The error of a result that cannot be sent back: a TypeError naming its input position
- * (`position`; -1 for the result of an `apply`), with what went wrong as its `cause`. (One
- * rule with arguments that cannot be sent, on the calling side.)
- */
-export function uncloneable(cause: unknown, position: number): Error {
-  const why = cause instanceof Error ? cause.message : String(cause);
-  const what = position < 0 ? 'the result of the call' : `the result for input[${position}]`;
-  return new TypeError(`${what} cannot be sent back from the worker: ${why} (return plain data: structured-clone values)`, { cause });
 }
 
 /**

@@ -9,7 +9,8 @@ import { encodeAny } from '../util/codec';
 import { isThenable } from '../util/thenable';
 import { type FnSpec, Msg, type WorkerMessage } from '../wire/protocol';
 import { X, XCall, XResult, XState } from '../wire/lane';
-import { type ArgAlloc, type ArgArrayConstructor, decodeArgs, encodeError, encodeInOutput, uncloneable } from '../wire/payloads';
+import { type ArgAlloc, type ArgArrayConstructor, decodeArgs, encodeInOutput } from '../wire/payloads';
+import { encodeError, uncloneable } from '../wire/errors';
 import { FLUSH_MS, flushOutput, outputPending } from './stdio';
 
 /** How the worker's end runs a call (given by the worker's loop, so the caller's thread

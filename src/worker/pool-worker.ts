@@ -21,10 +21,11 @@ import { pollFor } from '../util/spin';
 import { FLUSH_MS, flushOutput, outputPending, turn } from './stdio';
 import { isThenable } from '../util/thenable';
 import { Lru } from '../util/lru';
-import { decodeCallArgs, decodeChunk, decodeValue, encodeError, encodeInOutput, sharedChunk } from '../wire/payloads';
+import { decodeCallArgs, decodeChunk, decodeValue, encodeInOutput, sharedChunk } from '../wire/payloads';
+import { encodeError } from '../wire/errors';
 
 /** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
- * loop is usually microseconds away, and waking a parked thread costs 40-90 µs. Only one
+ * loop is usually microseconds away, and waking a parked thread costs far more. Only one
  * worker of a pool polls at a time (the others park at once): polling threads must never
  * outnumber the cores, and one is enough to catch a hot loop's next small call. */
 const SPIN_MS = 0.5;

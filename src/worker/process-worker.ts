@@ -9,7 +9,8 @@ import { explain, resolveFn } from './compile';
 import { setIdentity } from '../util/identity';
 import { Msg, type ProcessInit, type ProcessMessage } from '../wire/protocol';
 import { isThenable } from '../util/thenable';
-import { decodeValue, encodeError } from '../wire/payloads';
+import { decodeValue } from '../wire/payloads';
+import { encodeError } from '../wire/errors';
 
 /** A {@link Process}'s thread: run the target once, report what it threw, end. */
 async function main(init: ProcessInit): Promise<void> {

@@ -7,7 +7,8 @@
 import { compiledFn, explain, resolveFn } from './compile';
 import type { FnSpec, ItemOutcome, Items, JobSpec } from '../wire/protocol';
 import { isThenable } from '../util/thenable';
-import { encodeError, encodeInOutput, encodeOutcomes, encodeResults, isNumeric, toWireError, uncloneable } from '../wire/payloads';
+import { encodeInOutput, encodeOutcomes, encodeResults, isNumeric } from '../wire/payloads';
+import { encodeError, toWireError, uncloneable } from '../wire/errors';
 
 /**
  * `results[i] = fn(items[i])` from `from` while results are plain values (a number, for a
@@ -139,7 +140,7 @@ const stopped = { at: 0, value: undefined as unknown };
  * Each function gets a loop of its own (see {@link loopFor}): in one shared loop the call
  * `fn(...)` would see every function a worker ever ran, and V8 could not inline any of
  * them; in its own loop the call site sees one function, and a small one like
- * `x => x * x` is inlined into it (about 3× faster per element).
+ * `x => x * x` is inlined into it (much faster per element).
  */
 function mapNumbers(fn: (...x: unknown[]) => unknown, input: SharedViews[0], output: SharedViews[1], from: number, end: number, slot: Slot, args: readonly unknown[] | undefined): typeof stopped {
   return loopFor(fn, args?.length ?? 0)(input, output, from, end, slot.at, slot.worker, stopped, args);
@@ -170,7 +171,7 @@ function loopFor(fn: (...x: unknown[]) => unknown, argc: number): NumberLoop {
     const extra = argc === 0 ? '' : argc > NAMED_ARGS ? ', ...args' : `, ${names.join(', ')}`;
     loop = new Function(
       'fn',
-      // The crash-report slot costs a store per element (40% of `x => x * x`): a long
+      // The crash-report slot costs a store per element (a large share of `x => x * x`): a long
       // chunk updates it once per block of BLOCK elements (a worker that dies reports the
       // block's first position), a short one every element; a throw records its own.
       `return function mapNumbers(input, output, from, end, at, w, out, args) {
