@@ -40,7 +40,7 @@ export interface ProcessOptions<A extends readonly unknown[] = unknown[]> {
 }
 
 
-const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'process-worker.js');
+const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'process-entry.js');
 /** Python's exit code for a process stopped by `terminate()` (-SIGTERM). */
 const TERMINATED = -15;
 let started = 0;
