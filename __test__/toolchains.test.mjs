@@ -123,6 +123,40 @@ test('ts-node (tsconfig target ES2015, CommonJS: __awaiter, __rest, __classPriva
   t.deepEqual(check(t, r)[0], EXPECTED_1);
 });
 
+// Module tasks in TypeScript: the workers load them with the main thread's loader (tsx and
+// ts-node hook require in worker threads; on Node 20 tsx's import hooks do not reach them).
+for (const [name, runner] of [
+  ['tsx', (file) => runNode(require.resolve('tsx/cli'), { args: [file], cwd: dir, timeout: 45_000 })],
+  ['ts-node', (file) => run(file, ['-r', 'ts-node/register'])],
+]) {
+  test(`${name}: task() names an export of a .ts module`, async (t) => {
+    t.timeout(120_000);
+    const r = await runner('ts-task.ts');
+    t.is(r.code, 0, describeRun(r));
+    const { doubled, incremented } = JSON.parse(r.stdout);
+    t.deepEqual(doubled, [2, 4, 6]);
+    t.is(incremented, 42, 'the default export');
+  });
+}
+
+test('plain node: task() of a .ts module names the file and the runners that load it', async (t) => {
+  const { Pool, task } = await import('ferropool');
+  const pool = new Pool(1);
+  t.teardown(() => pool.terminate());
+  const call = pool.apply(task(`${dir}ts-tasks.ts`, 'double'), [2]);
+  if (process.features.typescript) {
+    t.is(await call, 4, 'Node strips the types itself');
+    return;
+  }
+  const err = await t.throwsAsync(call, { instanceOf: TypeError });
+  t.regex(err.message, /ts-tasks\.ts/);
+  t.regex(err.message, /no loader for "\.ts" files/);
+  t.regex(err.message, /npx tsx/);
+  t.regex(err.message, /--experimental-strip-types/);
+  // The pool goes on.
+  t.is(await pool.apply((x) => x + 1, [1]), 2);
+});
+
 test('a helper ferropool does not provide: the error names the toolchain and the fix', async (t) => {
   const { Pool } = await import('ferropool');
   const pool = new Pool(1);
