@@ -12,6 +12,7 @@ import { streamJobs } from '../engine/stream';
 import { Call, type PendingCall, timeoutError } from '../engine/lifecycle';
 import { fromNative, rebuildError } from '../engine/remote';
 import { describe } from '../util/describe';
+import { cloneMessage } from '../util/clone';
 import { isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { type ExprInputs, type ExprKernel, type ExprResult, isExprKernel } from './expr';
 import { imapExpr, mapExpr, reduceExpr } from './expr-run';
@@ -219,7 +220,7 @@ export class Pool {
     try {
       encodeValue(this.#initargs, new Map());
     } catch (err) {
-      throw new TypeError(`initargs cannot be sent to the workers: ${(err as Error).message} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`);
+      throw new TypeError(`initargs cannot be sent to the workers: ${cloneMessage('initargs', err)} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`, { cause: err });
     }
     if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
       throw new TypeError(`resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);

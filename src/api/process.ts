@@ -7,6 +7,7 @@ import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { PoolStateError } from '../engine/errors';
 import { rebuildError } from '../engine/remote';
 import { describe } from '../util/describe';
+import { cloneMessage } from '../util/clone';
 import { type ModuleTask, shipFunction } from './task';
 import { decodeError, encodeValue, type SharedRefs } from '../wire/payloads';
 import { type FnSpec, Msg, type ProcessInit } from '../wire/protocol';
@@ -97,7 +98,7 @@ export class Process<A extends readonly unknown[] = unknown[]> {
     try {
       this.#args = encodeValue(args, this.#refs);
     } catch (err) {
-      throw new TypeError(`Process: args cannot be sent to a thread: ${(err as Error).message} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`);
+      throw new TypeError(`Process: args cannot be sent to a thread: ${cloneMessage('args', err)} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`, { cause: err });
     }
     started++;
     if (options.name !== undefined && typeof options.name !== 'string') throw new TypeError(`Process: name must be a string, got ${describe(options.name)}`);

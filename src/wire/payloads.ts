@@ -5,7 +5,7 @@
  * @internal
  */
 import { deserialize } from 'node:v8';
-import { CloneSerializer, deserializeOwn, serializeClone } from '../util/clone';
+import { CloneSerializer, cloneMessage, deserializeOwn, explainCloneError, serializeClone } from '../util/clone';
 import { decodeAny, decodePlain, encodeAny, encodePlain, isPlain } from '../util/codec';
 import type { ItemOutcome, Items, NumericItems, WireError } from './protocol';
 import { fromState, isShared } from '../shared/state';
@@ -317,7 +317,7 @@ export function encodeValue(value: unknown, refs?: SharedRefs): Buffer {
     s.writeValue(value);
     return s.releaseBuffer();
   } catch (err) {
-    if (err !== SHARED_SEEN) throw err;
+    if (err !== SHARED_SEEN) throw explainCloneError(err, value);
   }
   if (refs === undefined) throw new TypeError('#<SharedArrayBuffer> could not be cloned.');
   return Buffer.concat([Buffer.of(TAG_REFS), serializeClone(swapOut(value, refs, 0))]);
@@ -419,8 +419,8 @@ export function decodeError(bytes: Uint8Array): WireError {
  * rule with arguments that cannot be sent, on the calling side.)
  */
 export function uncloneable(cause: unknown, position: number): Error {
-  const why = cause instanceof Error ? cause.message : String(cause);
   const what = position < 0 ? 'the result of the call' : `the result for input[${position}]`;
+  const why = cloneMessage('result', cause, true);
   return new TypeError(`${what} cannot be sent back from the worker: ${why} (return plain data: structured-clone values)`, { cause });
 }
 
@@ -446,7 +446,7 @@ export function encodeCallArgs(args: readonly unknown[], method: string): CallAr
       try {
         encodeValue(args[i], new Map());
       } catch (cause) {
-        throw new TypeError(`${method}: opts.args[${i}] cannot be sent to a worker: ${cause instanceof Error ? cause.message : String(cause)} (send structured-clone values; typed arrays on sharedArray(), Lock, Value and Queue are shared)`, { cause });
+        throw new TypeError(`${method}: opts.args[${i}] cannot be sent to a worker: ${cloneMessage(`opts.args[${i}]`, cause, true)} (send structured-clone values; typed arrays on sharedArray(), Lock, Value and Queue are shared)`, { cause });
       }
     }
     throw new TypeError(`${method}: opts.args cannot be sent to a worker: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
