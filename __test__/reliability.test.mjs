@@ -126,7 +126,7 @@ test('a Socket that cannot be cloned is named, with where it was passed', async 
   t.teardown(() => socket.destroy());
   const cases = [
     ['apply argument', () => pool.apply((x) => x, [socket]), /^apply: args cannot be sent to a worker: args\[0\] \(a Socket\) could not be cloned: its [\w.[\]]+ is a function \(\w+\)/],
-    ['nested argument', () => pool.apply((x, y) => y, [1, { a: [0, socket] }]), /args\[1\]\.a\[1\] \(a Socket\) could not be cloned/],
+    ['nested argument', () => pool.apply((_x, y) => y, [1, { a: [0, socket] }]), /args\[1\]\.a\[1\] \(a Socket\) could not be cloned/],
     ['map item', () => pool.map((x) => x, [1, 2, socket]), /^input\[2\] cannot be sent to a worker: a Socket could not be cloned: its /],
     ['starmap tuple', () => pool.starmap((a) => a, [[1], [socket]]), /^input\[1\] cannot be sent to a worker: input\[1\]\[0\] \(a Socket\) could not be cloned/],
     ['opts.args', () => pool.map((x) => x, [1], { args: [socket] }), /^map: opts\.args\[0\] cannot be sent to a worker: a Socket could not be cloned/],
