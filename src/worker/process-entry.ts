@@ -1,8 +1,8 @@
 /**
  * The script a {@link Process}'s thread starts: it loads process-worker.ts past the user's
- * loader (see own-require.ts) and starts it.
+ * loader (see util/own-require.ts) and starts it.
  * @internal
  */
-import { requireOwn } from './own-require';
+import { requireOwn } from '../util/own-require';
 
 (requireOwn(require, './process-worker') as typeof import('./process-worker')).start();
