@@ -139,6 +139,23 @@ for (const [name, runner] of [
   });
 }
 
+// Under tsx, a thread that loaded ferropool (the main thread, and each worker) once ran every
+// typed-array loop at half speed: tsx's require hook lexed our larger files, growing its
+// WebAssembly memory, which detaches an ArrayBuffer, and V8 then drops an optimisation for
+// the whole thread. Counted, not timed: ferropool adds no protector invalidation to what tsx
+// does in a process with a bare worker. (node --import tsx: the tsx command runs the program
+// in a child process, which the V8 flag would not reach.)
+test('tsx: a pool does not cost its threads the ArrayBuffer-detaching protector', async (t) => {
+  t.timeout(120_000);
+  const count = async (what) => {
+    const r = await run('protector.ts', ['--trace-protector-invalidation', '--import', 'tsx']);
+    t.is(r.code, 0, describeRun(r));
+    return r.stdout.split('\n').filter((l) => l.includes('protector cell ArrayBufferDetaching')).length;
+  };
+  const plain = await count('plain');
+  t.is(await count('ferropool'), plain);
+});
+
 test('plain node: task() of a .ts module names the file and the runners that load it', async (t) => {
   const { Pool, task } = await import('ferropool');
   const pool = new Pool(1);
