@@ -148,7 +148,7 @@ for (const [name, runner] of [
 test('tsx: a pool does not cost its threads the ArrayBuffer-detaching protector', async (t) => {
   t.timeout(120_000);
   const count = async (what) => {
-    const r = await run('protector.ts', ['--trace-protector-invalidation', '--import', 'tsx']);
+    const r = await runNode('protector.ts', { flags: ['--trace-protector-invalidation', '--import', 'tsx'], args: [what], cwd: dir, timeout: 45_000 });
     t.is(r.code, 0, describeRun(r));
     return r.stdout.split('\n').filter((l) => l.includes('protector cell ArrayBufferDetaching')).length;
   };
