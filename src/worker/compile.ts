@@ -60,9 +60,22 @@ async function importTask(url: string, name: string): Promise<Record<string, unk
     const file = fileURLToPath(url);
     const ext = path.extname(file);
     const hooks = (Module as unknown as { _extensions?: Record<string, unknown> })._extensions ?? {};
-    if (hooks[ext] !== undefined || (/^\.[cm]ts$/.test(ext) && hooks['.ts'] !== undefined)) return { default: require(file) };
+    const what = `task(${JSON.stringify(url)}, ${JSON.stringify(name)}): the worker cannot load ${path.basename(file)}`;
+    if (hooks[ext] !== undefined || (/^\.[cm]ts$/.test(ext) && hooks['.ts'] !== undefined)) {
+      try {
+        return { default: require(file) };
+      } catch (required) {
+        // An ES module a require hook will not take (ts-node's ESM loader on Node 20).
+        if (!String((required as { code?: unknown } | null)?.code).startsWith('ERR_REQUIRE_')) throw required;
+        throw new TypeError(
+          `${what}: import() has no loader for "${ext}" files in this worker, and require() refused it as an ES module (${(required as Error).message.split('\n')[0]}). ` +
+            'Run the program with tsx (npx tsx app.ts), ts-node in CommonJS mode (node --require ts-node/register app.ts), or node --experimental-strip-types app.ts on Node 22.6+, or compile the module and pass the .js file to task().',
+          { cause: required },
+        );
+      }
+    }
     throw new TypeError(
-      `task(${JSON.stringify(url)}, ${JSON.stringify(name)}): the worker cannot load ${path.basename(file)}: Node ${process.version} has no loader for "${ext}" files, ` +
+      `${what}: Node ${process.version} has no loader for "${ext}" files, ` +
         "and a pool's workers load modules with the main thread's loader. Run the program with a TypeScript runner (npx tsx app.ts, node --import tsx app.ts, " +
         'node --require ts-node/register app.ts, or node --experimental-strip-types app.ts on Node 22.6+), or compile the module and pass the .js file to task().',
       { cause: err },
