@@ -73,7 +73,7 @@ test.serial('every target gets a platform package with its os, cpu and libc', (t
 
 test.serial('the main tarball holds the facade, the loader and the docs; the platform tarball holds the binary', (t) => {
   const { files } = pack(stage);
-  for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/worker/pool-worker.js', 'dist/worker/process-worker.js', 'dist/cluster/cli.js', 'dist/cluster/index.js', 'dist/cluster/index.d.ts', 'native/index.js', 'native/index.d.ts']) {
+  for (const need of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/worker/pool-entry.js', 'dist/worker/pool-worker.js', 'dist/worker/process-entry.js', 'dist/worker/process-worker.js', 'dist/cluster/cli.js', 'dist/cluster/index.js', 'dist/cluster/index.d.ts', 'native/index.js', 'native/index.d.ts']) {
     t.true(files.includes(need), need);
   }
   const stray = files.filter((f) => f.endsWith('.node') || f.endsWith('.rs') || /^(crates|__test__|benchmark|src|scripts|examples|fuzz|target|docs|npm|bench-results)\//.test(f));

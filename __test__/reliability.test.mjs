@@ -135,3 +135,49 @@ test('the heap watchdog gives up a worker that answers while its heap stays past
   t.deepEqual(givenUp, [past], 'only the worker past its limits at every probe');
   t.is(past.probes(), 3, 'given up at its third probe');
 });
+
+// Issue 24: a value that cannot be cloned is named as the caller passed it (a Socket, where
+// it was), not as the Node-internal function V8 refused inside it.
+test('a Socket that cannot be cloned is named, with where it was passed', async (t) => {
+  const { Socket } = await import('node:net');
+  const { Process } = await import('../dist/index.mjs');
+  const socket = new Socket();
+  t.teardown(() => socket.destroy());
+  const cases = [
+    ['apply argument', () => pool.apply((x) => x, [socket]), /^apply: args cannot be sent to a worker: args\[0\] \(a Socket\) could not be cloned: its [\w.[\]]+ is a function \(\w+\)/],
+    ['nested argument', () => pool.apply((_x, y) => y, [1, { a: [0, socket] }]), /args\[1\]\.a\[1\] \(a Socket\) could not be cloned/],
+    ['map item', () => pool.map((x) => x, [1, 2, socket]), /^input\[2\] cannot be sent to a worker: a Socket could not be cloned: its /],
+    ['starmap tuple', () => pool.starmap((a) => a, [[1], [socket]]), /^input\[1\] cannot be sent to a worker: input\[1\]\[0\] \(a Socket\) could not be cloned/],
+    ['opts.args', () => pool.map((x) => x, [1], { args: [socket] }), /^map: opts\.args\[0\] cannot be sent to a worker: a Socket could not be cloned/],
+    ['initargs', () => new Pool({ processes: 1, initializer: () => {}, initargs: [1, socket] }), /^initargs cannot be sent to the workers: initargs\[1\] \(a Socket\) could not be cloned/],
+    ['Process args', () => new Process({ target: () => 1, args: [{ sock: socket }] }), /^Process: args cannot be sent to a thread: args\[0\]\.sock \(a Socket\) could not be cloned/],
+  ];
+  for (const [what, call, message] of cases) {
+    let err;
+    try {
+      await call();
+    } catch (e) {
+      err = e;
+    }
+    assertDataClone(t, err, what);
+    t.regex(err.message, message, what);
+    t.notRegex(err.message, /onReadableStreamEnd\(\) \{/, `${what}: no function source`);
+    t.regex(err.cause.message, /^a Socket (at \S+ )?could not be cloned/, what);
+  }
+});
+
+test('a result holding a class instance that cannot be cloned names the instance and the part', async (t) => {
+  const make = () => {
+    class Holder {
+      constructor() {
+        this.data = { onDone: () => 1 };
+      }
+    }
+    return { ok: 1, holder: new Holder() };
+  };
+  const err = await t.throwsAsync(pool.apply(make, []));
+  assertDataClone(t, err, 'apply result');
+  t.regex(err.message, /^the result of the call cannot be sent back from the worker: result\.holder \(a Holder\) could not be cloned: its data\.onDone is a function \(onDone\)/);
+  const mapped = await t.throwsAsync(pool.map((x) => (x === 1 ? new WeakMap() : x), [0, 1]));
+  t.regex(mapped.message, /^the result for input\[1\] cannot be sent back from the worker: a WeakMap could not be cloned/);
+});

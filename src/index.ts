@@ -2,6 +2,12 @@
  * ferropool: Python's `multiprocessing.Pool` for Node.js, with a Rust core.
  * @module
  */
+import { ownLoads } from './util/own-require';
+
+// Our modules load past a TypeScript runner's require hook (see util/own-require.ts): under
+// tsx, scanning them slowed every typed-array loop of the importing thread. (The build is
+// CommonJS, whose requires run in the order written: the loads below happen in between.)
+const loaded = ownLoads();
 export { Pool, cpuCount } from './api/pool';
 export type { PoolOptions, PoolState, PoolStats, KernelMapOptions, KernelReduceOptions, TaskFn } from './api/pool';
 export type { ClusterOptions } from './cluster/options';
@@ -36,3 +42,4 @@ export {
   TimeoutError,
   WorkerCrashedError,
 } from './engine/errors';
+loaded();

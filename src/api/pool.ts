@@ -6,6 +6,7 @@ import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { PoolStateError } from '../engine/errors';
 import type { PendingCall } from '../engine/lifecycle';
 import { describe } from '../util/describe';
+import { cloneMessage } from '../util/clone';
 import { isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { type ExprInputs, type ExprKernel, type ExprResult, isExprKernel } from './expr';
 import { imapExpr } from './expr-run';
@@ -76,7 +77,7 @@ export class Pool {
     this.#initializer = opts.initializer === undefined ? undefined : shipFunction(opts.initializer, 'initializer');
     optionalArray(opts.initargs, 'initargs');
     const initargs = opts.initargs === undefined ? [] : [...(opts.initargs as unknown[])];
-    sendableArgs(initargs, 'initargs cannot be sent to the workers');
+    sendableArgs(initargs, 'initargs cannot be sent to the workers', 'initargs');
     optionalObject(opts.resourceLimits, 'resourceLimits');
     optionalBoolean(opts.inline, 'inline');
     const idLimit = (opts as { [WORKER_ID_LIMIT]?: unknown })[WORKER_ID_LIMIT];

@@ -7,6 +7,7 @@ import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { PoolStateError } from '../engine/errors';
 import { rebuildError } from '../engine/remote';
 import { describe } from '../util/describe';
+import { cloneMessage } from '../util/clone';
 import { type ModuleTask, shipFunction } from './task';
 import type { SharedRefs } from '../wire/payloads';
 import { decodeError } from '../wire/errors';
@@ -42,7 +43,7 @@ export interface ProcessOptions<A extends readonly unknown[] = unknown[]> {
 }
 
 
-const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'process-worker.js');
+const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'process-entry.js');
 /** Python's exit code for a process stopped by `terminate()` (-SIGTERM). */
 const TERMINATED = -15;
 let started = 0;
@@ -90,7 +91,7 @@ export class Process<A extends readonly unknown[] = unknown[]> {
     this.#spec = shipFunction(options.target, 'Process: target');
     const args = options.args ?? [];
     optionalArray(args, 'Process: args');
-    this.#args = sendableArgs(args, 'Process: args cannot be sent to a thread', this.#refs);
+    this.#args = sendableArgs(args, 'Process: args cannot be sent to a thread', 'args', this.#refs);
     started++;
     optionalString(options.name, 'Process: name');
     this.name = options.name ?? `Process-${started}`;

@@ -8,7 +8,8 @@ import { WorkerCrashedError } from './errors';
 import { Call } from './lifecycle';
 import type { JobHandlers } from './board';
 import { type FnSpec, type ItemOutcome, type Items, specKey, type WireError } from '../wire/protocol';
-import { encodingError, type JobContext, messageOf } from './jobs';
+import { encodingError, type JobContext } from './jobs';
+import { cloneMessage } from '../util/clone';
 import { cut, defaultChunksize } from './chunks';
 
 interface ApplyEntry {
@@ -85,7 +86,7 @@ function runBatch(ctx: JobContext, f: FnSpec, entries: ApplyEntry[], processes: 
       const at = e.args.findIndex((a) => encodingError(a) !== undefined);
       const cause = at >= 0 ? encodingError(e.args[at]) : encodingError(e.args);
       e.settled = true;
-      e.reject(new TypeError(`apply: args cannot be sent to a worker: args[${Math.max(0, at)}]: ${messageOf(cause)} (send plain data: structured-clone values)`, { cause }));
+      e.reject(new TypeError(`apply: args cannot be sent to a worker: ${cloneMessage(`args[${Math.max(0, at)}]`, cause)} (send plain data: structured-clone values)`, { cause }));
       return false;
     });
     if (good.length > 0 && good.length < entries.length) runBatch(ctx, f, good, processes, oneCallPerChunk);

@@ -14,6 +14,7 @@ import type { WorkerGroup } from './worker-group';
 import { type CallArgs, encodeValue, isNumeric } from '../wire/payloads';
 import { type FnSpec, type Items, type WireError } from '../wire/protocol';
 import type { CostModel } from './cost';
+import { cloneMessage } from '../util/clone';
 
 /** What {@link runJob} needs from the pool. */
 export interface JobContext {
@@ -147,7 +148,7 @@ function unsendable(chunks: Array<[number, Items]>): TypeError | undefined {
     if (isNumeric(items)) continue;
     for (let i = 0; i < items.length; i++) {
       const cause = encodingError(items[i]);
-      if (cause !== undefined) return new TypeError(`input[${start + i}] cannot be sent to a worker: ${messageOf(cause)} (send plain data: structured-clone values)`, { cause });
+      if (cause !== undefined) return new TypeError(`input[${start + i}] cannot be sent to a worker: ${cloneMessage(`input[${start + i}]`, cause, true)} (send plain data: structured-clone values)`, { cause });
     }
   }
   return undefined;
@@ -161,8 +162,4 @@ export function encodingError(value: unknown): unknown {
   } catch (err) {
     return err;
   }
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -6,6 +6,7 @@
  */
 import { describe } from '../util/describe';
 import { encodeValue } from '../wire/payloads';
+import { cloneMessage } from '../util/clone';
 
 /**
  * The options every work method takes.
@@ -158,12 +159,13 @@ export function optionalObject(value: unknown, name: string): void {
   if (value !== undefined && (typeof value !== 'object' || value === null)) throw new TypeError(`${name} must be an object, got ${describe(value)}`);
 }
 
-/** `args` encoded as they go to another thread, or a TypeError that begins with `what`. */
-export function sendableArgs(args: readonly unknown[], what: string, refs: Map<number, SharedArrayBuffer> = new Map()): Buffer {
+/** `args` encoded as they go to another thread, or a TypeError that begins with `what` and
+ * names the part that could not be cloned as a part of `name` (`initargs[0].socket`). */
+export function sendableArgs(args: readonly unknown[], what: string, name: string, refs: Map<number, SharedArrayBuffer> = new Map()): Buffer {
   try {
     return encodeValue(args, refs);
   } catch (err) {
-    throw new TypeError(`${what}: ${(err as Error).message} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`);
+    throw new TypeError(`${what}: ${cloneMessage(name, err)} (send structured-clone values; Lock, Value, Queue and SharedArrayBuffers are shared)`, { cause: err });
   }
 }
 

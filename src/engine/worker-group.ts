@@ -36,7 +36,7 @@ interface Member {
   markReady(): void;
 }
 
-const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'pool-worker.js');
+const WORKER_SCRIPT = path.join(__dirname, '..', 'worker', 'pool-entry.js');
 
 /**
  * What `Pool.stats()` reports.

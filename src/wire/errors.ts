@@ -6,7 +6,7 @@
  * @internal
  */
 import { deserialize } from 'node:v8';
-import { serializeClone } from '../util/clone';
+import { cloneMessage, serializeClone } from '../util/clone';
 import { decodeAny, encodeAny, isPlain } from '../util/codec';
 import type { Items, WireError } from './protocol';
 
@@ -77,7 +77,7 @@ export function decodeError(bytes: Uint8Array): WireError {
  * rule with arguments that cannot be sent, on the calling side.)
  */
 export function uncloneable(cause: unknown, position: number): Error {
-  const why = cause instanceof Error ? cause.message : String(cause);
   const what = position < 0 ? 'the result of the call' : `the result for input[${position}]`;
+  const why = cloneMessage('result', cause, true);
   return new TypeError(`${what} cannot be sent back from the worker: ${why} (return plain data: structured-clone values)`, { cause });
 }

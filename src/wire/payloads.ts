@@ -4,7 +4,7 @@
  * themselves are in protocol.ts).
  * @internal
  */
-import { CloneSerializer, deserializeOwn, serializeClone } from '../util/clone';
+import { CloneSerializer, cloneMessage, deserializeOwn, explainCloneError, serializeClone } from '../util/clone';
 import { decodeAny, decodePlain, encodeAny, encodePlain } from '../util/codec';
 import type { ItemOutcome, Items, NumericItems } from './protocol';
 import { fromState, isShared } from '../shared/state';
@@ -316,7 +316,7 @@ export function encodeValue(value: unknown, refs?: SharedRefs): Buffer {
     s.writeValue(value);
     return s.releaseBuffer();
   } catch (err) {
-    if (err !== SHARED_SEEN) throw err;
+    if (err !== SHARED_SEEN) throw explainCloneError(err, value);
   }
   if (refs === undefined) throw new TypeError('#<SharedArrayBuffer> could not be cloned.');
   return Buffer.concat([Buffer.of(TAG_REFS), serializeClone(swapOut(value, refs, 0))]);
@@ -373,7 +373,7 @@ export function encodeCallArgs(args: readonly unknown[], method: string): CallAr
       try {
         encodeValue(args[i], new Map());
       } catch (cause) {
-        throw new TypeError(`${method}: opts.args[${i}] cannot be sent to a worker: ${cause instanceof Error ? cause.message : String(cause)} (send structured-clone values; typed arrays on sharedArray(), Lock, Value and Queue are shared)`, { cause });
+        throw new TypeError(`${method}: opts.args[${i}] cannot be sent to a worker: ${cloneMessage(`opts.args[${i}]`, cause, true)} (send structured-clone values; typed arrays on sharedArray(), Lock, Value and Queue are shared)`, { cause });
       }
     }
     throw new TypeError(`${method}: opts.args cannot be sent to a worker: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

@@ -4,7 +4,10 @@
  * the worker, a module the caller's import shadowed).
  * @internal
  */
+import * as Module from 'node:module';
 import { isBuiltin } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { helpersFor, helperToolchain } from './helpers';
 import { currentProcess } from '../util/identity';
 import { Lru } from '../util/lru';
@@ -29,8 +32,11 @@ export async function resolveFn(spec: FnSpec): Promise<(...args: unknown[]) => u
   if (spec.k === 'fn') {
     fn = compileShipped(spec);
   } else {
-    const mod = (await import(spec.url)) as Record<string, unknown>;
-    const value = mod[spec.name] ?? (spec.name === 'default' ? undefined : (mod.default as Record<string, unknown> | undefined)?.[spec.name]);
+    const mod = await importTask(spec.url, spec.name);
+    let value = mod[spec.name] ?? (spec.name === 'default' ? undefined : (mod.default as Record<string, unknown> | undefined)?.[spec.name]);
+    // A module compiled to CommonJS (a .ts file under tsx or ts-node) has its default export
+    // on `module.exports.default`, which `import()` gives as `default.default`.
+    if (spec.name === 'default' && typeof value !== 'function') value = (value as Record<string, unknown> | undefined)?.default;
     if (typeof value !== 'function') {
       throw new TypeError(`task(${JSON.stringify(spec.url)}, ${JSON.stringify(spec.name)}): the module has no function export named ${JSON.stringify(spec.name)}`);
     }
@@ -38,6 +44,43 @@ export async function resolveFn(spec: FnSpec): Promise<(...args: unknown[]) => u
   }
   compiled.set(key, fn);
   return fn;
+}
+
+/**
+ * A module task's module. A file that `import()` has no loader for (a `.ts` file on Node 20,
+ * where tsx and ts-node hook `require` in worker threads but not `import`) is required
+ * instead when a loader hooks `require` for its extension, as it would be on the main thread;
+ * without one, the error names the file and the ways to run it.
+ */
+async function importTask(url: string, name: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as { code?: unknown } | null)?.code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !url.startsWith('file:')) throw err;
+    const file = fileURLToPath(url);
+    const ext = path.extname(file);
+    const hooks = (Module as unknown as { _extensions?: Record<string, unknown> })._extensions ?? {};
+    const what = `task(${JSON.stringify(url)}, ${JSON.stringify(name)}): the worker cannot load ${path.basename(file)}`;
+    if (hooks[ext] !== undefined || (/^\.[cm]ts$/.test(ext) && hooks['.ts'] !== undefined)) {
+      try {
+        return { default: require(file) };
+      } catch (required) {
+        // An ES module a require hook will not take (ts-node's ESM loader on Node 20).
+        if (!String((required as { code?: unknown } | null)?.code).startsWith('ERR_REQUIRE_')) throw required;
+        throw new TypeError(
+          `${what}: import() has no loader for "${ext}" files in this worker, and require() refused it as an ES module (${(required as Error).message.split('\n')[0]}). ` +
+            'Run the program with tsx (npx tsx app.ts), ts-node in CommonJS mode (node --require ts-node/register app.ts), or node --experimental-strip-types app.ts on Node 22.6+, or compile the module and pass the .js file to task().',
+          { cause: required },
+        );
+      }
+    }
+    throw new TypeError(
+      `${what}: Node ${process.version} has no loader for "${ext}" files, ` +
+        "and a pool's workers load modules with the main thread's loader. Run the program with a TypeScript runner (npx tsx app.ts, node --import tsx app.ts, " +
+        'node --require ts-node/register app.ts, or node --experimental-strip-types app.ts on Node 22.6+), or compile the module and pass the .js file to task().',
+      { cause: err },
+    );
+  }
 }
 
 /**

@@ -215,8 +215,10 @@ async function main(init: WorkerInit): Promise<void> {
   }
 }
 
-const init = (workerData as { ferropool?: WorkerInit } | undefined)?.ferropool;
-if (parentPort && init) {
+/** Runs the loop, in a pool's worker thread (pool-entry.ts calls it). */
+export function start(): void {
+  const init = (workerData as { ferropool?: WorkerInit } | undefined)?.ferropool;
+  if (!parentPort || !init) return;
   main(init).catch((err: unknown) => {
     // The loop itself failed (a bug, not a task's error): exit so the pool sees a crash
     // and replaces this worker; the chunk it held fails with WorkerCrashedError.

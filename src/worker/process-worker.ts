@@ -1,6 +1,6 @@
 /**
  * The thread of a {@link Process}: run the target once, report what it threw, end. (A
- * pool's workers run worker.ts instead.)
+ * pool's workers run pool-worker.ts instead.)
  * @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -30,5 +30,8 @@ async function main(init: ProcessInit): Promise<void> {
   process.exit(0);
 }
 
-const init = (workerData as { ferropoolProcess?: ProcessInit } | undefined)?.ferropoolProcess;
-if (parentPort && init) void main(init);
+/** Runs the target, in a {@link Process}'s thread (process-entry.ts calls it). */
+export function start(): void {
+  const init = (workerData as { ferropoolProcess?: ProcessInit } | undefined)?.ferropoolProcess;
+  if (parentPort && init) void main(init);
+}

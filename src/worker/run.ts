@@ -9,6 +9,7 @@ import type { FnSpec, ItemOutcome, Items, JobSpec } from '../wire/protocol';
 import { isThenable } from '../util/thenable';
 import { encodeInOutput, encodeOutcomes, encodeResults, isNumeric } from '../wire/payloads';
 import { encodeError, toWireError, uncloneable } from '../wire/errors';
+import { explainCloneError } from '../util/clone';
 
 /**
  * `results[i] = fn(items[i])` from `from` while results are plain values (a number, for a
@@ -73,7 +74,7 @@ export async function runChunk(spec: JobSpec, items: Items, start: number, slot:
     // Find the value that cannot be cloned, so the error names its input position.
     let bad = 0;
     while (bad < results.length && clonable(results[bad])) bad++;
-    return [false, encodeError(uncloneable(err, start + bad), start + bad, (results as unknown[]).slice(0, bad))];
+    return [false, encodeError(uncloneable(cloneError(results[bad]) ?? err, start + bad), start + bad, (results as unknown[]).slice(0, bad))];
   }
 }
 
@@ -120,7 +121,7 @@ export async function runShared(spec: JobSpec, [input, output]: SharedViews, sta
   } catch (err) {
     let bad = 0;
     while (bad < spill.length && clonable(spill[bad])) bad++;
-    return [false, encodeError(uncloneable(err, start + bad), start + bad, spill.slice(0, bad))];
+    return [false, encodeError(uncloneable(cloneError(spill[bad]) ?? err, start + bad), start + bad, spill.slice(0, bad))];
   }
 }
 
@@ -239,7 +240,7 @@ export async function foldChunk(fn: (...args: unknown[]) => unknown, f: FnSpec, 
   try {
     return [true, encodeResults([acc])];
   } catch (err) {
-    return [false, encodeError(uncloneable(err, position), position, [])];
+    return [false, encodeError(uncloneable(cloneError(acc) ?? err, position), position, [])];
   }
 }
 
@@ -279,6 +280,6 @@ function cloneError(value: unknown): unknown {
     encodeResults([value]);
     return undefined;
   } catch (err) {
-    return err;
+    return explainCloneError(err, value);
   }
 }
