@@ -6,7 +6,6 @@ import { AsyncResult, type AsyncCallbacks } from './async-result';
 import { PoolStateError } from '../engine/errors';
 import type { PendingCall } from '../engine/lifecycle';
 import { describe } from '../util/describe';
-import { cloneMessage } from '../util/clone';
 import { isKernel, type MapKernel, type ReduceKernel } from './kernels';
 import { type ExprInputs, type ExprKernel, type ExprResult, isExprKernel } from './expr';
 import { imapExpr } from './expr-run';

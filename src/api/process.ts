@@ -7,7 +7,6 @@ import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { PoolStateError } from '../engine/errors';
 import { rebuildError } from '../engine/remote';
 import { describe } from '../util/describe';
-import { cloneMessage } from '../util/clone';
 import { type ModuleTask, shipFunction } from './task';
 import type { SharedRefs } from '../wire/payloads';
 import { decodeError } from '../wire/errors';
