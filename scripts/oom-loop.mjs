@@ -37,8 +37,11 @@ const growApply = () => {
   for (;;) keep.push(new Array(10_000).fill(0));
 };
 
+/** The pool of the loop's current step (its stats are printed on a hang). */
+let current;
+
 async function onePool() {
-  const pool = new Pool({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
+  const pool = (current = new Pool({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } }));
   try {
     for (const call of [() => pool.map(grow, [0, 1, 2], { chunksize: 1 }), () => pool.apply(growApply)]) {
       let lastError;
@@ -73,7 +76,7 @@ async function loop(count, log) {
     const outcome = await Promise.race([onePool().then(() => 'ok'), hang]);
     clearTimeout(timer);
     const rss = Math.round(process.memoryUsage.rss() / 2 ** 20);
-    if (outcome === 'hang') return { done: i - 1, givenUp, slowest, stop: 'hang', rss };
+    if (outcome === 'hang') return { done: i - 1, givenUp, slowest, stop: 'hang', rss, stats: current?.stats() };
     slowest = Math.max(slowest, Date.now() - t0);
     if (rss > MAX_RSS_MIB) return { done: i, givenUp, slowest, stop: 'rss', rss };
     if (log && i % 50 === 0) console.error(`${i} pools, ${((Date.now() - began) / 1000).toFixed(0)} s, slowest ${slowest} ms, ${givenUp} given up, RSS ${rss} MiB`);
@@ -111,7 +114,7 @@ while (total.done < POOLS) {
   total.slowest = Math.max(total.slowest, r.slowest);
   total.processes++;
   if (r.stop === 'hang') {
-    console.error(`HANG pool ${total.done + 1} of ${POOLS}: its calls did not settle within ${HANG_S} s (Node ${process.version}, RSS ${r.rss} MiB)`);
+    console.error(`HANG pool ${total.done + 1} of ${POOLS}: its calls did not settle within ${HANG_S} s (Node ${process.version}, RSS ${r.rss} MiB; the pool's stats: ${JSON.stringify(r.stats)})`);
     process.exit(3);
   }
   if (r.stop === 'rss' && PER_PROCESS === 0) {

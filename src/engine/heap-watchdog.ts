@@ -8,14 +8,15 @@
  * it goes on allocating (the process grows without bound), `worker.terminate()` never settles,
  * and without this watchdog its call would never settle either.
  *
- * While the pool has work pending, the watchdog reads the process's RSS every second.
- * When it is far past what the workers' limits allow (see {@link MemoryWatchdog}), every
- * busy worker is asked for its heap statistics (`worker.getHeapStatistics()`, Node 22.16+,
- * answered between two JavaScript steps of the worker): one that does not answer within
- * three seconds is stuck, and is given up as crashed. So is one that answers while its heap
- * holds more than its limits allow, at three probes in a row: Node raises a stuck worker's
- * limit at each collection, and such a worker may answer between two of them (a worker that
- * reaches its limit normally is stopped by Node long before three probes). Any other worker
+ * While the pool has work pending, the watchdog asks every busy worker for its heap
+ * statistics once a second (`worker.getHeapStatistics()`, Node 22.16+, answered between two
+ * JavaScript steps of the worker). A worker that answers while its heap holds more than its
+ * limits allow, at three probes in a row, is stuck and given up as crashed: Node raises a
+ * stuck worker's limit at each collection, and such a worker may answer between two of
+ * them (a worker that reaches its limit normally is stopped by Node long before three
+ * probes). A worker that does not answer within three seconds is given up too once the
+ * process's RSS is far past what the workers' limits allow (see {@link MemoryWatchdog}); a
+ * silent worker while RSS is not may be waiting on a `Lock` or a `Queue`. Any other worker
  * that answers is running JavaScript, and its memory is its own business (ArrayBuffers are
  * outside the limits).
  * Node 20 cannot ask, and RSS alone cannot tell a stuck worker from a process that holds
@@ -103,17 +104,19 @@ export class MemoryWatchdog<W extends WatchedWorker> {
       return;
     }
     if (this.#probing) return;
-    const rss = process.memoryUsage.rss();
-    if (rss <= this.#limit) return;
-    this.#probing = true;
     const busy = [...this.#host.busy()];
+    if (busy.length === 0) return;
+    this.#probing = true;
     void Promise.all(busy.map((w) => usedHeap(w.worker, this.#tuning.probeMs))).then((used) => {
       this.#probing = false;
+      const rss = process.memoryUsage.rss();
       const strikes = new Map<W, number>();
       busy.forEach((w, i) => {
         const bytes = used[i];
         if (bytes === NO_ANSWER) {
-          this.#host.stuck(w, rss);
+          // Silent: stuck if the process is far past the limits (else it may be waiting
+          // on a Lock or a Queue, where a worker does not answer either).
+          if (rss > this.#limit) this.#host.stuck(w, rss);
         } else if (bytes > this.#heapCap) {
           const n = (this.#strikes.get(w) ?? 0) + 1;
           if (n >= STRIKES) this.#host.stuck(w, rss);
