@@ -50,9 +50,13 @@ export declare function boardSpec(pool: number, job: number): string | null
  * to run. With `input` and `output` (typed arrays of one length: both Float64Array, both
  * Float32Array, or an Int32Array in and a Float64Array out), workers read and write those
  * in place; the caller must keep both alive and attached until the job
- * is released (its JobDone, or the Released settle after a drop).
+ * is released (its JobDone, or the Released settle after a drop). With `parts` and
+ * `part_counts` (one count per payload), payload `i` travels with the next
+ * `part_counts[i]` buffers of `parts` (the bytes of large typed-array arguments, given as
+ * views of the caller's arrays): each is copied once, here, and handed to the worker as a
+ * buffer of its own (see [`ClaimedChunk::parts`]).
  */
-export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>, input?: unknown | undefined | null, output?: unknown | undefined | null, independent?: boolean | undefined | null): void
+export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>, input?: unknown | undefined | null, output?: unknown | undefined | null, independent?: boolean | undefined | null, parts?: Array<Buffer> | undefined | null, partCounts?: Array<number> | undefined | null): void
 
 /** Takes chunk `index` of job `job`'s outcome, or null when it has none (yet). */
 export declare function boardTake(pool: number, job: number, index: number): ChunkResult | null
@@ -88,6 +92,11 @@ export interface ClaimedChunk {
   index: number
   /** The chunk's payload (a copy in this isolate's heap: see [`owned_bytes`]). */
   payload: Buffer
+  /**
+   * The parts it was submitted with (see [`board_submit`]), each a copy of its own: a
+   * Buffer over the whole of a fresh ArrayBuffer.
+   */
+  parts?: Array<Buffer>
 }
 
 /**

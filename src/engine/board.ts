@@ -107,12 +107,22 @@ export class Board {
     const id = this.#nextJob;
     this.#nextJob = this.#nextJob >= 0xfffffff0 ? 1 : this.#nextJob + 1;
     const refs: SharedRefs = new Map();
-    const payloads = chunks.map(([start, items]) => (shared ? encodeSharedChunk(start, items.length) : encodeChunk(start, items, refs)));
+    // Large typed-array arguments travel as parts: views of the caller's arrays, which the
+    // addon copies once (no copy into the payload first).
+    const parts: Uint8Array[] = [];
+    const counts: number[] = [];
+    const payloads = chunks.map(([start, items]) => {
+      if (shared) return encodeSharedChunk(start, items.length);
+      const before = parts.length;
+      const bytes = encodeChunk(start, items, refs, parts);
+      counts.push(parts.length - before);
+      return bytes;
+    });
     if (args !== undefined) for (const [ref, sab] of args.refs) refs.set(ref, sab);
     // Shared memory the workers have not seen yet goes to each of them before the job (a
     // worker reads its port, synchronously, when a payload names a buffer it lacks).
     if (refs.size > 0) this.#host.share(refs);
-    native.boardSubmit(this.handle, id, specText(spec, args), payloads, shared?.[0], shared?.[1], spec.isolate === true);
+    native.boardSubmit(this.handle, id, specText(spec, args), payloads as Buffer[], shared?.[0], shared?.[1], spec.isolate === true, parts.length > 0 ? (parts as Buffer[]) : undefined, parts.length > 0 ? counts : undefined);
     if (shared) this.#retained.set(id, shared);
     if (this.#jobs.size === 0) this.#host.hold();
     this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length), refs: refs.size > 0 ? refs : undefined });

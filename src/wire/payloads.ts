@@ -8,6 +8,9 @@ import { CloneSerializer, cloneMessage, deserializeOwn, explainCloneError, seria
 import { decodeAny, decodePlain, encodeAny, encodePlain } from '../util/codec';
 import type { ItemOutcome, Items, NumericItems } from './protocol';
 import { fromState, isShared } from '../shared/state';
+import { decodeArgs, encodeArgs, TAG_ARGS } from './args';
+
+export { type ArgAlloc, type ArgArrayConstructor, decodeArgs, encodeArgs } from './args';
 
 /*
  * Chunks and results of numbers travel as raw bytes: a 16-byte header (a tag byte, then the
@@ -77,125 +80,21 @@ export function encodeInOutput(): Buffer {
 }
 
 /** Encodes a chunk: its first item's input position and its items (a view is fine).
- * Shared memory among the items (see {@link encodeValue}) is added to `refs`. */
-export function encodeChunk(start: number, items: Items, refs?: SharedRefs): Buffer {
+ * Shared memory among the items (see {@link encodeValue}) is added to `refs`. With
+ * `parts`, large typed arrays among argument lists are pushed there (views of the caller's
+ * memory, for the addon to copy once: see encodeArgs). */
+export function encodeChunk(start: number, items: Items, refs?: SharedRefs, parts?: Uint8Array[]): Uint8Array {
   if (isNumeric(items)) return encodeTyped(start, items);
-  return encodeArgs(start, items) ?? encodeValue([start, items], refs);
+  return (parts === undefined ? encodeArgs(start, items) : encodeArgs(start, items, undefined, parts)) ?? encodeValue([start, items], refs);
 }
 
-export function decodeChunk(bytes: Uint8Array, resolve?: ResolveShared): [number, Items] {
+/** Decodes a chunk, with the parts it was submitted with (see {@link encodeChunk}). */
+export function decodeChunk(bytes: Uint8Array, resolve?: ResolveShared, parts?: readonly Uint8Array[]): [number, Items] {
   if (TYPED[bytes[0]!]) {
     return [new DataView(bytes.buffer, bytes.byteOffset, HEADER).getFloat64(8, true), decodeTyped(bytes)];
   }
-  if (bytes[0] === TAG_ARGS) return decodeArgs(bytes);
+  if (bytes[0] === TAG_ARGS) return decodeArgs(bytes, undefined, parts);
   return decodeValue(bytes, resolve) as [number, Items];
-}
-
-/*
- * Argument lists of numbers and numeric typed arrays (`apply(fn, [row])` in a hot loop)
- * travel as raw bytes too, 8-byte aligned: after the header, the number of lists; per list
- * its length; per argument a kind and a length (two uint32) and its data (a float64, or the
- * array's elements padded to 8 bytes). The worker copies each array out (see decodeArgs).
- */
-const TAG_ARGS = 6;
-const ARG_NUMBER = 0;
-const ARG_KINDS: ArgArrayConstructor[] = [Float64Array, Float64Array, Float32Array, Int32Array];
-/** Raw encoding is for small argument lists; anything larger goes through V8's serialiser. */
-const MAX_RAW_ARGS = 16;
-
-function argKind(x: unknown): number {
-  if (typeof x === 'number') return ARG_NUMBER;
-  if (x instanceof Float64Array) return 1;
-  if (x instanceof Float32Array) return 2;
-  if (x instanceof Int32Array) return 3;
-  return -1;
-}
-
-export function encodeArgs(start: number, lists: readonly unknown[]): Buffer | undefined;
-/** With `into`: written there (the express lane) instead of a new buffer; undefined when it
- * does not fit. */
-export function encodeArgs(start: number, lists: readonly unknown[], into: Uint8Array): Uint8Array | undefined;
-export function encodeArgs(start: number, lists: readonly unknown[], into?: Uint8Array): Uint8Array | undefined {
-  let size = HEADER + 8;
-  for (const list of lists) {
-    if (!Array.isArray(list) || list.length > MAX_RAW_ARGS) return undefined;
-    size += 8;
-    for (const x of list) {
-      const kind = argKind(x);
-      if (kind < 0) return undefined;
-      if (kind !== ARG_NUMBER && (x as NumericItems).buffer instanceof SharedArrayBuffer) return undefined; // shared, not copied
-      size += 8 + (kind === ARG_NUMBER ? 8 : ((x as NumericItems).byteLength + 7) & ~7);
-    }
-  }
-  if (into !== undefined && size > into.length) return undefined;
-  const bytes = into === undefined ? Buffer.allocUnsafe(size) : into.subarray(0, size);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
-  bytes.fill(0, 0, HEADER);
-  bytes[0] = TAG_ARGS;
-  view.setFloat64(8, start, true);
-  view.setUint32(HEADER, lists.length, true);
-  let at = HEADER + 8;
-  for (const list of lists as unknown[][]) {
-    view.setUint32(at, list.length, true);
-    at += 8;
-    for (const x of list) {
-      const kind = argKind(x);
-      view.setUint32(at, kind, true);
-      if (kind === ARG_NUMBER) {
-        view.setFloat64(at + 8, x as number, true);
-        at += 16;
-      } else {
-        const a = x as NumericItems;
-        view.setUint32(at + 4, a.length, true);
-        bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at + 8);
-        at += 8 + ((a.byteLength + 7) & ~7);
-      }
-    }
-  }
-  return bytes;
-}
-
-/** A numeric array type an argument can have. */
-export type ArgArrayConstructor = Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor;
-
-/** The array an argument of `length` elements is copied into (by default a new one), or
- * undefined for a view of `bytes` itself (which must then be aligned for `Ctor`). */
-export type ArgAlloc = (Ctor: ArgArrayConstructor, length: number) => Float64Array | Float32Array | Int32Array | undefined;
-
-const newArg: ArgAlloc = (Ctor, length) => new Ctor(length);
-
-/**
- * Decodes raw argument lists. Each array is copied into an `ArrayBuffer` of its own (offset
- * 0, exactly its size), as structured clone would give it: a task may use its `.buffer`
- * (`new Uint8Array(x.buffer)`, a DataView, a transfer) and must find only its own elements
- * there, not the payload's header or the other arguments. `bytes` may be unaligned, or the
- * express lane's shared memory.
- */
-export function decodeArgs(bytes: Uint8Array, alloc: ArgAlloc = newArg): [number, unknown[][]] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lists: unknown[][] = new Array(view.getUint32(HEADER, true));
-  let at = HEADER + 8;
-  for (let l = 0; l < lists.length; l++) {
-    const list: unknown[] = new Array(view.getUint32(at, true));
-    at += 8;
-    for (let i = 0; i < list.length; i++) {
-      const kind = view.getUint32(at, true);
-      if (kind === ARG_NUMBER) {
-        list[i] = view.getFloat64(at + 8, true);
-        at += 16;
-      } else {
-        const Ctor = ARG_KINDS[kind]!;
-        const length = view.getUint32(at + 4, true);
-        const copy = alloc(Ctor, length);
-        if (copy === undefined) list[i] = new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset + at + 8, length);
-        else new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength).set(bytes.subarray(at + 8, at + 8 + copy.byteLength));
-        list[i] ??= copy;
-        at += 8 + ((length * Ctor.BYTES_PER_ELEMENT + 7) & ~7);
-      }
-    }
-    lists[l] = list;
-  }
-  return [view.getFloat64(8, true), lists];
 }
 
 /*

@@ -138,7 +138,7 @@ async function main(init: WorkerInit): Promise<void> {
       continue;
     }
     Atomics.store(polling, pollingAt, 0); // busy: a new job's chunks may need others woken
-    const { job, index, payload } = claim;
+    const { job, index, payload, parts } = claim;
     let spec = specs.get(job);
     if (spec === undefined) {
       const text = native.boardSpec(init.pool, job);
@@ -174,7 +174,7 @@ async function main(init: WorkerInit): Promise<void> {
       count = shared[1];
       [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot, args) : [true, encodeInOutput()];
     } else {
-      const [start, items] = decodeChunk(payload, resolve);
+      const [start, items] = decodeChunk(payload, resolve, parts ?? undefined);
       count = items.length;
       [ok, bytes] = spec.isolate ? await runIsolated(spec, items, start, slot) : await runChunk(spec, items, start, slot, args);
     }

@@ -49,7 +49,11 @@ fn region<K: Kind>(view: &TypedView<K>) -> SharedRegion {
 /// to run. With `input` and `output` (typed arrays of one length: both Float64Array, both
 /// Float32Array, or an Int32Array in and a Float64Array out), workers read and write those
 /// in place; the caller must keep both alive and attached until the job
-/// is released (its JobDone, or the Released settle after a drop).
+/// is released (its JobDone, or the Released settle after a drop). With `parts` and
+/// `part_counts` (one count per payload), payload `i` travels with the next
+/// `part_counts[i]` buffers of `parts` (the bytes of large typed-array arguments, given as
+/// views of the caller's arrays): each is copied once, here, and handed to the worker as a
+/// buffer of its own (see [`ClaimedChunk::parts`]).
 #[napi(catch_unwind)]
 // A JS function's positional arguments, called from one place (workers.ts).
 #[allow(clippy::too_many_arguments)]
@@ -62,6 +66,8 @@ pub fn board_submit<'env>(
     input: Option<Unknown<'env>>,
     output: Option<Unknown<'env>>,
     independent: Option<bool>,
+    parts: Option<Vec<BufferSlice<'env>>>,
+    part_counts: Option<Vec<u32>>,
 ) -> Result<()> {
     if payloads.is_empty() {
         return Err(invalid("a job needs at least one chunk".into()));
@@ -76,7 +82,26 @@ pub fn board_submit<'env>(
         _ => None,
     };
     // Borrowed views (no napi reference per payload): copied here, while the call lasts.
-    let payloads = payloads.iter().map(|b| b.to_vec()).collect();
+    let payloads = match (parts, part_counts) {
+        (Some(parts), Some(counts)) => {
+            if counts.len() != payloads.len()
+                || counts.iter().map(|&c| c as usize).sum::<usize>() != parts.len()
+            {
+                return Err(invalid(
+                    "part counts do not match the payloads and parts".into(),
+                ));
+            }
+            let mut rest = &parts[..];
+            let mut framed = Vec::with_capacity(payloads.len());
+            for (payload, &count) in payloads.iter().zip(&counts) {
+                let (mine, next) = rest.split_at(count as usize);
+                rest = next;
+                framed.push(frame(payload, mine)?);
+            }
+            framed
+        }
+        _ => payloads.iter().map(|b| b.to_vec()).collect(),
+    };
     let task = find(pool)?.submit(u64::from(job), spec, payloads, shared);
     if independent.unwrap_or(false) {
         task.set_independent();
@@ -213,6 +238,55 @@ pub fn board_views<'env>(
     ))
 }
 
+/// The first byte of a payload stored with parts (JS payloads start with a tag below 16, or
+/// with V8's 0xFF).
+const PARTS: u8 = 0xFE;
+
+/// `payload` and `parts` as one stored payload: [`PARTS`], three zero bytes, the number of
+/// pieces (a u32), each piece's length (u32s), then the pieces one after the other (all
+/// little-endian). A payload without parts is stored as it is.
+fn frame(payload: &[u8], parts: &[BufferSlice<'_>]) -> Result<Vec<u8>> {
+    if parts.is_empty() {
+        return Ok(payload.to_vec());
+    }
+    let pieces = parts.len() + 1;
+    let data: usize = payload.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(8 + 4 * pieces + data);
+    out.extend_from_slice(&[PARTS, 0, 0, 0]);
+    let len32 =
+        |n: usize| u32::try_from(n).map_err(|_| invalid("a payload part over 4 GiB".into()));
+    out.extend_from_slice(&len32(pieces)?.to_le_bytes());
+    out.extend_from_slice(&len32(payload.len())?.to_le_bytes());
+    for part in parts {
+        out.extend_from_slice(&len32(part.len())?.to_le_bytes());
+    }
+    out.extend_from_slice(payload);
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    Ok(out)
+}
+
+/// The pieces of a payload [`frame`] wrote: the payload, then its parts; None for a payload
+/// stored as it is.
+fn unframe(stored: &[u8]) -> Option<Vec<&[u8]>> {
+    if stored.first() != Some(&PARTS) || stored.len() < 8 {
+        return None;
+    }
+    let word = |at: usize| -> Option<usize> {
+        Some(u32::from_le_bytes(stored.get(at..at + 4)?.try_into().ok()?) as usize)
+    };
+    let pieces = word(4)?;
+    let mut at = 8 + 4 * pieces;
+    let mut out = Vec::with_capacity(pieces);
+    for i in 0..pieces {
+        let len = word(8 + 4 * i)?;
+        out.push(stored.get(at..at + len)?);
+        at += len;
+    }
+    Some(out)
+}
+
 /// A chunk a worker claimed.
 #[napi(object, object_from_js = false)]
 pub struct ClaimedChunk<'env> {
@@ -222,6 +296,9 @@ pub struct ClaimedChunk<'env> {
     pub index: u32,
     /// The chunk's payload (a copy in this isolate's heap: see [`owned_bytes`]).
     pub payload: BufferSlice<'env>,
+    /// The parts it was submitted with (see [`board_submit`]), each a copy of its own: a
+    /// Buffer over the whole of a fresh ArrayBuffer.
+    pub parts: Option<Vec<BufferSlice<'env>>>,
 }
 
 /// `bytes` as a Buffer whose memory V8 owns.
@@ -245,10 +322,26 @@ pub fn board_claim<'env>(
     let Some(claim) = board(pool).and_then(|b| b.claim(worker)) else {
         return Ok(None);
     };
+    let job = claim.job.id() as u32;
+    let index = claim.index as u32;
+    if let Some(pieces) = unframe(&claim.payload) {
+        let mut pieces = pieces.into_iter();
+        let payload = owned_bytes(env, pieces.next().unwrap_or_default())?;
+        let parts = pieces
+            .map(|p| owned_bytes(env, p))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Some(ClaimedChunk {
+            job,
+            index,
+            payload,
+            parts: Some(parts),
+        }));
+    }
     Ok(Some(ClaimedChunk {
-        job: claim.job.id() as u32,
-        index: claim.index as u32,
+        job,
+        index,
         payload: owned_bytes(env, &claim.payload)?,
+        parts: None,
     }))
 }
 
