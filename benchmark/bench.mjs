@@ -707,12 +707,15 @@ if (wanted('A1')) {
   };
   const contenders = {
     'ferropool starmap': loop(() => pool.starmap((x) => x.length, [[a], [b]])),
+    // What the copies alone cost on this thread (each task gets its own copy).
+    'serial (copy each)': loop(async () => [a.slice().length, b.slice().length]),
   };
   if (peerPools.piscina) contenders['piscina run'] = loop(() => Promise.all([peerPools.piscina.run('length', a), peerPools.piscina.run('length', b)]));
   const s = await interleave('A1', contenders, QUICK ? 2 : 5, (name, r) => check(r === calls * 400_000, `A1 ${name}: ${r}`));
   const perCall = Object.fromEntries(Object.entries(s).map(([key, v]) => [key, v.map((ms) => ms / calls)]));
   const m = record('A1', 'typed-array arguments: starmap((a) => a.length, [[f64], [f64]]), 200,000 doubles each (per call)', perCall);
-  if (peerPools.piscina) results.workloads.A1.ratios = { 'starmap / piscina (target ≤ 0.8)': m['ferropool starmap'] / m['piscina run'] };
+  results.workloads.A1.ratios = { 'starmap / serial copy': m['ferropool starmap'] / m['serial (copy each)'] };
+  if (peerPools.piscina) results.workloads.A1.ratios['starmap / piscina (target ≤ 0.8)'] = m['ferropool starmap'] / m['piscina run'];
 }
 
 if (wanted('memory') && !QUICK) {

@@ -8,7 +8,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { ApplyBatcher } from '../engine/batch';
 import type { CallSite } from '../engine/callsite';
-import { assemble, assembleShared, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
+import { assemble, assembleShared, copiesMuch, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
 import { CostModel, runInline } from '../engine/cost';
 import { RemoteError } from '../engine/errors';
 import { type JobContext, runJob } from '../engine/jobs';
@@ -165,7 +165,9 @@ export class JsCalls {
       // A call predicted to take microseconds goes to one worker in one chunk (waking more
       // would cost more than the work), and the caller waits for it briefly on this thread
       // instead of an event-loop turn: a hot loop of small maps pays no thread wake-up.
-      const waitNs = o.chunksize === undefined ? this.#costs.smallJobWait(f, items.length) : undefined;
+      // (Not for large typed-array arguments: copying them out is a worker's real work,
+      // which the cost of a call does not count; they go in chunks to several workers.)
+      const waitNs = o.chunksize === undefined && !(star && copiesMuch(items)) ? this.#costs.smallJobWait(f, items.length) : undefined;
       if (waitNs !== undefined && !star && isNumeric(items) && this.#group && o.signal === undefined && o.timeout === undefined && o.onProgress === undefined) {
         // Numbers, once the workers are up: the whole map as one express call, if the lane
         // is free (no task board, no napi call, no message on the way there or back).

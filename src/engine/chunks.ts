@@ -57,6 +57,23 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
   throw new TypeError(`${method}: ${name} must be an array, a typed array or an (async) iterable, got ${describe(input)}`);
 }
 
+/** Typed-array arguments of this many bytes in all make a call worth spreading. */
+const SPREAD_BYTES = 256 * 1024;
+
+/** Whether `tuples` (a starmap's argument lists) hold at least {@link SPREAD_BYTES} of
+ * typed arrays that are copied (not shared) to the workers. */
+export function copiesMuch(tuples: Items): boolean {
+  if (isNumeric(tuples)) return false;
+  let bytes = 0;
+  for (const t of tuples as unknown[]) {
+    if (!Array.isArray(t)) continue;
+    for (const x of t) {
+      if (ArrayBuffer.isView(x) && !(x.buffer instanceof SharedArrayBuffer) && (bytes += x.byteLength) >= SPREAD_BYTES) return true;
+    }
+  }
+  return false;
+}
+
 /** Chunk `[start, items]` pairs of `chunksize` items (views of typed arrays: they are
  * encoded as raw bytes, one copy). */
 export function cut(items: Items, chunksize: number): Array<[number, Items]> {

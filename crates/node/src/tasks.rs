@@ -251,7 +251,7 @@ fn frame(payload: &[u8], parts: &[BufferSlice<'_>]) -> Result<Vec<u8>> {
     }
     let pieces = parts.len() + 1;
     let data: usize = payload.len() + parts.iter().map(|p| p.len()).sum::<usize>();
-    let mut out = Vec::with_capacity(8 + 4 * pieces + data);
+    let mut out = spare::take(8 + 4 * pieces + data);
     out.extend_from_slice(&[PARTS, 0, 0, 0]);
     let len32 =
         |n: usize| u32::try_from(n).map_err(|_| invalid("a payload part over 4 GiB".into()));
@@ -265,6 +265,46 @@ fn frame(payload: &[u8], parts: &[BufferSlice<'_>]) -> Result<Vec<u8>> {
         out.extend_from_slice(part);
     }
     Ok(out)
+}
+
+/// The memory of framed payloads, kept for the next ones. A payload is allocated on the
+/// pool's thread and freed on a worker's: a fresh allocation of megabytes each time had the
+/// pool's thread fault in every page again.
+mod spare {
+    use std::sync::Mutex;
+
+    /// At most this many buffers are kept…
+    const KEEP: usize = 4;
+    /// …of at most this many bytes in all.
+    const KEEP_BYTES: usize = 64 << 20;
+
+    static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+    /// An empty buffer with room for `size` bytes: a kept one that fits (not twice as
+    /// large), else a new one.
+    pub(super) fn take(size: usize) -> Vec<u8> {
+        let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        let fit = spare
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= size && b.capacity() / 2 <= size)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i);
+        match fit {
+            Some(i) => spare.swap_remove(i),
+            None => Vec::with_capacity(size),
+        }
+    }
+
+    /// Keeps `buffer` for a later payload, if there is room.
+    pub(super) fn give(mut buffer: Vec<u8>) {
+        buffer.clear();
+        let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        let kept: usize = spare.iter().map(Vec::capacity).sum();
+        if spare.len() < KEEP && kept + buffer.capacity() <= KEEP_BYTES {
+            spare.push(buffer);
+        }
+    }
 }
 
 /// The pieces of a payload [`frame`] wrote: the payload, then its parts; None for a payload
@@ -330,6 +370,7 @@ pub fn board_claim<'env>(
         let parts = pieces
             .map(|p| owned_bytes(env, p))
             .collect::<Result<Vec<_>>>()?;
+        spare::give(claim.payload);
         return Ok(Some(ClaimedChunk {
             job,
             index,
