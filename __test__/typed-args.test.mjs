@@ -149,3 +149,26 @@ test('a Buffer, a subclass of Float64Array and shared memory keep their own ways
   t.deepEqual(r, [true, PART_BYTES + 3, 'Uint8Array', PART_BYTES + 1]);
   t.is(shared[0], 42, 'shared memory is shared, not copied');
 });
+
+test.serial('starmap and apply send large arrays as parts; a starmap of them is spread over the workers', async (t) => {
+  const original = native.boardSubmit;
+  const seen = [];
+  native.boardSubmit = (...a) => {
+    seen.push({ chunks: a[3].length, parts: a[7]?.length ?? 0 });
+    return original(...a);
+  };
+  try {
+    const a = new Float64Array(200_000).fill(1);
+    const cheap = (x) => x.length;
+    // Measured cheap first (a call of microseconds would otherwise be one chunk).
+    for (let i = 0; i < 5; i++) await pool.starmap(cheap, [[1], [2]]);
+    seen.length = 0;
+    t.deepEqual(await pool.starmap(cheap, [[a], [a]]), [200_000, 200_000]);
+    t.deepEqual(seen, [{ chunks: 2, parts: 2 }]);
+    seen.length = 0;
+    t.is(await pool.apply(cheap, [a]), 200_000);
+    t.deepEqual(seen, [{ chunks: 1, parts: 1 }]);
+  } finally {
+    native.boardSubmit = original;
+  }
+});
