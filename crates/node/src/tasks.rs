@@ -276,7 +276,7 @@ mod spare {
     /// At most this many buffers are kept…
     const KEEP: usize = 4;
     /// …of at most this many bytes in all.
-    const KEEP_BYTES: usize = 64 << 20;
+    const KEEP_BYTES: usize = 16 << 20;
 
     static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
