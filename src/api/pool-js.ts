@@ -6,7 +6,8 @@
  * @internal
  */
 import type { ResourceLimits } from 'node:worker_threads';
-import { ApplyBatcher } from '../engine/batch';
+import { ApplyBatcher, Deferred, NO_ARGS } from '../engine/batch';
+import { AsyncResult } from './async-result';
 import type { CallSite } from '../engine/callsite';
 import { assemble, assembleShared, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
 import { CostModel, runInline } from '../engine/cost';
@@ -110,8 +111,9 @@ export class JsCalls {
     return this.#context;
   }
 
-  /** `apply(fn, argv)` without options: inline, through the express lane, or batched. */
-  apply(fn: unknown, argv: unknown[]): unknown {
+  /** `apply(fn, argv)` without options: inline, through the express lane, or batched. With
+   * `into`, the outcome goes there, and the value returned is `into` when it is batched. */
+  apply(fn: unknown, argv: unknown[], into?: Deferred): unknown {
     const f = shipFunction(fn, 'apply: fn');
     if (this.#runsInline(f, 1, {})) {
       const r = runInline(fn as (...a: unknown[]) => unknown, true, [argv]);
@@ -122,7 +124,19 @@ export class JsCalls {
     const express = waitNs === undefined ? undefined : this.#group!.express(f, argv, waitNs);
     if (express !== undefined) return this.#expressResult(f, express);
     // Otherwise batched with the other applies of this turn (see ApplyBatcher).
-    return this.#applies.add(f, argv);
+    if (into === undefined) return this.#applies.add(f, argv);
+    into.args = argv;
+    this.#applies.enter(f, into);
+    return into;
+  }
+
+  /** `applyAsync(fn, args)` without callbacks, on a running pool: a handle settled by
+   * whatever runs the call (see {@link Deferred}). */
+  applyAsync(fn: unknown, args: unknown[] | undefined): AsyncResult<unknown> {
+    const into = new Deferred();
+    const argv = args === undefined ? NO_ARGS : [...args];
+    into.follow(() => this.apply(fn, argv, into));
+    return new AsyncResult(into);
   }
 
   /** `imap` or `imapUnordered` of a checked call (see {@link checkImap}). */
