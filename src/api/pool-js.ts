@@ -9,7 +9,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { ApplyBatcher, Deferred, NO_ARGS } from '../engine/batch';
 import { AsyncResult } from './async-result';
 import type { CallSite } from '../engine/callsite';
-import { assemble, assembleShared, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
+import { assemble, assembleShared, copyNumbers, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
 import { CostModel, runInline } from '../engine/cost';
 import { RemoteError } from '../engine/errors';
 import { type JobContext, runJob } from '../engine/jobs';
@@ -188,7 +188,7 @@ export class JsCalls {
         const call = this.#group.express(f, [items], waitNs, XCall.Map, out ?? (asArray ? 'array' : undefined), args?.list);
         if (call !== undefined) {
           // (Results that were not numbers on the worker's fast path come back encoded.)
-          const finish = (r: unknown) => intoOut(asArray && r instanceof Float64Array ? numberArray(r) : r);
+          const finish = (r: unknown) => intoOut(asArray && r instanceof Float64Array ? copyNumbers(r, numberArray(r.length)) : r);
           return this.#expressResult(f, call, { items: items.length, finish });
         }
       }
@@ -198,7 +198,11 @@ export class JsCalls {
         // read them in place and write numeric results in place, nothing copied or encoded.
         const output = out ?? newLike(items);
         const asArray = items !== input;
-        return runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, shared: [items, output], waitNs, args }).then((parts) => intoOut(assembleShared(parts, chunks, output, asArray)));
+        const job = runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, shared: [items, output], waitNs, args });
+        // An array's results go back in an array, made now while the workers map (making it
+        // costs this thread about as much as copying the results into it).
+        const into = asArray ? numberArray(items.length) : undefined;
+        return job.then((parts) => intoOut(assembleShared(parts, chunks, output, into)));
       }
       return runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, waitNs, args }).then((parts) => assemble(parts, input, items.length));
     };
