@@ -5,6 +5,7 @@
  */
 import { PoolStateError, TimeoutError } from '../engine/errors';
 import { describe } from '../util/describe';
+import { Deferred } from '../engine/batch';
 
 /**
  * Callbacks of the `…Async` methods; each is called once, before `get()` resolves.
@@ -35,27 +36,36 @@ export interface AsyncCallbacks<R> {
  * ```
  */
 export class AsyncResult<R> implements PromiseLike<R> {
-  readonly #promise: Promise<R>;
-  #state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
+  readonly #outcome: Deferred<R>;
 
   /** @internal */
-  constructor(work: Promise<R>, callbacks: AsyncCallbacks<R> = {}) {
+  constructor(work: Promise<R> | Deferred<R>, callbacks: AsyncCallbacks<R> = {}) {
     checkCallbacks(callbacks);
-    this.#promise = work.then(
+    if (work instanceof Deferred) {
+      // Settled by the call itself (a batched apply), with no promise until one is asked for.
+      this.#outcome = work;
+      return;
+    }
+    const outcome = (this.#outcome = new Deferred<R>());
+    // The callbacks run before anything waiting on the handle; a result nobody asks for
+    // never becomes an unhandled rejection (these handlers handle it).
+    work.then(
       (value) => {
-        this.#state = 'fulfilled';
+        outcome.resolve(value);
         notify(callbacks.callback, value);
-        return value;
       },
       (error: unknown) => {
-        this.#state = 'rejected';
+        outcome.reject(error);
         notify(callbacks.errorCallback, error);
-        throw error;
       },
     );
-    // A result nobody asks for must not become an unhandled rejection.
-    this.#promise.catch(() => {});
   }
+
+  get #state(): 'pending' | 'fulfilled' | 'rejected' {
+    const s = this.#outcome.state;
+    return s === 0 ? 'pending' : s === 1 ? 'fulfilled' : 'rejected';
+  }
+
 
   /**
    * The value, once ready. With `timeoutMs`, rejects with `TimeoutError` if it is not ready
@@ -71,11 +81,11 @@ export class AsyncResult<R> implements PromiseLike<R> {
    * ```
    */
   get(timeoutMs?: number): Promise<R> {
-    if (timeoutMs === undefined || this.#state !== 'pending') return this.#promise;
+    if (timeoutMs === undefined || this.#state !== 'pending') return this.#outcome.promise(true);
     checkTimeout(timeoutMs, 'get');
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(`the result was not ready within ${timeoutMs} ms`)), timeoutMs);
-      this.#promise.then(
+      this.#outcome.promise().then(
         (v) => {
           clearTimeout(timer);
           resolve(v);
@@ -99,7 +109,7 @@ export class AsyncResult<R> implements PromiseLike<R> {
    */
   wait(timeoutMs?: number): Promise<void> {
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'wait');
-    const settled = this.#promise.then(
+    const settled = this.#outcome.promise().then(
       () => undefined,
       () => undefined,
     );
@@ -150,7 +160,7 @@ export class AsyncResult<R> implements PromiseLike<R> {
    * ```
    */
   then<A = R, B = never>(onFulfilled?: ((value: R) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
-    return this.#promise.then(onFulfilled, onRejected);
+    return this.#outcome.promise().then(onFulfilled, onRejected);
   }
 }
 

@@ -6,9 +6,10 @@
  * @internal
  */
 import type { ResourceLimits } from 'node:worker_threads';
-import { ApplyBatcher } from '../engine/batch';
+import { ApplyBatcher, Deferred, NO_ARGS } from '../engine/batch';
+import { AsyncResult } from './async-result';
 import type { CallSite } from '../engine/callsite';
-import { assemble, assembleShared, copiesMuch, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
+import { assemble, assembleShared, copiesMuch, copyNumbers, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
 import { CostModel, runInline } from '../engine/cost';
 import { RemoteError } from '../engine/errors';
 import { type JobContext, runJob } from '../engine/jobs';
@@ -110,8 +111,9 @@ export class JsCalls {
     return this.#context;
   }
 
-  /** `apply(fn, argv)` without options: inline, through the express lane, or batched. */
-  apply(fn: unknown, argv: unknown[]): unknown {
+  /** `apply(fn, argv)` without options: inline, through the express lane, or batched. With
+   * `into`, the outcome goes there, and the value returned is `into` when it is batched. */
+  apply(fn: unknown, argv: unknown[], into?: Deferred): unknown {
     const f = shipFunction(fn, 'apply: fn');
     if (this.#runsInline(f, 1, {})) {
       const r = runInline(fn as (...a: unknown[]) => unknown, true, [argv]);
@@ -122,7 +124,19 @@ export class JsCalls {
     const express = waitNs === undefined ? undefined : this.#group!.express(f, argv, waitNs);
     if (express !== undefined) return this.#expressResult(f, express);
     // Otherwise batched with the other applies of this turn (see ApplyBatcher).
-    return this.#applies.add(f, argv);
+    if (into === undefined) return this.#applies.add(f, argv);
+    into.args = argv;
+    this.#applies.enter(f, into);
+    return into;
+  }
+
+  /** `applyAsync(fn, args)` without callbacks, on a running pool: a handle settled by
+   * whatever runs the call (see {@link Deferred}). */
+  applyAsync(fn: unknown, args: unknown[] | undefined): AsyncResult<unknown> {
+    const into = new Deferred();
+    const argv = args === undefined ? NO_ARGS : [...args];
+    into.follow(() => this.apply(fn, argv, into));
+    return new AsyncResult(into);
   }
 
   /** `imap` or `imapUnordered` of a checked call (see {@link checkImap}). */
@@ -176,7 +190,7 @@ export class JsCalls {
         const call = this.#group.express(f, [items], waitNs, XCall.Map, out ?? (asArray ? 'array' : undefined), args?.list);
         if (call !== undefined) {
           // (Results that were not numbers on the worker's fast path come back encoded.)
-          const finish = (r: unknown) => intoOut(asArray && r instanceof Float64Array ? numberArray(r) : r);
+          const finish = (r: unknown) => intoOut(asArray && r instanceof Float64Array ? copyNumbers(r, numberArray(r.length)) : r);
           return this.#expressResult(f, call, { items: items.length, finish });
         }
       }
@@ -186,7 +200,11 @@ export class JsCalls {
         // read them in place and write numeric results in place, nothing copied or encoded.
         const output = out ?? newLike(items);
         const asArray = items !== input;
-        return runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, shared: [items, output], waitNs, args }).then((parts) => intoOut(assembleShared(parts, chunks, output, asArray)));
+        const job = runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, shared: [items, output], waitNs, args });
+        // An array's results go back in an array, made now while the workers map (making it
+        // costs this thread about as much as copying the results into it).
+        const into = asArray ? numberArray(items.length) : undefined;
+        return job.then((parts) => intoOut(assembleShared(parts, chunks, output, into)));
       }
       return runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, waitNs, args }).then((parts) => assemble(parts, input, items.length));
     };

@@ -282,7 +282,8 @@ export class Pool {
    * ```
    */
   applyAsync<A extends unknown[], R>(fn: TaskFn<A, R | Promise<R>>, args?: A, callbacks?: AsyncCallbacks<R>): AsyncResult<R> {
-    return new AsyncResult(this.apply(fn, args), callbacks);
+    if (callbacks !== undefined || this.#cluster || this.#state !== 'running' || !(args === undefined || Array.isArray(args))) return new AsyncResult(this.apply(fn, args), callbacks);
+    return this.#js.applyAsync(fn, args) as AsyncResult<R>;
   }
 
   /**

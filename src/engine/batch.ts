@@ -19,6 +19,82 @@ interface ApplyEntry {
   settled: boolean;
 }
 
+/** The arguments of a call made without any. */
+export const NO_ARGS: unknown[] = Object.freeze([]) as unknown as unknown[];
+
+/**
+ * A call's outcome, settled by its batch (an {@link ApplyEntry} itself) or by whatever ran
+ * it: the state `applyAsync`'s `AsyncResult` reads, with no promise made until one is asked
+ * for. A burst of 100,000 `applyAsync` calls keeps every pending call alive across several
+ * young-generation collections, and each object a call holds is copied each time: this
+ * one stands for the promise, its resolving functions, the batch entry and the handle's
+ * promise chain.
+ */
+export class Deferred<R = unknown> implements ApplyEntry {
+  args: unknown[] = NO_ARGS;
+  settled = false;
+  /** 0 pending, 1 fulfilled, 2 rejected. */
+  state: 0 | 1 | 2 = 0;
+  value: unknown;
+  #promise: Promise<R> | undefined;
+  #resolve: ((value: unknown) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+  #guarded = false;
+
+  resolve(value: unknown): void {
+    if (this.state !== 0) return;
+    this.state = 1;
+    this.value = value;
+    this.#resolve?.(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.state !== 0) return;
+    this.state = 2;
+    this.value = error;
+    this.#reject?.(error);
+  }
+
+  /** Settles this as `work` does: a value, a promise, or a function that throws; `work`
+   * returns this itself when it took this to settle. */
+  follow(work: () => unknown): void {
+    try {
+      const r = work();
+      if (r === this) return;
+      if (r instanceof Promise) {
+        r.then(
+          (v: unknown) => this.resolve(v),
+          (e: unknown) => this.reject(e),
+        );
+      } else {
+        this.resolve(r);
+      }
+    } catch (err) {
+      this.reject(err);
+    }
+  }
+
+  /** The outcome as a promise, made on the first request; `guard` marks its rejection
+   * handled (a promise handed out as it is, which its taker may drop). */
+  promise(guard = false): Promise<R> {
+    if (this.#promise === undefined) {
+      if (this.state === 1) this.#promise = Promise.resolve(this.value as R);
+      else if (this.state === 2) this.#promise = Promise.reject(this.value);
+      else {
+        this.#promise = new Promise<R>((resolve, reject) => {
+          this.#resolve = resolve as (value: unknown) => void;
+          this.#reject = reject;
+        });
+      }
+    }
+    if (guard && !this.#guarded) {
+      this.#guarded = true;
+      this.#promise.catch(() => {});
+    }
+    return this.#promise;
+  }
+}
+
 /**
  * Coalesces the `apply` calls made in one turn of the event loop into one job per
  * function: a loop of 100,000 `applyAsync` calls costs a few jobs, not 100,000. Each call
@@ -41,16 +117,19 @@ export class ApplyBatcher {
   }
 
   add(f: FnSpec, args: unknown[]): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const key = specKey(f);
-      let group = this.#pending.get(key);
-      if (!group) this.#pending.set(key, (group = { f, entries: [] }));
-      group.entries.push({ args, resolve, reject, settled: false });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        queueMicrotask(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.enter(f, { args, resolve, reject, settled: false }));
+  }
+
+  /** Queues a call whose outcome `entry` takes (see {@link Deferred}). */
+  enter(f: FnSpec, entry: ApplyEntry): void {
+    const key = specKey(f);
+    let group = this.#pending.get(key);
+    if (!group) this.#pending.set(key, (group = { f, entries: [] }));
+    group.entries.push(entry);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
   }
 
   /** Submits what is queued now (also run by close() and terminate(), so no apply made

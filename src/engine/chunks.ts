@@ -86,9 +86,10 @@ export function cut(items: Items, chunksize: number): Array<[number, Items]> {
 }
 
 /** Joins a shared job's results: `output` itself when every result was a number (written
- * in place), else an array that takes the spilled chunks' results from `parts`. */
-export function assembleShared(parts: Items[], chunks: Array<[number, Items]>, output: Float64Array | Float32Array, asArray = false): Float64Array | Float32Array | unknown[] {
-  if (parts.every((p) => p === IN_OUTPUT)) return asArray ? numberArray(output) : output;
+ * in place; copied into `into` when given, for an array's input), else an array that takes
+ * the spilled chunks' results from `parts`. */
+export function assembleShared(parts: Items[], chunks: Array<[number, Items]>, output: Float64Array | Float32Array, into?: number[]): Float64Array | Float32Array | unknown[] {
+  if (parts.every((p) => p === IN_OUTPUT)) return into ? copyNumbers(output, into) : output;
   const out = new Array<unknown>(output.length);
   chunks.forEach(([start, items], k) => {
     const part = parts[k]!;
@@ -100,13 +101,16 @@ export function assembleShared(parts: Items[], chunks: Array<[number, Items]>, o
 /** Joins chunk results in order: a typed array like `input` when every result is a number
  * and the input was typed, else an array. */
 /**
- * A plain array of `numbers`' values. (Filled with a double first, the array is made with
- * V8's packed-double layout at once: faster than growing it from holes.)
+ * A plain array of `n` numbers to copy results into. (Filled with a double first, the
+ * array is made with V8's packed-double layout at once: faster than growing it from holes.)
  */
-export function numberArray(numbers: ArrayLike<number>): number[] {
-  const n = numbers.length;
-  const out = new Array<number>(n).fill(0.5);
-  for (let i = 0; i < n; i++) out[i] = numbers[i]!;
+export function numberArray(n: number): number[] {
+  return new Array<number>(n).fill(0.5);
+}
+
+/** Copies `numbers` into `out` (of the same length); `out`. */
+export function copyNumbers(numbers: ArrayLike<number>, out: number[]): number[] {
+  for (let i = 0; i < out.length; i++) out[i] = numbers[i]!;
   return out;
 }
 

@@ -9,7 +9,8 @@ import { encodeAny } from '../util/codec';
 import { isThenable } from '../util/thenable';
 import { type FnSpec, Msg, type WorkerMessage } from '../wire/protocol';
 import { X, XCall, XResult, XState } from '../wire/lane';
-import { type ArgAlloc, type ArgArrayConstructor, decodeArgs, encodeInOutput } from '../wire/payloads';
+import { type ArgAlloc, type ArgArrayConstructor, decodeArgs } from '../wire/payloads';
+import { IN_OUTPUT } from './run';
 import { encodeError, uncloneable } from '../wire/errors';
 import { FLUSH_MS, flushOutput, outputPending } from './stdio';
 
@@ -19,14 +20,11 @@ export interface ExpressRunner {
   /** The function `spec` names, compiled or imported. */
   fn(spec: FnSpec): ((...args: unknown[]) => unknown) | Promise<(...args: unknown[]) => unknown>;
   /** Maps `spec`'s function over `input` into `output` as a shared chunk's loop does: its
-   * encoded outcome (results in `output` when they are all numbers). */
+   * encoded outcome ({@link IN_OUTPUT} itself when the results are all numbers in `output`). */
   map(spec: FnSpec, input: Float64Array | Float32Array | Int32Array, output: Float64Array | Float32Array, extra: readonly unknown[] | undefined): Promise<[boolean, Buffer]>;
   /** What the function threw, as it should be reported. */
   explain(err: unknown, spec: FnSpec): { err: unknown; serialization: boolean };
 }
-
-/** What a shared chunk's results encode to when they are all in the output. */
-const IN_OUTPUT_BYTES = encodeInOutput();
 
 /** The worker's end of the lane. */
 export class ExpressServer {
@@ -118,7 +116,7 @@ export class ExpressServer {
         const n = input.length;
         const output = input instanceof Float32Array ? new Float32Array(lane.buffer, X.Data, n) : new Float64Array(lane.buffer, X.Data, n);
         const [ok, out] = await this.#run.map(spec, input, output, lists[1]);
-        if (ok && out.equals(IN_OUTPUT_BYTES)) {
+        if (ok && out === IN_OUTPUT) {
           kind = XResult.Numbers;
           lane[X.ResultLen] = n;
         } else {

@@ -16,12 +16,12 @@ import { native } from '../util/native';
 import { JobState } from '../../native/index';
 import { Bell, HEAP_TOTAL, HEAP_USED, type JobSpec, Msg, Note, POLLING, SLOT_STRIDE, type WorkerInit, type WorkerMessage } from '../wire/protocol';
 import { X, XState } from '../wire/lane';
-import { runChunk, runIsolated, runShared, type SharedViews, type Slot } from './run';
+import { IN_OUTPUT, runChunk, runIsolated, runShared, type SharedViews, type Slot } from './run';
 import { pollFor } from '../util/spin';
 import { FLUSH_MS, flushOutput, outputPending, turn } from './stdio';
 import { isThenable } from '../util/thenable';
 import { Lru } from '../util/lru';
-import { decodeCallArgs, decodeChunk, decodeValue, encodeInOutput, sharedChunk } from '../wire/payloads';
+import { decodeCallArgs, decodeChunk, decodeValue, sharedChunk } from '../wire/payloads';
 import { encodeError } from '../wire/errors';
 
 /** How long an idle worker polls the doorbell before it parks (ms): the next call of a hot
@@ -95,10 +95,15 @@ async function main(init: WorkerInit): Promise<void> {
   /** The caller's arrays of the shared job this worker last ran, mapped once per job. */
   const views = new Map<number, SharedViews | undefined>();
   let chunksRun = 0;
+  /** The doorbell's count when the board last had no chunk for this worker (NaN: it had
+   * one). Every job is queued before the count goes up, so while the count stays there the
+   * board has none still, and a loop that serves the express lane asks it no more. */
+  let emptyAt = Number.NaN;
   for (;;) {
     const seen = Atomics.load(bell, Bell.Ring);
-    const claim = native.boardClaim(init.pool, init.worker);
+    const claim = seen === emptyAt ? null : native.boardClaim(init.pool, init.worker);
     if (claim === null || claim === undefined) {
+      emptyAt = seen;
       // No chunk left to claim: the arguments of the jobs run so far are not needed again.
       if (jobArgs.size > 0) jobArgs.clear();
       if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
@@ -137,6 +142,7 @@ async function main(init: WorkerInit): Promise<void> {
       }
       continue;
     }
+    emptyAt = Number.NaN;
     Atomics.store(polling, pollingAt, 0); // busy: a new job's chunks may need others woken
     const { job, index, payload, parts } = claim;
     let spec = specs.get(job);
@@ -172,7 +178,7 @@ async function main(init: WorkerInit): Promise<void> {
         viewsMade++;
       }
       count = shared[1];
-      [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot, args) : [true, encodeInOutput()];
+      [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot, args) : [true, IN_OUTPUT];
     } else {
       const [start, items] = decodeChunk(payload, resolve, parts ?? undefined);
       count = items.length;

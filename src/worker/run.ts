@@ -11,6 +11,10 @@ import { encodeInOutput, encodeOutcomes, encodeResults, isNumeric } from '../wir
 import { encodeError, toWireError, uncloneable } from '../wire/errors';
 import { explainCloneError } from '../util/clone';
 
+/** A shared chunk's outcome when its results are all in the output: one buffer for all
+ * (the board copies what it is given; the express lane compares it by identity). */
+export const IN_OUTPUT: Buffer = encodeInOutput();
+
 /**
  * `results[i] = fn(items[i])` from `from` while results are plain values (a number, for a
  * numeric `results`); returns the index of the first item that needs the careful path, or
@@ -115,7 +119,7 @@ export async function runShared(spec: JobSpec, [input, output]: SharedViews, sta
     const partial = spill ?? Array.from(output.subarray(start, position));
     return [false, encodeError(err, position, partial.slice(0, position - start), serialization)];
   }
-  if (spill === undefined) return [true, encodeInOutput()];
+  if (spill === undefined) return [true, IN_OUTPUT];
   try {
     return [true, encodeResults(spill)];
   } catch (err) {
