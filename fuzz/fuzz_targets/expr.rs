@@ -67,7 +67,7 @@ fuzz_target!(|c: Case| {
     // SAFETY: the vectors outlive run_blocking, which waits for the call; the output is the
     // first input itself or a separate vector.
     let call = unsafe {
-        map_expr(ExprMapArgs { program: program.clone(), inputs: inputs.clone(), out: OutputPtr::F64(out), len, chunk_len, max_workers })
+        map_expr(ExprMapArgs { program: program.clone(), inputs: inputs.clone(), out: OutputPtr::F64(out), len, chunk_len, max_workers, fresh_output: false })
     };
     call.run_blocking().expect("an expression map never fails");
     let got = if in_place { &data[0] } else { &separate };

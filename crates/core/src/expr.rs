@@ -183,6 +183,10 @@ pub struct ExprMapArgs {
     pub chunk_len: Option<usize>,
     /// The most threads that may work on the call at once.
     pub max_workers: usize,
+    /// Whether `out` is memory just allocated for this call (its pages were just zeroed
+    /// into the cache): such an output is never streamed (see [`crate::chunking::STREAM_BYTES`]).
+    /// Only speed depends on it.
+    pub fresh_output: bool,
 }
 
 /// An expression reduction call: `op` over `program(inputs[..][i])`.
@@ -233,6 +237,11 @@ pub unsafe fn map_expr(args: ExprMapArgs) -> KernelCall<()> {
         out: Some(args.out),
     };
     let (program, len) = (args.program, args.len);
+    // A double output far larger than the caches, not fresh, is streamed (eval_range
+    // streams only one that is no input).
+    let stream = !args.fresh_output
+        && matches!(args.out, OutputPtr::F64(_))
+        && len.saturating_mul(std::mem::size_of::<f64>()) >= crate::chunking::STREAM_BYTES;
     KernelCall {
         chunks,
         max_workers: args.max_workers,
@@ -243,7 +252,7 @@ pub unsafe fn map_expr(args: ExprMapArgs) -> KernelCall<()> {
             let range = chunk_range(index, chunk_len, len);
             let out = arrays.out.expect("a map has an output");
             // SAFETY: the range lies within `len` ([1]); chunks are disjoint; [2], [3].
-            unsafe { eval::eval_range(&program, &arrays.inputs, out, range) };
+            unsafe { eval::eval_range(&program, &arrays.inputs, out, range, stream) };
             Ok(())
         }),
         finish: Box::new(|| ()),

@@ -259,6 +259,50 @@ pub unsafe fn map_raw_streaming<T: Element>(op: UnaryOp, src: *const T, dst: *mu
     }
 }
 
+/// Copies `len` doubles from `src` to `dst` with non-temporal (streaming) stores where the
+/// target has them (x86-64), plain stores for `dst`'s unaligned first element: for outputs
+/// far larger than the caches (see [`crate::chunking::STREAM_BYTES`]). The stores are not
+/// fenced: the caller runs [`stream_fence`] before anything that publishes the output.
+///
+/// # Safety
+/// `src` is valid for reads and `dst` for writes of `len` doubles, aligned to 8 bytes; the
+/// two do not overlap, and no other thread touches `dst[..len]` meanwhile.
+pub unsafe fn stream_copy_f64(src: *const f64, dst: *mut f64, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_pd, _mm_stream_pd};
+        // Up to the first 16-byte boundary of `dst` (what a streaming store needs).
+        let head = (((dst as usize).wrapping_neg() % 16) / 8).min(len);
+        // SAFETY: head <= len, within both ranges; they do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(src, dst, head) };
+        let pairs = (len - head) / 2;
+        for i in 0..pairs {
+            let at = head + 2 * i;
+            // SAFETY: at + 2 <= len; `dst.add(at)` is 16-byte aligned (past the head);
+            // SSE2 is baseline on x86-64.
+            unsafe { _mm_stream_pd(dst.add(at), _mm_loadu_pd(src.add(at))) };
+        }
+        let done = head + 2 * pairs;
+        // SAFETY: the rest of both ranges.
+        unsafe { std::ptr::copy_nonoverlapping(src.add(done), dst.add(done), len - done) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src, dst, len)
+    }
+}
+
+/// Orders the streaming stores of [`stream_copy_f64`] before this thread's later stores (the
+/// release that settles a chunk), so that a thread that synchronises with it sees them.
+pub fn stream_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is baseline on x86-64.
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
+}
+
 /// Maps `src` into `dst` (equal lengths). Safe wrapper of [`map_raw`] for distinct slices.
 pub fn map_slice<T: Element>(op: UnaryOp, src: &[T], dst: &mut [T]) {
     assert_eq!(src.len(), dst.len(), "map_slice needs equal lengths");

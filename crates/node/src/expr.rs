@@ -127,6 +127,7 @@ pub fn map_expr<'env>(
             )));
         }
     }
+    let fresh_output = crate::outputs::is_fresh(dst.data, dst.byte_len());
     let out_ptr = match dst.element {
         Float::F64 => OutputPtr::F64(dst.data.cast()),
         Float::F32 => OutputPtr::F32(dst.data.cast()),
@@ -143,6 +144,7 @@ pub fn map_expr<'env>(
             len,
             chunk_len: parse_chunk_len(chunk_len)?,
             max_workers: max_workers.max(1) as usize,
+            fresh_output,
         })
     };
     if call.mode() != Mode::Pooled {

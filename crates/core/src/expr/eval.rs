@@ -446,32 +446,43 @@ fn prefetch_next(inputs: &[InputPtr], out: Option<OutputPtr>, next: usize, end: 
 /// [2] `out` is either one of the inputs (same address and element type) or overlaps
 ///     none of them in `range`.
 /// [3] No other thread touches `out[range]`, or writes an input's `range`, meanwhile.
+///
+/// With `stream`, a double output that is no input is written with streaming stores (see
+/// [`crate::kernels::stream_copy_f64`]): for outputs far larger than the caches.
 pub unsafe fn eval_range(
     program: &Program,
     inputs: &[InputPtr],
     out: OutputPtr,
     range: Range<usize>,
+    stream: bool,
 ) {
     with_scratch(|scratch| {
         scratch.fit(program, inputs.len());
+        let aliased = |p: *mut f64| {
+            inputs.iter().any(|i| match *i {
+                InputPtr::F64(q) => std::ptr::eq(q, p),
+                InputPtr::F32(q) => q.cast::<f64>() == p.cast_const(),
+            })
+        };
+        let stream = stream && matches!(out, OutputPtr::F64(p) if !aliased(p));
         // A double output that is no input (not in place) takes the last instruction's
-        // results directly: no copy out of the scratch registers.
+        // results directly: no copy out of the scratch registers (unless it is streamed
+        // from them).
         let direct = match out {
             OutputPtr::F64(p)
-                if !program.instrs.is_empty() && matches!(program.result, Operand::Reg(_)) =>
+                if !stream
+                    && !program.instrs.is_empty()
+                    && matches!(program.result, Operand::Reg(_)) =>
             {
-                let aliased = inputs.iter().any(|i| match *i {
-                    InputPtr::F64(q) => std::ptr::eq(q, p),
-                    InputPtr::F32(q) => q.cast::<f64>() == p.cast_const(),
-                });
-                (!aliased).then_some(p)
+                (!aliased(p)).then_some(p)
             }
             _ => None,
         };
         let mut start = range.start;
         while start < range.end {
             let n = BLOCK.min(range.end - start);
-            prefetch_next(inputs, Some(out), start + n, range.end);
+            // A streamed output is not prefetched: its lines are written whole, never read.
+            prefetch_next(inputs, (!stream).then_some(out), start + n, range.end);
             // SAFETY: [1] and [3]; the block's inputs are all read before `out` is written
             // below, so the in-place case of [2] is sound; `direct` overlaps no input ([2]:
             // an output that is not one of the inputs overlaps none of them).
@@ -481,7 +492,12 @@ pub unsafe fn eval_range(
                 continue;
             };
             match out {
-                // SAFETY: in bounds by [1]; `values` is scratch memory, never the output.
+                // SAFETY: in bounds by [1], exclusively ours by [3]; `values` is scratch
+                // memory, never the output.
+                OutputPtr::F64(p) if stream => unsafe {
+                    crate::kernels::stream_copy_f64(values.as_ptr(), p.add(start), n)
+                },
+                // SAFETY: as above.
                 OutputPtr::F64(p) => unsafe {
                     std::ptr::copy_nonoverlapping(values.as_ptr(), p.add(start), n)
                 },
@@ -493,6 +509,9 @@ pub unsafe fn eval_range(
                 }
             }
             start += n;
+        }
+        if stream {
+            crate::kernels::stream_fence();
         }
     })
 }
@@ -574,7 +593,7 @@ pub fn eval_columns(program: &Program, inputs: &[Column<'_>], out: ColumnMut<'_>
     let ptrs: Vec<InputPtr> = inputs.iter().map(Column::ptr).collect();
     // SAFETY: live slices of `len` elements; `out` is exclusively borrowed, so it overlaps
     // no input, and nothing else can touch any of them during the call.
-    unsafe { eval_range(program, &ptrs, ptr, 0..len) }
+    unsafe { eval_range(program, &ptrs, ptr, 0..len, false) }
 }
 
 /// The reduction `op` over `program`'s values on whole columns, in one chunk.

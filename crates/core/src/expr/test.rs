@@ -231,7 +231,15 @@ fn in_place_output_reads_each_block_before_writing_it() {
     let mut data: Vec<f64> = (0..5000).map(|i| i as f64).collect();
     let p = data.as_mut_ptr();
     // SAFETY: the vector outlives the call; the output is the input itself.
-    unsafe { eval::eval_range(&prog, &[InputPtr::F64(p)], OutputPtr::F64(p), 0..data.len()) };
+    unsafe {
+        eval::eval_range(
+            &prog,
+            &[InputPtr::F64(p)],
+            OutputPtr::F64(p),
+            0..data.len(),
+            true,
+        )
+    };
     assert!(data.iter().enumerate().all(|(i, &v)| v == 3.0 * i as f64));
 }
 
@@ -262,6 +270,7 @@ fn parallel_map_and_reduce_equal_the_sequential_ones() {
                     len,
                     chunk_len: None,
                     max_workers: workers,
+                    fresh_output: false,
                 })
             };
             run(call);
@@ -307,4 +316,46 @@ fn the_cache_is_bounded_and_returns_the_same_program() {
     let b = compile_cached("s * x", &[("s".into(), 3.0)]).unwrap();
     assert!(!Arc::ptr_eq(&a, &b));
     assert!(compile_cached("x +", &[]).is_err());
+}
+
+#[test]
+fn streamed_output_equals_plain_output_at_every_alignment_and_length() {
+    let prog = program("2*x*x + 3*x + y");
+    for len in [0usize, 1, 2, 3, 7, 1023, 1024, 1025, 5001] {
+        let x: Vec<f64> = (0..len).map(|i| (i as f64).sin() * 1e3).collect();
+        let y: Vec<f64> = (0..len).map(|i| i as f64 - 0.5).collect();
+        for shift in 0..2 {
+            let mut plain = vec![f64::NAN; len + 1];
+            let mut streamed = vec![f64::NAN; len + 1];
+            let inputs = [InputPtr::F64(x.as_ptr()), InputPtr::F64(y.as_ptr())];
+            // SAFETY: live vectors of len (+ 1) elements; the outputs overlap no input; the
+            // shift moves the output off (or onto) a 16-byte boundary.
+            unsafe {
+                eval::eval_range(
+                    &prog,
+                    &inputs,
+                    OutputPtr::F64(plain.as_mut_ptr().add(shift)),
+                    0..len,
+                    false,
+                );
+                eval::eval_range(
+                    &prog,
+                    &inputs,
+                    OutputPtr::F64(streamed.as_mut_ptr().add(shift)),
+                    0..len,
+                    true,
+                );
+            }
+            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&plain), bits(&streamed), "len {len}, shift {shift}");
+            let expect: Vec<f64> = (0..len)
+                .map(|i| 2.0 * x[i] * x[i] + 3.0 * x[i] + y[i])
+                .collect();
+            assert_eq!(
+                bits(&streamed[shift..shift + len]),
+                bits(&expect),
+                "len {len}, shift {shift}"
+            );
+        }
+    }
 }
