@@ -98,7 +98,15 @@ test('a pool keeps working through thousands of distinct functions, old ones inc
 });
 
 test('the heap watchdog gives up a busy worker that does not answer once RSS is far past the limits', async (t) => {
-  const stuck = { worker: { getHeapStatistics: () => new Promise(() => {}) } };
+  let asked = 0;
+  const stuck = {
+    worker: {
+      getHeapStatistics: () => {
+        asked++;
+        return new Promise(() => {});
+      },
+    },
+  };
   const live = { worker: { getHeapStatistics: () => Promise.resolve({ used_heap_size: 1 }) } };
   const run = (marginBytes, pending = () => true) =>
     new Promise((resolve) => {
@@ -115,6 +123,7 @@ test('the heap watchdog gives up a busy worker that does not answer once RSS is 
   t.true(farPast.every((w) => w === stuck), 'only the worker that does not answer');
   t.deepEqual(await run(2 ** 40), [], 'RSS within the limits: a silent worker is not given up (it may be waiting on a Lock)');
   t.deepEqual(await run(-(2 ** 40), () => false), [], 'no work pending: the watchdog sleeps');
+  t.is(asked, 1, 'a worker that has not answered is not asked again: requests do not pile up');
 });
 
 test('the heap watchdog gives up a worker that answers while its heap stays past its limits, at the third probe in a row', async (t) => {

@@ -138,17 +138,26 @@ const NO_ANSWER = -1;
 function usedHeap(worker: Worker, ms: number): Promise<number> {
   const probe = (worker as Worker & { getHeapStatistics?: () => Promise<{ used_heap_size?: number }> }).getHeapStatistics;
   if (typeof probe !== 'function') return Promise.resolve(0);
+  // A worker that has not answered the last request (one waiting on a Lock for an hour) is
+  // not sent another: its requests would pile up until it answers.
+  let asked = inFlight.get(worker);
+  if (asked === undefined) {
+    asked = probe.call(worker).then(
+      (stats) => Number(stats?.used_heap_size) || 0,
+      () => 0,
+    );
+    inFlight.set(worker, asked);
+    void asked.then(() => inFlight.delete(worker));
+  }
+  const answer = asked;
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms, NO_ANSWER);
-    probe.call(worker).then(
-      (stats) => {
-        clearTimeout(timer);
-        resolve(Number(stats?.used_heap_size) || 0);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(0);
-      },
-    );
+    void answer.then((used) => {
+      clearTimeout(timer);
+      resolve(used);
+    });
   });
 }
+
+/** The heap-statistics requests sent and not answered yet, by worker. */
+const inFlight = new WeakMap<Worker, Promise<number>>();
