@@ -95,7 +95,7 @@ test('a task may keep, change and transfer its copy: the caller’s arrays are u
   t.true(bytesOf(a).equals(before));
 });
 
-test('large arguments travel as parts: views of the caller’s memory, copied by the addon alone', (t) => {
+test('large arguments travel as parts: views of the caller’s memory, copied once, by a worker or the caller', (t) => {
   const a = make(Float64Array, 10_000, 8, 12);
   const b = make(Uint16Array, 9_001, 2, 13);
   const parts = [];
@@ -109,7 +109,9 @@ test('large arguments travel as parts: views of the caller’s memory, copied by
   const board = native.boardOpen();
   try {
     native.boardSubmit(board, 1, '{}', [payload], undefined, undefined, false, parts, [2]);
+    // Claimed before the loan ends: copied straight from the caller's arrays.
     const claim = native.boardClaim(board, 1);
+    native.boardSettleParts(board, 1);
     t.is(claim.parts.length, 2);
     for (const [i, part] of claim.parts.entries()) {
       t.is(part.byteOffset, 0);
@@ -122,6 +124,19 @@ test('large arguments travel as parts: views of the caller’s memory, copied by
     t.true(lists[0][0] instanceof Float64Array && lists[1][0] instanceof Uint16Array);
     t.is(lists[0][0].buffer, claim.parts[0].buffer, 'no second copy on the worker');
     t.true(bytesOf(lists[1][0]).equals(bytesOf(b)));
+    // Claimed after the loan ended: the caller copied the parts into the board, and what the
+    // caller does to its arrays afterwards does not reach the task.
+    native.boardSubmit(board, 2, '{}', [payload, payload], undefined, undefined, false, [...parts, ...parts], [2, 2]);
+    native.boardSettleParts(board, 2);
+    const want = Buffer.from(bytesOf(a));
+    a.fill(7);
+    for (let i = 0; i < 2; i++) {
+      const late = native.boardClaim(board, 1);
+      t.is(late.job, 2);
+      t.true(Buffer.from(late.parts[0]).equals(want));
+      t.is(late.parts[0].buffer.byteLength, late.parts[0].byteLength);
+    }
+    bytesOf(a).set(want);
   } finally {
     native.boardClose(board);
   }
@@ -170,5 +185,41 @@ test.serial('starmap and apply send large arrays as parts; a starmap of them is 
     t.deepEqual(seen, [{ chunks: 1, parts: 1 }]);
   } finally {
     native.boardSubmit = original;
+  }
+});
+
+test.serial('arguments are what they were at the call: changing or detaching an array right after the call reaches no task', async (t) => {
+  // A worker that claims a chunk while the call is being made copies its arrays straight from
+  // the caller's; one that comes later gets the caller's copy. Either way the task sees the
+  // array as it was when the call was made, with workers spinning (back to back), parked
+  // (after a pause) or busy elsewhere (the caller then copies every chunk itself).
+  const sum = (x, tag) => {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += x[i];
+    return [tag, s, x.length];
+  };
+  const busy = (ms) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+    return ms;
+  };
+  for (let round = 0; round < 60; round++) {
+    const n = 4096 + 1024 * (round % 7);
+    const arrays = Array.from({ length: 1 + (round % 6) }, (_, k) => new Float64Array(n).fill(k + 1));
+    const blocker = round % 3 === 2 ? pool.map(busy, [30, 30], { chunksize: 1 }) : undefined;
+    if (round % 3 === 1) await new Promise((r) => setTimeout(r, 20));
+    const call = pool.starmap(sum, arrays.map((a, k) => [a, k]), { chunksize: 1 });
+    // At once, before any await: every array changed, every other one detached.
+    for (const [k, a] of arrays.entries()) {
+      if (k % 2) structuredClone(a.buffer, { transfer: [a.buffer] });
+      else a.fill(-1);
+    }
+    const got = await call;
+    await blocker;
+    t.deepEqual(
+      got,
+      arrays.map((_, k) => [k, (k + 1) * n, n]),
+      `round ${round}`,
+    );
   }
 });

@@ -1,10 +1,10 @@
 // k-means with the points in shared memory and the centroids passed once per call.
 // Python:
-//   def nearest(i, points, centroids): ...               # index of the closest centroid
+//   def range_sums(start, end, points, centroids): ...   # per-centroid sums of x, y and count
 //   with Pool() as pool:
 //       for _ in range(iterations):
-//           labels = pool.map(partial(nearest, points=points, centroids=centroids), range(n))
-//           centroids = recompute(points, labels)
+//           parts = pool.starmap(partial(range_sums, points=points, centroids=centroids), ranges)
+//           centroids = recompute(sum(parts))
 import { Pool, sharedArray } from 'ferropool';
 
 const n = 2_000;
@@ -21,31 +21,36 @@ for (let i = 0; i < n; i++) {
   points[2 * i + 1] = cy + (random() - 0.5) * 4;
 }
 
-function nearest(i: number, pts: Float64Array, cen: Float64Array): number {
-  const x = pts[2 * i]!;
-  const y = pts[2 * i + 1]!;
-  let best = 0;
-  let bestD = Infinity;
-  for (let c = 0; c < cen.length; c += 2) {
-    const d = (x - cen[c]!) ** 2 + (y - cen[c + 1]!) ** 2;
-    if (d < bestD) [best, bestD] = [c / 2, d];
+// One task per range of points: each finds its points' nearest centroids and returns, for every
+// centroid, the sum of x, of y and the count (3 numbers a centroid). A call is then one task per
+// core, and the caller only adds k * 3 numbers per task.
+function rangeSums(start: number, end: number, pts: Float64Array, cen: Float64Array): Float64Array {
+  const acc = new Float64Array((cen.length / 2) * 3);
+  for (let i = start; i < end; i++) {
+    const x = pts[2 * i]!;
+    const y = pts[2 * i + 1]!;
+    let best = 0;
+    let bestD = Infinity;
+    for (let c = 0; c < cen.length; c += 2) {
+      const d = (x - cen[c]!) ** 2 + (y - cen[c + 1]!) ** 2;
+      if (d < bestD) [best, bestD] = [c / 2, d];
+    }
+    acc[3 * best] += x;
+    acc[3 * best + 1] += y;
+    acc[3 * best + 2] += 1;
   }
-  return best;
+  return acc;
 }
 
 await using pool = new Pool();
-const indices = Float64Array.from({ length: n }, (_, i) => i);
+const tasks = 8;
+const ranges = Array.from({ length: tasks }, (_, t): [number, number] => [Math.floor((t * n) / tasks), Math.floor(((t + 1) * n) / tasks)]);
 let centroids = Float64Array.of(points[0]!, points[1]!, points[2]!, points[3]!, points[4]!, points[5]!);
 for (let iteration = 0; iteration < 10; iteration++) {
-  // `args` go to each worker once per call (functools.partial), not once per point.
-  const labels = await pool.map(nearest, indices, { args: [points, centroids] });
+  // `args` go to each worker once per call (functools.partial), not once per task.
+  const parts = await pool.starmap(rangeSums, ranges, { args: [points, centroids] });
   const sums = new Float64Array(3 * k);
-  for (let i = 0; i < n; i++) {
-    const c = labels[i]!;
-    sums[3 * c] += points[2 * i]!;
-    sums[3 * c + 1] += points[2 * i + 1]!;
-    sums[3 * c + 2] += 1;
-  }
+  for (const part of parts) for (let j = 0; j < 3 * k; j++) sums[j] += part[j]!;
   centroids = Float64Array.from({ length: 2 * k }, (_, j) => sums[3 * (j >> 1) + (j & 1)]! / sums[3 * (j >> 1) + 2]!);
 }
 const found = Array.from({ length: k }, (_, c) => `(${Math.round(centroids[2 * c]!)}, ${Math.round(centroids[2 * c + 1]!)})`);

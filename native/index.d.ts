@@ -42,6 +42,14 @@ export declare function boardOpen(): number
  */
 export declare function boardRemove(pool: number, job: number): boolean
 
+/**
+ * Ends the loan of job `job`'s large typed-array arguments (see [`board_submit`]): copies
+ * the parts of the chunks no worker has claimed, last chunk first (the workers claim from
+ * the first), and waits only for workers that are copying theirs right now. From then on
+ * nothing reads the caller's arrays.
+ */
+export declare function boardSettleParts(pool: number, job: number): void
+
 /** The spec job `job` was submitted with, or null once it is gone. */
 export declare function boardSpec(pool: number, job: number): string | null
 
@@ -53,8 +61,12 @@ export declare function boardSpec(pool: number, job: number): string | null
  * is released (its JobDone, or the Released settle after a drop). With `parts` and
  * `part_counts` (one count per payload), payload `i` travels with the next
  * `part_counts[i]` buffers of `parts` (the bytes of large typed-array arguments, given as
- * views of the caller's arrays): each is copied once, here, and handed to the worker as a
- * buffer of its own (see [`ClaimedChunk::parts`]).
+ * views of the caller's arrays): each is copied once, into a buffer the worker gets as its
+ * own (see [`ClaimedChunk::parts`]). That copy is made by whoever comes first: a worker
+ * that claims the chunk copies straight from the caller's array, and the caller, in
+ * [`board_settle_parts`], copies the chunks no worker has claimed into the board. The
+ * caller must call [`board_settle_parts`] before any JS of its user runs (which could
+ * change or detach those arrays).
  */
 export declare function boardSubmit(pool: number, job: number, spec: string, payloads: Array<Buffer>, input?: unknown | undefined | null, output?: unknown | undefined | null, independent?: boolean | undefined | null, parts?: Array<Buffer> | undefined | null, partCounts?: Array<number> | undefined | null): void
 

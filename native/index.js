@@ -842,6 +842,7 @@ module.exports.boardClose = nativeBinding.boardClose
 module.exports.boardComplete = nativeBinding.boardComplete
 module.exports.boardOpen = nativeBinding.boardOpen
 module.exports.boardRemove = nativeBinding.boardRemove
+module.exports.boardSettleParts = nativeBinding.boardSettleParts
 module.exports.boardSpec = nativeBinding.boardSpec
 module.exports.boardSubmit = nativeBinding.boardSubmit
 module.exports.boardTake = nativeBinding.boardTake

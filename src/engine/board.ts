@@ -123,10 +123,17 @@ export class Board {
     // worker reads its port, synchronously, when a payload names a buffer it lacks).
     if (refs.size > 0) this.#host.share(refs);
     native.boardSubmit(this.handle, id, specText(spec, args), payloads as Buffer[], shared?.[0], shared?.[1], spec.isolate === true, parts.length > 0 ? (parts as Buffer[]) : undefined, parts.length > 0 ? counts : undefined);
-    if (shared) this.#retained.set(id, shared);
-    if (this.#jobs.size === 0) this.#host.hold();
-    this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length), refs: refs.size > 0 ? refs : undefined });
-    this.#host.wake(chunks.length);
+    try {
+      if (shared) this.#retained.set(id, shared);
+      if (this.#jobs.size === 0) this.#host.hold();
+      this.#jobs.set(id, { id, chunks: chunks.length, handlers, delivered: new Uint8Array(chunks.length), refs: refs.size > 0 ? refs : undefined });
+      this.#host.wake(chunks.length);
+    } finally {
+      // The parts are lent to the board until this returns (workers that claim a chunk now
+      // copy them straight from the caller's arrays): no code of the caller's may run
+      // before, since it could change or detach them.
+      if (parts.length > 0) native.boardSettleParts(this.handle, id);
+    }
     return id;
   }
 

@@ -20,9 +20,10 @@ const IN_PART = 0x80;
 const MAX_RAW_ARGS = 16;
 /**
  * A typed array at least this large travels as a part of its own (when the payload can have
- * parts): the addon copies it from the caller's array and hands the worker that copy as a
- * buffer of its own, which becomes the task's array as it is. One copy each side, where
- * inline bytes cost two (into the payload, then out of it).
+ * parts), lent to the board while the call is made: a worker that claims the chunk then copies
+ * it straight from the caller's array into a buffer of its own, which becomes the task's array
+ * as it is (one copy in all); the caller copies the parts of chunks no worker claimed yet into
+ * the board (then one copy each side). Inline bytes cost two, into the payload and out of it.
  */
 export const PART_BYTES = 16 * 1024;
 

@@ -159,6 +159,26 @@ impl TaskJob {
         self.independent.store(true, Ordering::Release);
     }
 
+    /// How many chunks the job has.
+    pub fn chunks(&self) -> usize {
+        self.payloads.len()
+    }
+
+    /// Rewrites chunk `index`'s payload while no worker has claimed it: `f` gets it and
+    /// returns its replacement, or None to keep it. Runs under the payload's lock, so a
+    /// worker claiming the chunk meanwhile waits and gets the replacement. Returns whether
+    /// the payload was still there.
+    pub fn rewrite_payload(&self, index: usize, f: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> bool {
+        let mut slot = lock(&self.payloads[index]);
+        let Some(payload) = slot.as_mut() else {
+            return false;
+        };
+        if let Some(new) = f(payload) {
+            *payload = new;
+        }
+        true
+    }
+
     /// Takes chunk `index`'s outcome, if it has one.
     pub fn take_outcome(&self, index: usize) -> Option<ChunkOutcome> {
         lock(&self.outcomes[index]).take()
@@ -351,6 +371,19 @@ mod tests {
         assert!(job.job().is_complete());
         assert_eq!(job.take_outcome(1), Some(ChunkOutcome::Done(vec![2])));
         assert_eq!(job.take_outcome(1), None);
+    }
+
+    #[test]
+    fn a_payload_is_rewritten_only_while_no_worker_has_claimed_it() {
+        let board = TaskBoard::default();
+        let job = board.submit(3, String::new(), vec![vec![1], vec![2]], None);
+        assert_eq!(job.chunks(), 2);
+        let first = board.claim(1).unwrap();
+        assert_eq!(first.payload, vec![1]);
+        assert!(!job.rewrite_payload(0, |_| unreachable!("claimed already")));
+        assert!(job.rewrite_payload(1, |p| Some([p, &[9]].concat())));
+        assert!(job.rewrite_payload(1, |_| None), "None keeps it");
+        assert_eq!(board.claim(2).unwrap().payload, vec![2, 9]);
     }
 
     #[test]

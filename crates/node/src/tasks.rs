@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ferropool_core::tasks::{board, boards, ChunkOutcome, Settled, SharedRegion, TaskBoard};
 use ferropool_core::JobError;
-use napi::bindgen_prelude::BufferSlice;
+use napi::bindgen_prelude::{BufferSlice, FromNapiValue};
 use napi::{sys, Env, Result, Unknown};
 use napi_derive::napi;
 
@@ -52,8 +52,12 @@ fn region<K: Kind>(view: &TypedView<K>) -> SharedRegion {
 /// is released (its JobDone, or the Released settle after a drop). With `parts` and
 /// `part_counts` (one count per payload), payload `i` travels with the next
 /// `part_counts[i]` buffers of `parts` (the bytes of large typed-array arguments, given as
-/// views of the caller's arrays): each is copied once, here, and handed to the worker as a
-/// buffer of its own (see [`ClaimedChunk::parts`]).
+/// views of the caller's arrays): each is copied once, into a buffer the worker gets as its
+/// own (see [`ClaimedChunk::parts`]). That copy is made by whoever comes first: a worker
+/// that claims the chunk copies straight from the caller's array, and the caller, in
+/// [`board_settle_parts`], copies the chunks no worker has claimed into the board. The
+/// caller must call [`board_settle_parts`] before any JS of its user runs (which could
+/// change or detach those arrays).
 #[napi(catch_unwind)]
 // A JS function's positional arguments, called from one place (workers.ts).
 #[allow(clippy::too_many_arguments)]
@@ -81,7 +85,8 @@ pub fn board_submit<'env>(
         }
         _ => None,
     };
-    // Borrowed views (no napi reference per payload): copied here, while the call lasts.
+    let board = find(pool)?;
+    // Borrowed views (no napi reference per payload): copied or lent here, while the call lasts.
     let payloads = match (parts, part_counts) {
         (Some(parts), Some(counts)) => {
             if counts.len() != payloads.len()
@@ -92,17 +97,18 @@ pub fn board_submit<'env>(
                 ));
             }
             let mut rest = &parts[..];
-            let mut framed = Vec::with_capacity(payloads.len());
-            for (payload, &count) in payloads.iter().zip(&counts) {
+            let mut lent = Vec::with_capacity(payloads.len());
+            for &count in &counts {
                 let (mine, next) = rest.split_at(count as usize);
                 rest = next;
-                framed.push(frame(payload, mine)?);
+                lent.push(mine.iter().map(|p| &p[..]).collect::<Vec<&[u8]>>());
             }
-            framed
+            let payloads: Vec<&[u8]> = payloads.iter().map(|p| &p[..]).collect();
+            borrow::open(pool, u64::from(job), &payloads, lent)?
         }
         _ => payloads.iter().map(|b| b.to_vec()).collect(),
     };
-    let task = find(pool)?.submit(u64::from(job), spec, payloads, shared);
+    let task = board.submit(u64::from(job), spec, payloads, shared);
     if independent.unwrap_or(false) {
         task.set_independent();
     }
@@ -245,7 +251,7 @@ const PARTS: u8 = 0xFE;
 /// `payload` and `parts` as one stored payload: [`PARTS`], three zero bytes, the number of
 /// pieces (a u32), each piece's length (u32s), then the pieces one after the other (all
 /// little-endian). A payload without parts is stored as it is.
-fn frame(payload: &[u8], parts: &[BufferSlice<'_>]) -> Result<Vec<u8>> {
+fn frame(payload: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>> {
     if parts.is_empty() {
         return Ok(payload.to_vec());
     }
@@ -253,8 +259,6 @@ fn frame(payload: &[u8], parts: &[BufferSlice<'_>]) -> Result<Vec<u8>> {
     let data: usize = payload.len() + parts.iter().map(|p| p.len()).sum::<usize>();
     let mut out = spare::take(8 + 4 * pieces + data);
     out.extend_from_slice(&[PARTS, 0, 0, 0]);
-    let len32 =
-        |n: usize| u32::try_from(n).map_err(|_| invalid("a payload part over 4 GiB".into()));
     out.extend_from_slice(&len32(pieces)?.to_le_bytes());
     out.extend_from_slice(&len32(payload.len())?.to_le_bytes());
     for part in parts {
@@ -265,6 +269,10 @@ fn frame(payload: &[u8], parts: &[BufferSlice<'_>]) -> Result<Vec<u8>> {
         out.extend_from_slice(part);
     }
     Ok(out)
+}
+
+fn len32(n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| invalid("a payload part over 4 GiB".into()))
 }
 
 /// The memory of framed payloads, kept for the next ones. A payload is allocated on the
@@ -327,6 +335,267 @@ fn unframe(stored: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
+/// Ends the loan of job `job`'s large typed-array arguments (see [`board_submit`]): copies
+/// the parts of the chunks no worker has claimed, last chunk first (the workers claim from
+/// the first), and waits only for workers that are copying theirs right now. From then on
+/// nothing reads the caller's arrays.
+#[napi(catch_unwind)]
+pub fn board_settle_parts(pool: u32, job: u32) {
+    let job = u64::from(job);
+    let Some(loan) = borrow::close(pool, job) else {
+        return;
+    };
+    let task = board(pool).and_then(|b| b.get(job));
+    for index in (0..loan.chunks()).rev() {
+        // A chunk still on the board gets an ordinary framed payload in place of its loan.
+        let on_board = task
+            .as_ref()
+            .is_some_and(|t| t.rewrite_payload(index, |stored| loan.own(index, stored)));
+        if !on_board {
+            loan.settle(index);
+        }
+    }
+}
+
+/// Payloads whose large parts are still the caller's arrays, lent to the board from
+/// [`board_submit`] to [`board_settle_parts`]: a worker that claims such a chunk in time
+/// copies its parts once, straight from the caller's arrays into buffers of its own, where
+/// the caller would have copied them into the board first.
+///
+/// Each lent chunk has a state. A worker that claimed it allocates its buffers first (which
+/// may take a garbage collection), then moves it from `LENT` to `COPYING`, copies, and sets
+/// `DONE`. The caller, settling, moves a claimed chunk still `LENT` to `TAKEN`, copies its
+/// parts itself and sets `OWNED`; a worker that finds it so copies from that copy. The
+/// caller thus waits only for copies in progress, never for a worker's allocation.
+mod borrow {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+    use napi::Result;
+
+    use super::{frame, len32};
+
+    /// The first byte of a lent payload (see [`super::PARTS`]): three zero bytes, the
+    /// payload's length (u32), the address of its [`Loan`] (u64, a strong reference the
+    /// frame holds), then the payload's bytes (all little-endian).
+    const LENT_FRAME: u8 = 0xFD;
+    const HEADER: usize = 16;
+
+    const LENT: u8 = 0;
+    const COPYING: u8 = 1;
+    const DONE: u8 = 2;
+    const TAKEN: u8 = 3;
+    const OWNED: u8 = 4;
+
+    /// One chunk's loan.
+    struct Slot {
+        state: AtomicU8,
+        /// Address and length of each part: the caller's arrays.
+        parts: Vec<(usize, usize)>,
+        /// The parts, one after the other, once the caller copied them (`OWNED`).
+        owned: Mutex<Vec<u8>>,
+    }
+
+    /// A job's loans, one slot per chunk.
+    pub(super) struct Loan {
+        slots: Vec<Slot>,
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Loans not settled yet, by pool and job.
+    type Loans = HashMap<(u32, u64), Arc<Loan>>;
+
+    /// The loans not settled yet (only the caller looks here: a worker finds a chunk's loan
+    /// through its frame).
+    fn open_loans() -> MutexGuard<'static, Loans> {
+        static LOANS: OnceLock<Mutex<Loans>> = OnceLock::new();
+        lock(LOANS.get_or_init(Default::default))
+    }
+
+    /// Opens job `job`'s loan over `parts`, each chunk's (none for a chunk that is not lent),
+    /// and returns each chunk's payload: a lent frame, or the payload as it is.
+    pub(super) fn open(
+        pool: u32,
+        job: u64,
+        payloads: &[&[u8]],
+        parts: Vec<Vec<&[u8]>>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let loan = Arc::new(Loan {
+            slots: parts
+                .iter()
+                .map(|mine| Slot {
+                    state: AtomicU8::new(if mine.is_empty() { DONE } else { LENT }),
+                    parts: mine
+                        .iter()
+                        .map(|p| (p.as_ptr() as usize, p.len()))
+                        .collect(),
+                    owned: Mutex::new(Vec::new()),
+                })
+                .collect(),
+        });
+        let mut out = Vec::with_capacity(payloads.len());
+        for (payload, mine) in payloads.iter().zip(&parts) {
+            if mine.is_empty() {
+                out.push(payload.to_vec());
+                continue;
+            }
+            for part in mine {
+                // Checked as the owned frame checks them (see `own`).
+                len32(part.len())?;
+            }
+            let mut f = Vec::with_capacity(HEADER + payload.len());
+            f.extend_from_slice(&[LENT_FRAME, 0, 0, 0]);
+            f.extend_from_slice(&len32(payload.len())?.to_le_bytes());
+            f.extend_from_slice(&(Arc::into_raw(loan.clone()) as usize as u64).to_le_bytes());
+            f.extend_from_slice(payload);
+            out.push(f);
+        }
+        open_loans().insert((pool, job), loan);
+        Ok(out)
+    }
+
+    /// Takes job `job`'s loan out of the open ones, to settle it.
+    pub(super) fn close(pool: u32, job: u64) -> Option<Arc<Loan>> {
+        open_loans().remove(&(pool, job))
+    }
+
+    /// The payload of a lent frame, and the loan the frame held (now the caller's to drop).
+    fn unlend(stored: &[u8]) -> Option<(&[u8], Arc<Loan>)> {
+        if stored.first() != Some(&LENT_FRAME) || stored.len() < HEADER {
+            return None;
+        }
+        let len = u32::from_le_bytes(stored[4..8].try_into().ok()?) as usize;
+        let addr = u64::from_le_bytes(stored[8..16].try_into().ok()?) as usize;
+        // SAFETY: `open` wrote this address from `Arc::into_raw`, and every lent frame is
+        // unlent once: by the worker that claims it or by the caller that replaces it.
+        let loan = unsafe { Arc::from_raw(addr as *const Loan) };
+        Some((stored.get(HEADER..HEADER + len)?, loan))
+    }
+
+    impl Loan {
+        pub(super) fn chunks(&self) -> usize {
+            self.slots.len()
+        }
+
+        /// The caller's arrays of chunk `index`.
+        ///
+        /// # Safety
+        /// Only while the loan lasts.
+        unsafe fn lent(&self, index: usize) -> Vec<&[u8]> {
+            self.slots[index]
+                .parts
+                .iter()
+                // SAFETY: the caller's arrays, alive and unchanged while the loan lasts.
+                .map(|&(addr, len)| unsafe { std::slice::from_raw_parts(addr as *const u8, len) })
+                .collect()
+        }
+
+        /// For the caller: the owned frame (see [`frame`]) of chunk `index`'s lent payload
+        /// `stored`, still on the board; None when it is not lent.
+        pub(super) fn own(&self, index: usize, stored: &[u8]) -> Option<Vec<u8>> {
+            let (payload, _held) = unlend(stored)?;
+            self.slots[index].state.store(DONE, Ordering::Release);
+            // SAFETY: the caller, settling: the loan lasts.
+            let parts = unsafe { self.lent(index) };
+            // Cannot fail: `open` checked every length as `frame` does.
+            Some(frame(payload, &parts).unwrap_or_default())
+        }
+
+        /// For the caller: settles chunk `index`, which a worker has claimed (or which was
+        /// not lent).
+        pub(super) fn settle(&self, index: usize) {
+            let slot = &self.slots[index];
+            if slot
+                .state
+                .compare_exchange(LENT, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                // SAFETY: the caller, settling: the loan lasts.
+                let parts = unsafe { self.lent(index) };
+                *lock(&slot.owned) = parts.concat();
+                slot.state.store(OWNED, Ordering::Release);
+                return;
+            }
+            // A worker copying: a memcpy, with no JS and no allocation in between.
+            wait_while(slot, COPYING);
+        }
+    }
+
+    fn wait_while(slot: &Slot, state: u8) {
+        let mut spins = 0u32;
+        while slot.state.load(Ordering::Acquire) == state {
+            if spins < 4096 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            spins = spins.saturating_add(1);
+        }
+    }
+
+    /// A lent chunk a worker claimed.
+    pub(super) struct Claimed<'a> {
+        payload: &'a [u8],
+        loan: Arc<Loan>,
+        index: usize,
+    }
+
+    /// For a worker: chunk `index`'s claimed payload `stored`, if it is lent.
+    pub(super) fn claimed(stored: &[u8], index: usize) -> Option<Claimed<'_>> {
+        let (payload, loan) = unlend(stored)?;
+        Some(Claimed {
+            payload,
+            loan,
+            index,
+        })
+    }
+
+    impl Claimed<'_> {
+        /// The payload (the board's copy).
+        pub(super) fn payload(&self) -> &[u8] {
+            self.payload
+        }
+
+        /// Each part's length.
+        pub(super) fn lengths(&self) -> impl Iterator<Item = usize> + '_ {
+            self.loan.slots[self.index]
+                .parts
+                .iter()
+                .map(|&(_, len)| len)
+        }
+
+        /// Copies the parts into `into` (one buffer per part, each of its part's length):
+        /// from the caller's arrays while the loan lasts, else from the caller's copy.
+        pub(super) fn copy_into(self, into: &mut [&mut [u8]]) {
+            let slot = &self.loan.slots[self.index];
+            if slot
+                .state
+                .compare_exchange(LENT, COPYING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                // SAFETY: COPYING: the caller waits for DONE before it ends the loan.
+                let parts = unsafe { self.loan.lent(self.index) };
+                for (dst, src) in into.iter_mut().zip(parts) {
+                    dst.copy_from_slice(src);
+                }
+                slot.state.store(DONE, Ordering::Release);
+                return;
+            }
+            wait_while(slot, TAKEN);
+            let owned = lock(&slot.owned);
+            let mut at = 0;
+            for dst in into.iter_mut() {
+                dst.copy_from_slice(&owned[at..at + dst.len()]);
+                at += dst.len();
+            }
+        }
+    }
+}
+
 /// A chunk a worker claimed.
 #[napi(object, object_from_js = false)]
 pub struct ClaimedChunk<'env> {
@@ -352,6 +621,16 @@ fn owned_bytes<'env>(env: &'env Env, bytes: &[u8]) -> Result<BufferSlice<'env>> 
     BufferSlice::copy_from(env, bytes)
 }
 
+/// A Buffer of `len` bytes whose memory V8 owns (see [`owned_bytes`]), not yet written.
+fn uninit_bytes<'env>(env: &'env Env, len: usize) -> Result<BufferSlice<'env>> {
+    let mut data = std::ptr::null_mut();
+    let mut value = std::ptr::null_mut();
+    // SAFETY: a new Buffer of this env; its bytes are all written before JS sees it.
+    napi::check_status!(unsafe { sys::napi_create_buffer(env.raw(), len, &mut data, &mut value) })?;
+    // SAFETY: `value` is the Buffer just made.
+    unsafe { BufferSlice::from_napi_value(env.raw(), value) }
+}
+
 /// Claims the next chunk of pool `pool` for worker `worker`, or returns null.
 #[napi(catch_unwind)]
 pub fn board_claim<'env>(
@@ -364,6 +643,20 @@ pub fn board_claim<'env>(
     };
     let job = claim.job.id() as u32;
     let index = claim.index as u32;
+    if let Some(lent) = borrow::claimed(&claim.payload, claim.index) {
+        let payload = owned_bytes(env, lent.payload())?;
+        let mut parts = lent
+            .lengths()
+            .map(|len| uninit_bytes(env, len))
+            .collect::<Result<Vec<_>>>()?;
+        lent.copy_into(&mut parts.iter_mut().map(|p| &mut p[..]).collect::<Vec<_>>());
+        return Ok(Some(ClaimedChunk {
+            job,
+            index,
+            payload,
+            parts: Some(parts),
+        }));
+    }
     if let Some(pieces) = unframe(&claim.payload) {
         let mut pieces = pieces.into_iter();
         let payload = owned_bytes(env, pieces.next().unwrap_or_default())?;
