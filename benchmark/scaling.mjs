@@ -10,12 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Pool } from '../dist/index.mjs';
 const ref = process.env.FERROPOOL_NATIVE_REF;
+const counts = [1, 2, 4, 8, 12, 16].filter((k) => k <= Math.max(2, availableParallelism()));
 const argv = process.argv.slice(2);
 if (argv.includes('--bench')) {
   await benchScaling(argv);
   process.exit(0);
 }
-const counts = [1, 2, 4, 8, 12, 16].filter((k) => k <= Math.max(2, availableParallelism()));
 function fibNamed(n) { return n < 2 ? n : fibNamed(n - 1) + fibNamed(n - 2); }
 const data = new Array(2000).fill(24);
 const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
