@@ -121,6 +121,23 @@ export const PATHS = [
     },
   },
   {
+    name: 'starmap with large typed-array arguments (lent to the board)',
+    async setup() {
+      const pool = new Pool(2);
+      const a = new Float64Array(4096).fill(1);
+      const b = new Float32Array(8192).fill(2);
+      const lists = [[a, b], [b, a], [a, a]];
+      return {
+        async call() {
+          const r = await pool.starmap((x, y) => x[0] + y[y.length - 1] + x.length, lists, { chunksize: 1 });
+          check(r[0] === 4099 && r[1] === 8195 && r[2] === 4098, 'starmap of large typed arrays');
+        },
+        teardown: () => pool.terminate(),
+        pool,
+      };
+    },
+  },
+  {
     name: 'imap',
     async setup() {
       const pool = new Pool(2);
