@@ -2,7 +2,8 @@
 // benchmark/bench.mjs --json once per build (the order alternating between rounds), and the
 // report gives, for every ferropool figure of every workload, each build's median over the
 // rounds (and the range of the rounds' figures) and the ratio of the second build to the
-// first (above 1: slower), flagging those more than 5% slower. Serial, native and peer figures are left out: they measure the machine.
+// first (above 1: slower), flagging those more than 5% slower. Serial, native and peer
+// figures are left out: they measure the machine.
 //
 //   git worktree add /tmp/before <commit> && (cd /tmp/before && ln -s "$OLDPWD/node_modules" && npm run build)
 //   node benchmark/ab-main.mjs [--rounds 3] [--quick] [--only W1,W2,...] /tmp/before/dist/index.mjs dist/index.mjs
