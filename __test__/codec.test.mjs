@@ -54,16 +54,57 @@ test('what plain data cannot carry exactly is refused, and goes through V8 intac
   }
   const cycle = { n: 1 };
   cycle.self = cycle;
-  for (const v of ['x'.repeat(300_000), new Date(5), new Map([[1, 2]]), new Set([1]), new Float64Array(2), 10n, /x/g, new Point(), [shared, shared], cycle, new Error('e'), Object(1)]) {
+  const whole = new Float64Array(4).fill(1.5);
+  const refusedViews = [
+    new Float64Array(new ArrayBuffer(32), 8, 2), // part of a buffer: clone copies all of it
+    new Float64Array(new SharedArrayBuffer(16)), // shared memory
+    [whole, new Uint8Array(whole.buffer)], // two views of one buffer: clone keeps the sharing
+    new Float64Array(0), // empty (a detached array is too)
+    new DataView(new ArrayBuffer(8)),
+    new Float64Array(new ArrayBuffer(16, { maxByteLength: 32 })), // resizable
+  ];
+  for (const v of ['x'.repeat(300_000), new Date(5), new Map([[1, 2]]), new Set([1]), new Float64Array(40_000), 10n, /x/g, new Point(), [shared, shared], cycle, new Error('e'), Object(1), ...refusedViews]) {
     t.is(encodePlain(v), undefined, `refused: ${Object.prototype.toString.call(v)}`);
     const back = decodeAny(encodeAny(v));
     t.deepEqual(back, structuredClone(v));
   }
+  // A Buffer (a Uint8Array subclass) goes through V8's serialiser, which keeps it a Buffer.
+  t.is(encodePlain(Buffer.from([1, 2, 3])), undefined);
+  t.true(Buffer.isBuffer(decodeAny(encodeAny(Buffer.from([1, 2, 3])))));
   const back = decodeAny(encodeAny([shared, shared]));
   t.is(back[0], back[1], 'sharing kept (by V8)');
   t.is(encodePlain(() => 1), undefined);
   // Structured clone's own error (a DOMException, which ava's throws() takes with `any`).
   t.throws(() => encodeAny(() => 1), { any: true, instanceOf: DOMException, name: 'DataCloneError', message: /could not be cloned/ });
+});
+
+test('typed arrays of their own buffer travel as plain data, exactly as structured clone gives them', (t) => {
+  const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+  const typed = fc.tuple(fc.constantFrom(...kinds), fc.uint8Array({ minLength: 8, maxLength: 256 })).map(([Ctor, bytes]) => {
+    const n = Math.floor(bytes.length / Ctor.BYTES_PER_ELEMENT);
+    const a = new Ctor(n);
+    new Uint8Array(a.buffer).set(bytes.subarray(0, n * Ctor.BYTES_PER_ELEMENT)); // NaN payloads and all
+    return a;
+  });
+  const value = fc.oneof(typed, fc.array(typed, { maxLength: 4 }), fc.dictionary(fc.string(), fc.oneof(typed, fc.integer()), { maxKeys: 4 }));
+  fc.assert(
+    fc.property(value, (v) => {
+      const bytes = encodePlain(v);
+      if (bytes === undefined) return false;
+      const back = decodePlain(bytes);
+      const clone = structuredClone(v);
+      const same = (a, b) => a.constructor === b.constructor && a.byteOffset === 0 && a.buffer.byteLength === b.buffer.byteLength && Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+      const all = (a, b) => (ArrayBuffer.isView(a) ? same(a, b) : Object.keys(b).every((k) => all(a[k], b[k])) && Object.keys(a).length === Object.keys(b).length);
+      return all(back, clone) && isDeepStrictEqual(back, clone);
+    }),
+    { numRuns: 1000, seed: 20261207 },
+  );
+  const a = Float64Array.of(1, Number.NaN, -0);
+  const back = decodePlain(encodePlain({ a, n: 1 }));
+  t.true(back.a instanceof Float64Array);
+  t.not(back.a, a);
+  t.true(Object.is(back.a[2], -0));
+  t.is(back.a.buffer.byteLength, 24);
 });
 
 test('a getter that encodes something itself does not disturb the outer encoding', (t) => {

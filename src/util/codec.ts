@@ -12,7 +12,9 @@
  * a process several times as much as the same data through JSON; docs/performance.md). This
  * codec allocates nothing native: one reused scratch buffer, and the bytes it hands back.
  *
- * Anything it cannot write exactly as structured clone would (typed arrays, Dates, Maps,
+ * Typed arrays travel too, when structured clone's copy is just their elements: a view of a
+ * whole, fixed-length, unshared `ArrayBuffer` of its own, of one of the standard kinds.
+ * Anything it cannot write exactly as structured clone would (other views, Dates, Maps,
  * class instances, shared memory, bigints, an object met twice, …), and anything over
  * 256 KiB, makes
  * {@link encodePlain} return undefined, and the caller uses V8's serialiser for that
@@ -40,6 +42,29 @@ const enum T {
   Object = 9,
   /** A hole in a sparse array. */
   Hole = 10,
+  /** A typed array: its kind (an index of {@link TYPED}), its length, its bytes. */
+  Typed = 11,
+}
+
+/** The typed-array kinds the codec carries (by their index). */
+const TYPED = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array] as const;
+type TypedArray = InstanceType<(typeof TYPED)[number]>;
+const TYPED_KINDS = new Map<object, number>(TYPED.map((C, i) => [C.prototype, i]));
+
+/** Writes typed array `a` (of kind `kind`), or throws NOT_PLAIN when structured clone would
+ * give more than its elements: a view of part of a buffer, or of a buffer met before (clone
+ * keeps the sharing), a resizable or shared buffer, or an empty (perhaps detached) one. */
+function writeTyped(a: TypedArray, kind: number): void {
+  const buffer = a.buffer as ArrayBuffer & { resizable?: boolean };
+  const bytes = a.byteLength;
+  if (bytes === 0 || a.byteOffset !== 0 || bytes !== buffer.byteLength || !(buffer instanceof ArrayBuffer) || buffer.resizable === true || seen.has(buffer)) throw NOT_PLAIN;
+  seen.add(buffer);
+  room(6 + bytes);
+  scratch[at] = T.Typed;
+  scratch[at + 1] = kind;
+  view.setUint32(at + 2, a.length, true);
+  scratch.set(new Uint8Array(buffer, 0, bytes), at + 6);
+  at += 6 + bytes;
 }
 
 /** Nesting deeper than this goes through V8's serialiser (it has its own limit). */
@@ -168,7 +193,13 @@ function write(value: unknown, depth: number): void {
     }
     return;
   }
-  if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = TYPED_KINDS.get(proto);
+    if (kind === undefined) throw NOT_PLAIN;
+    seen.add(value);
+    writeTyped(value as TypedArray, kind);
+    return;
+  }
   seen.add(value);
   const keys = Object.keys(value);
   room(1);
@@ -289,9 +320,19 @@ class Reader {
         }
         return o;
       }
-      default:
-        throw new Error(`ferropool: corrupt plain-data payload (kind ${kind} at byte ${this.at - 1})`);
+      case T.Typed: {
+        const Ctor = TYPED[this.bytes[this.at]!];
+        if (Ctor === undefined) break;
+        const n = this.view.getUint32(this.at + 1, true);
+        const start = this.at + 5;
+        const a = new Ctor(n);
+        const bytes = n * Ctor.BYTES_PER_ELEMENT;
+        new Uint8Array(a.buffer, 0, bytes).set(this.bytes.subarray(start, start + bytes));
+        this.at = start + bytes;
+        return a;
+      }
     }
+    throw new Error(`ferropool: corrupt plain-data payload (kind ${kind} at byte ${this.at - 1})`);
   }
 }
 
