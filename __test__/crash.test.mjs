@@ -113,22 +113,28 @@ test('an uncaught exception thrown from a task\'s timer kills its worker: Worker
 });
 
 test('a task that runs out of memory under resourceLimits: WorkerCrashedError', async (t) => {
-  t.timeout(60_000);
-  const pool = fresh(t, { processes: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
-  t.deepEqual(await pool.map((x) => x * 2, [1, 2]), [2, 4]);
-  const err = await t.throwsAsync(
-    pool.map((x) => {
-      if (x !== 1) return x;
-      const keep = [];
-      for (;;) keep.push({ filler: new Array(1000).fill(keep.length) });
-    }, [0, 1, 2], { chunksize: 1 }),
-    { instanceOf: WorkerCrashedError },
+  // In a child process (fixtures/out-of-memory.mjs): on Node 24 a worker past its limits can
+  // spin in garbage collection for ever; the watchdog gives it up and its call rejects, but
+  // the thread can never be joined, so the process that had it cannot exit by itself (the
+  // fixture then ends with SIGKILL once it has printed its report).
+  t.timeout(120_000);
+  const r = await runFixture('out-of-memory.mjs', { timeout: 100_000 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  t.truthy(line, describeRun(r));
+  const report = JSON.parse(line);
+  t.deepEqual(
+    report.steps,
+    [
+      ['warm', '[2,4]'],
+      ['map', 'WorkerCrashedError', 1],
+      ['after map', true],
+      ['apply', 'WorkerCrashedError', 0],
+      ['after apply', true],
+    ],
+    describeRun(r),
   );
-  t.is(err.index, 1);
-  await healthy(t, pool);
-  // The replacement runs under the same limits.
-  await t.throwsAsync(pool.apply(() => { const keep = []; for (;;) keep.push(new Array(10_000).fill(0)); }), { instanceOf: WorkerCrashedError });
-  await healthy(t, pool);
+  if (report.givenUp) t.is(r.signal, 'SIGKILL', describeRun(r));
+  else t.is(r.code, 0, describeRun(r));
 });
 
 test('an endless loop with timeout 200: TimeoutError within a few seconds', async (t) => {

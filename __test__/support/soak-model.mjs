@@ -40,11 +40,18 @@ export const sequenceArb = fc.array(
 );
 
 /** What a call did: its outcome class, and whether its value was right. */
+/** Whether a worker of this process was given up by the heap watchdog (Node 24: a worker
+ * spinning in garbage collection past its limits, whose thread can never be joined, so the
+ * process cannot exit by itself). */
+let givenUp = false;
+export const workerGivenUp = () => givenUp;
+
 async function outcome(promise, check) {
   try {
     const value = await promise;
     return check(value) ? 'ok' : `wrong value: ${JSON.stringify(value).slice(0, 80)}`;
   } catch (err) {
+    if (err instanceof WorkerCrashedError && /given up/.test(err.message)) givenUp = true;
     for (const C of [WorkerCrashedError, TimeoutError, AbortError, PoolStateError]) if (err instanceof C) return C.name;
     return err?.name ?? String(err);
   }
