@@ -23,6 +23,7 @@
  * @internal
  */
 import { deserializeOwn, serializeClone } from './clone';
+import { TYPED_ARRAYS, type TypedArray, typedKind } from './typed-arrays';
 
 /** The first byte of a payload this codec wrote (V8's serialiser always writes 0xFF). */
 export const TAG_PLAIN = 8;
@@ -42,14 +43,10 @@ const enum T {
   Object = 9,
   /** A hole in a sparse array. */
   Hole = 10,
-  /** A typed array: its kind (an index of {@link TYPED}), its length, its bytes. */
+  /** A typed array: its kind (an index of {@link TYPED_ARRAYS}), its length, its bytes. */
   Typed = 11,
 }
 
-/** The typed-array kinds the codec carries (by their index). */
-const TYPED = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array] as const;
-type TypedArray = InstanceType<(typeof TYPED)[number]>;
-const TYPED_KINDS = new Map<object, number>(TYPED.map((C, i) => [C.prototype, i]));
 
 /** Writes typed array `a` (of kind `kind`), or throws NOT_PLAIN when structured clone would
  * give more than its elements: a view of part of a buffer, or of a buffer met before (clone
@@ -194,8 +191,8 @@ function write(value: unknown, depth: number): void {
     return;
   }
   if (proto !== Object.prototype && proto !== null) {
-    const kind = TYPED_KINDS.get(proto);
-    if (kind === undefined) throw NOT_PLAIN;
+    const kind = typedKind(value);
+    if (kind < 0) throw NOT_PLAIN;
     seen.add(value);
     writeTyped(value as TypedArray, kind);
     return;
@@ -321,7 +318,7 @@ class Reader {
         return o;
       }
       case T.Typed: {
-        const Ctor = TYPED[this.bytes[this.at]!];
+        const Ctor = TYPED_ARRAYS[this.bytes[this.at]!];
         if (Ctor === undefined) break;
         const n = this.view.getUint32(this.at + 1, true);
         const start = this.at + 5;

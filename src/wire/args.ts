@@ -4,6 +4,7 @@
  * about one copy on each side.
  * @internal
  */
+import { TYPED_ARRAYS, typedKind } from '../util/typed-arrays';
 
 /** The first byte of an argument-list payload. */
 export const TAG_ARGS = 6;
@@ -11,7 +12,8 @@ const HEADER = 16;
 const ARG_NUMBER = 0;
 /** The kinds an argument can have (its index), after a number. The first three travel
  * inline (the express lane too); any of them travels as a part when large. */
-const ARG_KINDS = [undefined, Float64Array, Float32Array, Int32Array, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Uint32Array, BigInt64Array, BigUint64Array, DataView] as const;
+const ARG_KINDS = [undefined, ...TYPED_ARRAYS, DataView] as const;
+const ARG_DATAVIEW = ARG_KINDS.length - 1;
 /** The kinds that travel inline (the numeric arrays of `apply(fn, [row])` in a hot loop). */
 const INLINE_KINDS = 4;
 /** Added to a kind: its bytes are the payload's next part, not inline. */
@@ -42,8 +44,10 @@ function argKind(x: unknown): number {
   else {
     // Other kinds only as they are (a Buffer is a Uint8Array that structured clone
     // would not give back as a Buffer: V8's serialiser keeps it one).
-    kind = ARG_KINDS.indexOf(Object.getPrototypeOf(x)?.constructor);
-    if (kind < INLINE_KINDS || Object.getPrototypeOf(x) !== ARG_KINDS[kind]!.prototype) return -1;
+    const typed = typedKind(x);
+    if (typed >= 0) kind = typed + 1;
+    else if (Object.getPrototypeOf(x) === DataView.prototype) kind = ARG_DATAVIEW;
+    else return -1;
   }
   return x.buffer instanceof SharedArrayBuffer ? -1 : kind;
 }
