@@ -56,11 +56,6 @@ export class CostModel {
   }
 
   /**
-   * Whether `items` calls of `f` are better run on the calling thread: predicted under
-   * {@link INLINE_BUDGET_NS} in all, or each item cheaper than shipping it
-   * ({@link MARSHAL_NS_PER_ITEM}) and the whole under {@link INLINE_MAX_NS}.
-   */
-  /**
    * For a call of `items` items of `f` predicted to take microseconds on a worker (a
    * "small job", under {@link SMALL_JOB_NS}): how long its caller should wait for it on its
    * own thread (ns); undefined for any other call, or before `f` was measured. Such a call
@@ -98,6 +93,11 @@ export class CostModel {
     return Math.max(1, Math.min(last * 2, cap, max));
   }
 
+  /**
+   * Whether `items` calls of `f` are better run on the calling thread: predicted under
+   * {@link INLINE_BUDGET_NS} in all, or each item cheaper than shipping it
+   * ({@link MARSHAL_NS_PER_ITEM}) and the whole under {@link INLINE_MAX_NS}.
+   */
   cheap(f: FnSpec, items: number): boolean {
     const ns = this.#ns.get(specKey(f));
     if (ns === undefined) return false;

@@ -495,10 +495,10 @@ mod borrow {
         }
 
         /// For the caller: the owned frame (see [`frame`]) of chunk `index`'s lent payload
-        /// `stored`, still on the board; None when it is not lent.
+        /// `stored`, still on the board (so no worker has claimed it, and none will see its
+        /// slot: the board hands out the owned frame instead); None when it is not lent.
         pub(super) fn own(&self, index: usize, stored: &[u8]) -> Option<Vec<u8>> {
             let (payload, _held) = unlend(stored)?;
-            self.slots[index].state.store(DONE, Ordering::Release);
             // SAFETY: the caller, settling: the loan lasts.
             let parts = unsafe { self.lent(index) };
             // Cannot fail: `open` checked every length as `frame` does.
