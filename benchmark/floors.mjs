@@ -15,12 +15,12 @@
 // K1o is what a pool adds to a k-means step (row K1) beside its loop: the step's call with
 // tasks that return at once (a starmap over one range per thread, the points and centroids in
 // `opts.args`; piscina's `run()` per range, as K1 drives it), with 0.2 ms of the caller's own
-// work between steps (K1 recomputes its centroids there), so the workers go idle between calls
+// work between steps (K1 recomputes its centroids there), so the workers wait between calls
 // as they do in K1.
 //
 // Prints, per workload, each contender's median µs a call over the rounds (a round: the
-// median of its calls), its spread, and ferropool's ratio to the floor. The serial loop runs
-// the same work on the caller's thread.
+// median of its calls), its spread, and ferropool's ratio to the floor (K1o: to piscina). The
+// serial loop runs the same work on the caller's thread.
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
