@@ -47,7 +47,6 @@ const enum T {
   Typed = 11,
 }
 
-
 /** Writes typed array `a` (of kind `kind`), or throws NOT_PLAIN when structured clone would
  * give more than its elements: a view of part of a buffer, or of a buffer met before (clone
  * keeps the sharing), a resizable or shared buffer, or an empty (perhaps detached) one. */
