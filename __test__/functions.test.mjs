@@ -3,7 +3,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Pool, TaskSerializationError, task } from '../dist/index.mjs';
+import { Pool, TaskSerializationError, sharedArray, task } from '../dist/index.mjs';
 import { collect } from './support/helpers.mjs';
 
 const ESM = new URL('./fixtures/tasks/esm.mjs', import.meta.url);
@@ -474,6 +474,37 @@ test('a typed array of integers gives its own type back when the results are num
   t.deepEqual(await p.map((x) => (x > 0 ? x : `neg${x}`), Int32Array.of(1, -1)), [1, 'neg-1']);
   // starmap over tuples is not a typed-array map.
   t.deepEqual(await p.starmap((a, b) => a + b, [Int32Array.of(1, 2)]), [3]);
+});
+
+test('large integer typed arrays: every kind maps in chunks, exact, in its own type; a map over indices with shared args', async (t) => {
+  const p = pool();
+  const n = 60_000;
+  for (const Kind of [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array]) {
+    const input = Kind.from({ length: n }, (_, i) => i * 7919);
+    const r = await p.map((x) => x * 3 + 0.5, input);
+    t.true(r instanceof Kind, Kind.name);
+    t.deepEqual(r, input.map((x) => x * 3 + 0.5), Kind.name);
+  }
+  // Uint32 values past 2^31 arrive as the same doubles.
+  const big = Uint32Array.of(2 ** 32 - 1, 2 ** 31, 7);
+  t.deepEqual([...(await p.map((x) => x / 2 ** 16, big, { chunksize: 1 }))], [65535, 32768, 0]);
+  // K1's form: labels for indices, points shared, read in place by every worker.
+  const points = sharedArray(Float64Array, 2 * n);
+  for (let i = 0; i < 2 * n; i++) points[i] = (i * 7919) % 1000;
+  const centre = Float64Array.of(250, 250, 750, 750);
+  function nearest(i, pts, cen) {
+    let best = 0;
+    let bestD = Infinity;
+    for (let c = 0; c < cen.length; c += 2) {
+      const d = (pts[2 * i] - cen[c]) ** 2 + (pts[2 * i + 1] - cen[c + 1]) ** 2;
+      if (d < bestD) [best, bestD] = [c >> 1, d];
+    }
+    return best;
+  }
+  const indices = Int32Array.from({ length: n }, (_, i) => i);
+  const labels = await p.map(nearest, indices, { args: [points, centre] });
+  t.true(labels instanceof Int32Array);
+  t.deepEqual(labels, indices.map((i) => nearest(i, points, centre)));
 });
 
 // --- reduce ------------------------------------------------------------------------

@@ -101,7 +101,14 @@ function summarize(output) {
   };
   // With failures ava's summary has no passed count: count the ✔ lines then.
   const ticks = (text.match(/^\s*✔ (?!\[expected fail\])/gm) ?? []).length;
+  // What failed, for the summary: ava's ✘ lines, then what it prints after the last test
+  // line (the failures' details), so a CI log's tail names a failure without the full log.
+  const lines = text.split('\n');
+  const failures = lines.filter((line) => /^\s*✘/.test(line));
+  const last = lines.findLastIndex((line) => /^\s*[✔✘]/.test(line));
+  const details = failures.length ? lines.slice(last + 1, last + 81) : [];
   return {
+    failures: [...failures, ...details],
     passed: Math.max(count(/^\s*(\d+) tests? passed/gm), ticks),
     failed: count(/^\s*(\d+) tests? failed/gm) + count(/^\s*(\d+) (?:uncaught exceptions?|unhandled rejections?)/gm),
     skipped: count(/^\s*(\d+) tests? skipped/gm),
@@ -173,5 +180,10 @@ for (const r of results) {
   ];
   const note = r.note ?? (ok ? '' : `  (exit ${r.signal ?? r.code}; log: ${r.log})`);
   console.log(`  ${row.join('  ')}${note}`);
+}
+for (const r of results) {
+  if (r.code === 0 || !r.failures?.length) continue;
+  console.log(`\nnode-matrix: what failed under Node ${r.actual} (the whole output: ${r.log})`);
+  for (const line of r.failures) console.log(`  ${line}`);
 }
 process.exit(results.every((r) => r.code === 0) ? 0 : 1);

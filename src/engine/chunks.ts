@@ -42,6 +42,12 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
     checkFixedBuffer(input, `${method}: input`);
     return input;
   }
+  // Other typed arrays of numbers (Int32Array, Uint8Array, …) become doubles in one native
+  // conversion (exact for every one of them), not through an array of their elements; the
+  // results come back in the input's type (see likeInput).
+  if (!star && ArrayBuffer.isView(input) && !(input instanceof DataView) && !(input instanceof BigInt64Array) && !(input instanceof BigUint64Array)) {
+    return new Float64Array(input as unknown as ArrayLike<number>);
+  }
   if (Array.isArray(input)) return check(star ? input.slice() : input);
   if (typeof input === 'string') throw new TypeError(`${method}: ${name} must be an array or iterable of items, got ${describe(input)}`);
   if (typeof input === 'object' && input !== null) {

@@ -23,7 +23,7 @@
  * @internal
  */
 import { deserializeOwn, serializeClone } from './clone';
-import { TYPED_ARRAYS, type TypedArray, typedKind } from './typed-arrays';
+import { kindOfPrototype, TYPED_ARRAYS, type TypedArray } from './typed-arrays';
 
 /** The first byte of a payload this codec wrote (V8's serialiser always writes 0xFF). */
 export const TAG_PLAIN = 8;
@@ -190,7 +190,7 @@ function write(value: unknown, depth: number): void {
     return;
   }
   if (proto !== Object.prototype && proto !== null) {
-    const kind = typedKind(value);
+    const kind = kindOfPrototype(proto);
     if (kind < 0) throw NOT_PLAIN;
     seen.add(value);
     writeTyped(value as TypedArray, kind);

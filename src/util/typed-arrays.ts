@@ -21,5 +21,10 @@ const KIND_OF = new Map<object | null, number>(TYPED_ARRAYS.map((C, i) => [C.pro
  * kind here (structured clone would not give a Buffer back as one).
  */
 export function typedKind(x: object): number {
-  return KIND_OF.get(Object.getPrototypeOf(x)) ?? -1;
+  return kindOfPrototype(Object.getPrototypeOf(x));
+}
+
+/** {@link typedKind} for a caller that already holds the value's prototype. */
+export function kindOfPrototype(proto: object | null): number {
+  return KIND_OF.get(proto) ?? -1;
 }

@@ -92,6 +92,12 @@ async function main(init: WorkerInit): Promise<void> {
   /** The `opts.args` of the jobs in `specs` that have them, decoded once per job: each job
    * (each call) gets its own copies, as Python unpickles a partial's arguments per task. */
   const jobArgs = new Map<number, unknown[]>();
+  /** The least an item of each job cost here, over the job's chunks this worker ran (what
+   * its notes report). A chunk's own figure counts the time the thread was not running: on
+   * a machine with no spare core, one that shared its core with the caller's thread for a
+   * scheduler slice read several times too high, and the pool then cut that function's
+   * next calls into far too many chunks. */
+  const cheapest = new Map<number, number>();
   /** The caller's arrays of the shared job this worker last ran, mapped once per job. */
   const views = new Map<number, SharedViews | undefined>();
   let chunksRun = 0;
@@ -106,6 +112,7 @@ async function main(init: WorkerInit): Promise<void> {
       emptyAt = seen;
       // No chunk left to claim: the arguments of the jobs run so far are not needed again.
       if (jobArgs.size > 0) jobArgs.clear();
+      if (cheapest.size > 0) cheapest.clear();
       if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
         Atomics.store(polling, pollingAt, 1);
         // The next express call's argument buffer, while there is nothing else to do.
@@ -155,6 +162,7 @@ async function main(init: WorkerInit): Promise<void> {
         specs.delete(oldest);
         views.delete(oldest);
         jobArgs.delete(oldest);
+        cheapest.delete(oldest);
       }
     }
     if (spec === null) continue; // the job was dropped while we claimed
@@ -184,8 +192,10 @@ async function main(init: WorkerInit): Promise<void> {
       count = items.length;
       [ok, bytes] = spec.isolate ? await runIsolated(spec, items, start, slot) : await runChunk(spec, items, start, slot, args);
     }
-    // What an item cost here: the pool uses it to run small calls on the caller's thread.
-    const nsPerItem = ((performance.now() - began) * 1e6) / Math.max(1, count);
+    // What an item cost here: the pool uses it to cut calls into chunks and to run small
+    // ones on the caller's thread.
+    const nsPerItem = Math.min(((performance.now() - began) * 1e6) / Math.max(1, count), cheapest.get(job) ?? Number.POSITIVE_INFINITY);
+    cheapest.set(job, nsPerItem);
     current[init.worker * SLOT_STRIDE] = -1;
     // What the chunk printed reaches the main thread before its results do (as a Python
     // worker's writes reach the terminal before its result): a caller that terminates the
@@ -198,6 +208,7 @@ async function main(init: WorkerInit): Promise<void> {
       specs.delete(job);
       views.delete(job);
       jobArgs.delete(job);
+      cheapest.delete(job);
     }
     if (settled === JobState.Complete) {
       // A caller polling for this job takes the results itself (see Bell.Waits).

@@ -96,9 +96,10 @@ export async function runShared(spec: JobSpec, [input, output]: SharedViews, sta
     while (position < end) {
       // The fast path: a plain loop while the results are numbers returned synchronously.
       const stop = mapNumbers(fn, input, output, position, end, slot, args);
-      if (stop.at === end) break;
-      position = stop.at;
-      let r = stop.value;
+      if (stop === end) break;
+      position = stop;
+      let r = stopped.value;
+      stopped.value = undefined;
       if (isThenable(r)) r = await r;
       if (spill === undefined && typeof r === 'number') output[position] = r;
       else (spill ??= Array.from(output.subarray(start, position))).push(r);
@@ -135,19 +136,21 @@ export interface Slot {
   readonly worker: number;
 }
 
-const stopped = { at: 0, value: undefined as unknown };
+/** The result at which a {@link mapNumbers} loop stopped (not a number), so it is not
+ * computed twice. */
+const stopped = { value: undefined as unknown };
 
 /**
  * `output[i] = fn(input[i])` from `from` while each result is a number; returns where it
- * stopped (at `end`, or at the item whose result is not a number, with that result). A
- * throw propagates, with the slot naming the item.
+ * stopped: `end`, or the item whose result is not a number (that result is left in
+ * {@link stopped}). A throw propagates, with the slot naming the item.
  *
  * Each function gets a loop of its own (see {@link loopFor}): in one shared loop the call
  * `fn(...)` would see every function a worker ever ran, and V8 could not inline any of
  * them; in its own loop the call site sees one function, and a small one like
  * `x => x * x` is inlined into it (much faster per element).
  */
-function mapNumbers(fn: (...x: unknown[]) => unknown, input: SharedViews[0], output: SharedViews[1], from: number, end: number, slot: Slot, args: readonly unknown[] | undefined): typeof stopped {
+function mapNumbers(fn: (...x: unknown[]) => unknown, input: SharedViews[0], output: SharedViews[1], from: number, end: number, slot: Slot, args: readonly unknown[] | undefined): number {
   return loopFor(fn, args?.length ?? 0)(input, output, from, end, slot.at, slot.worker, stopped, args);
 }
 
@@ -156,7 +159,7 @@ const EXACT_SLOT_CHUNK = 4096;
 /** Longer ones record it once per this many elements. */
 const BLOCK = 64;
 
-type NumberLoop = (input: SharedViews[0], output: SharedViews[1], from: number, end: number, at: Float64Array, w: number, out: typeof stopped, args: readonly unknown[] | undefined) => typeof stopped;
+type NumberLoop = (input: SharedViews[0], output: SharedViews[1], from: number, end: number, at: Float64Array, w: number, out: typeof stopped, args: readonly unknown[] | undefined) => number;
 /** By function, then by the number of its extra arguments (`opts.args`). */
 const loops = new WeakMap<(...x: unknown[]) => unknown, NumberLoop[]>();
 /** Extra arguments up to this many are passed one by one (locals the JIT sees as
@@ -172,13 +175,16 @@ function loopFor(fn: (...x: unknown[]) => unknown, argc: number): NumberLoop {
   let loop = byArgc[key];
   if (loop === undefined) {
     const names = Array.from({ length: Math.min(argc, NAMED_ARGS) }, (_, k) => `a${k}`);
-    const locals = argc === 0 ? '' : argc > NAMED_ARGS ? '' : `const [${names.join(', ')}] = args;`;
+    const locals = argc === 0 || argc > NAMED_ARGS ? '' : `const ${names.map((a, k) => `${a} = args[${k}]`).join(', ')};`;
     const extra = argc === 0 ? '' : argc > NAMED_ARGS ? ', ...args' : `, ${names.join(', ')}`;
     loop = new Function(
       'fn',
       // The crash-report slot costs a store per element (a large share of `x => x * x`): a long
       // chunk updates it once per block of BLOCK elements (a worker that dies reports the
-      // block's first position), a short one every element; a throw records its own.
+      // block's first position), a short one every element; a throw records its own. It
+      // returns a number, and writes `out` only on the rare way out: a long chunk runs in
+      // code compiled on the stack (OSR) before the code after the loop ever ran, and a
+      // property store there, with no type feedback, deoptimized the loop on every chunk.
       `return function mapNumbers(input, output, from, end, at, w, out, args) {
         ${locals}
         let i = from;
@@ -191,9 +197,8 @@ function loopFor(fn: (...x: unknown[]) => unknown, argc: number): NumberLoop {
                 const r = fn(input[i]${extra});
                 if (typeof r !== 'number') {
                   at[w] = i;
-                  out.at = i;
                   out.value = r;
-                  return out;
+                  return i;
                 }
                 output[i] = r;
               }
@@ -203,9 +208,8 @@ function loopFor(fn: (...x: unknown[]) => unknown, argc: number): NumberLoop {
               at[w] = i;
               const r = fn(input[i]${extra});
               if (typeof r !== 'number') {
-                out.at = i;
                 out.value = r;
-                return out;
+                return i;
               }
               output[i] = r;
             }
@@ -214,9 +218,7 @@ function loopFor(fn: (...x: unknown[]) => unknown, argc: number): NumberLoop {
           at[w] = i;
           throw err;
         }
-        out.at = end;
-        out.value = undefined;
-        return out;
+        return end;
       };`,
     )(fn) as NumberLoop;
     byArgc[key] = loop;
