@@ -72,7 +72,9 @@ test('every order of close, join, terminate and await using, with another pool i
   } };
   await Promise.all(['close', 'terminate', 'dispose'].map(run));
   // Whether a worker takes a lane call depends on its being awake (on a busy machine it may
-  // be parked when the call is posted): most sequences must have run with the lane in use.
+  // be parked when the call is posted, and the call goes on the board): most sequences must
+  // have run with the lane in use (40 of 48 with two busy loops beside the suite on 2 cores).
+  t.log(`${inLane} of ${sequences.length} sequences had a call in the lane`);
   t.true(inLane >= sequences.length / 2, `${inLane} of ${sequences.length} sequences had a call in the lane`);
 });
 
