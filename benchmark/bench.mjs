@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { peers } from './peers/index.mjs';
 
 const args = process.argv.slice(2);
@@ -34,6 +35,8 @@ const SETTLE_MS = 25;
 /** Untimed runs of every contender first: JIT tiers, worker start-up, caches. */
 const WARMUP = 3;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+// K1's and K2's loops: one definition, run by the serial loop, ferropool and piscina alike.
+const { rangeSums, blurRows } = createRequire(import.meta.url)('./peers/loops.cjs');
 const log = (...m) => process.stderr.write(`${m.join(' ')}\n`);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -522,7 +525,8 @@ if (wanted('E3')) {
 // 20 iterations; each step a starmap over index ranges with { args: [points, centroids] },
 // each task returning its range's per-centroid sums (the README's recipe), and, the shorter
 // program, a pool.map over the point indices returning labels, the sums then made on the main
-// thread. Peers: the points in a SharedArrayBuffer, one task per thread per step.
+// thread. Peers: the points in a SharedArrayBuffer, one task per thread per step. Every
+// contender runs the same loop (peers/loops.cjs).
 if (wanted('K1')) {
   const n = QUICK ? 50_000 : 200_000;
   const k = 8;
@@ -562,29 +566,6 @@ if (wanted('K1')) {
     }
     return best;
   }
-  function rangeSums(start, end, pts, cen) {
-    const kk = cen.length / 2;
-    const acc = new Float64Array(kk * 3);
-    for (let i = start; i < end; i++) {
-      const x = pts[2 * i];
-      const y = pts[2 * i + 1];
-      let best = 0;
-      let bestD = Infinity;
-      for (let c = 0; c < kk; c++) {
-        const dx = x - cen[2 * c];
-        const dy = y - cen[2 * c + 1];
-        const d = dx * dx + dy * dy;
-        if (d < bestD) {
-          bestD = d;
-          best = c;
-        }
-      }
-      acc[3 * best] += x;
-      acc[3 * best + 1] += y;
-      acc[3 * best + 2] += 1;
-    }
-    return acc;
-  }
   /** New centroids from per-centroid sums (k × 3: x, y, count); an empty one stays. */
   const fromSums = (sums, old) => {
     const out = new Float64Array(2 * k);
@@ -621,8 +602,7 @@ if (wanted('K1')) {
     'ferropool starmap (ranges, args)': kmeans(async (cen) => fromSums(combine(await pool.starmap(rangeSums, ranges, { args: [points, cen] })), cen)),
   };
   if (peerPools.piscina) {
-    const labels = new SharedArrayBuffer(4 * n);
-    contenders['piscina SAB slices'] = kmeans(async (cen) => fromSums(combine(await Promise.all(ranges.map(([start, end]) => peerPools.piscina.run('kmeansSlice', { points: points.buffer, labels, centroids: cen, start, end })))), cen));
+    contenders['piscina SAB slices'] = kmeans(async (cen) => fromSums(combine(await Promise.all(ranges.map(([start, end]) => peerPools.piscina.run('kmeansRanges', { points: points.buffer, centroids: cen, start, end })))), cen));
   }
   let want;
   const s = await interleave('K1', contenders, QUICK ? 2 : 5, (name, r) => {
@@ -648,23 +628,6 @@ if (wanted('K2')) {
   for (let i = 0; i < image.length; i++) image[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
   const other = sharedArray(Float32Array, w * h);
   const start = Float32Array.from(image);
-  function blurRows(r0, r1, src, dst, w, h) {
-    for (let y = r0; y < r1; y++) {
-      for (let x = 0; x < w; x++) {
-        let s = 0;
-        for (let dy = -2; dy <= 2; dy++) {
-          const yy = y + dy < 0 ? 0 : y + dy >= h ? h - 1 : y + dy;
-          const row = yy * w;
-          for (let dx = -2; dx <= 2; dx++) {
-            const xx = x + dx < 0 ? 0 : x + dx >= w ? w - 1 : x + dx;
-            s += src[row + xx];
-          }
-        }
-        dst[y * w + x] = s / 25;
-      }
-    }
-    return r1 - r0;
-  }
   const bands = split(h, 4 * THREADS);
   const threadBands = split(h, THREADS);
   const run = (pass) => async () => {

@@ -121,7 +121,6 @@ try {
 } catch {
   // piscina is a devDependency: K1o runs without it
 }
-const labels = new SharedArrayBuffer(4 * 200_000);
 let steps = 0;
 const contenders = {
   W4m: {
@@ -147,7 +146,7 @@ const contenders = {
   K1o: {
     ferropool: () => step((cen) => pool.starmap(emptySums, ranges, { args: [points, cen] }), steps++),
     ...(piscina && {
-      piscina: () => step((cen) => Promise.all(ranges.map(([start, end]) => piscina.run({ points: points.buffer, labels, centroids: cen, start, end }, { name: 'kmeansSlice' }))), steps++),
+      piscina: () => step((cen) => Promise.all(ranges.map(([start, end]) => piscina.run({ points: points.buffer, centroids: cen, start, end }, { name: 'kmeansRanges' }))), steps++),
     }),
   },
 };
