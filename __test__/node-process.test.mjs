@@ -35,9 +35,19 @@ const idleCases = {
 for (const [mode, expected] of Object.entries(idleCases)) {
   test(`an idle pool that ran JS tasks does not keep the process alive (${mode})`, async (t) => {
     t.timeout(CHILDREN_TIMEOUT);
-    const r = await runFixture('idle-after.mjs', { args: [mode], timeout: 15_000 });
+    let r = await runFixture('idle-after.mjs', { args: [mode], timeout: 15_000 });
+    // In the soak (npm run test:soak), with this process running many pools at once, the
+    // first two children of the file sometimes ended with code 0 and printed nothing at all
+    // (in some periods 2 runs of the file in 3, in others none in 21; the cause is not
+    // known). The fixture now says on stderr where it stopped when it ends before its last
+    // line, so a child that printed nothing anywhere never ran its 'exit' listener: that
+    // case alone is run once more, and logged. A fixture that stopped short still fails.
+    if (r.code === 0 && r.stdout === '' && r.stderr === '') {
+      t.log(`a child printed nothing and exited 0 (${describeRun(r)}); run again`);
+      r = await runFixture('idle-after.mjs', { args: [mode], timeout: 15_000 });
+    }
     t.is(r.code, 0, describeRun(r));
-    t.is(r.stdout, expected);
+    t.is(r.stdout, expected, describeRun(r));
   });
 }
 
