@@ -4,8 +4,8 @@
 // (the test fails when the doc is stale).
 import { Executor, Lock, Pool, Process, Queue, Value, kernels, task } from '../../dist/index.mjs';
 
-const detached = () => {
-  const a = new Float64Array(4);
+const detached = (Ctor = Float64Array) => {
+  const a = new Ctor(4);
   structuredClone(a.buffer, { transfer: [a.buffer] });
   return a;
 };
@@ -63,6 +63,7 @@ export const CASES = [
   ['map: input', 'an Int32Array for a kernel', (p) => p.map(kernels.sqrt, new Int32Array(3)), err(TypeError, /Float64Array\.from/)],
   ['map: input', 'a detached Float64Array', (p) => p.map(kernels.sqrt, detached()), err(TypeError, /detached/)],
   ['map: input', 'a detached Float64Array (JS function)', (p) => p.map(square, detached()), err(TypeError, /detached/)],
+  ['map: input', 'a detached Int32Array (JS function)', (p) => p.map(square, detached(Int32Array)), err(TypeError, /map: input's ArrayBuffer is detached/)],
   ['map: input', 'a resizable ArrayBuffer', (p) => p.map(kernels.sqrt, resizable()), err(TypeError, /resizable/)],
   ['map: input', 'a Float64Array over a SharedArrayBuffer (kernel)', (p) => p.map(kernels.sqrt, sabArray()), ok((r) => r.length === 3 && r[0] === 2, 'resolves, read in place like any Float64Array')],
   ['map: input', 'a Float64Array over a SharedArrayBuffer (JS function)', (p) => p.map((x) => x + 1, sabArray()), ok((r) => r[2] === 5, 'resolves, read in place like any Float64Array')],

@@ -46,7 +46,12 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
   // conversion (exact for every one of them), not through an array of their elements; the
   // results come back in the input's type (see likeInput).
   if (!star && ArrayBuffer.isView(input) && !(input instanceof DataView) && !(input instanceof BigInt64Array) && !(input instanceof BigUint64Array)) {
-    return new Float64Array(input as unknown as ArrayLike<number>);
+    try {
+      return new Float64Array(input as unknown as ArrayLike<number>);
+    } catch (cause) {
+      // The one way a typed array cannot be read: its ArrayBuffer was detached (transferred).
+      throw new TypeError(`${method}: ${name}'s ArrayBuffer is detached`, { cause });
+    }
   }
   if (Array.isArray(input)) return check(star ? input.slice() : input);
   if (typeof input === 'string') throw new TypeError(`${method}: ${name} must be an array or iterable of items, got ${describe(input)}`);
