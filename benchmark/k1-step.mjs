@@ -12,7 +12,7 @@
 // (the first task's start to the last task's end).
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { Pool, sharedArray } from '../dist/index.mjs';
+import { Pool, sharedArray, task } from '../dist/index.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -38,33 +38,9 @@ const k = 8;
 const points = sharedArray(Float64Array, 2 * n);
 for (let i = 0; i < 2 * n; i++) points[i] = ((i * 7919) % 1000) / 10;
 const ranges = Array.from({ length: THREADS }, (_, t) => [Math.floor((t * n) / THREADS), Math.floor(((t + 1) * n) / THREADS)]);
-/** K1's task, with its start and end on the worker's clock after the k × 3 sums. */
-function rangeSums(start, end, pts, cen) {
-  const began = performance.timeOrigin + performance.now();
-  const kk = cen.length / 2;
-  const acc = new Float64Array(kk * 3 + 2);
-  for (let i = start; i < end; i++) {
-    const x = pts[2 * i];
-    const y = pts[2 * i + 1];
-    let best = 0;
-    let bestD = Infinity;
-    for (let c = 0; c < kk; c++) {
-      const dx = x - cen[2 * c];
-      const dy = y - cen[2 * c + 1];
-      const d = dx * dx + dy * dy;
-      if (d < bestD) {
-        bestD = d;
-        best = c;
-      }
-    }
-    acc[3 * best] += x;
-    acc[3 * best + 1] += y;
-    acc[3 * best + 2] += 1;
-  }
-  acc[kk * 3] = began;
-  acc[kk * 3 + 1] = performance.timeOrigin + performance.now();
-  return acc;
-}
+/** K1's task (benchmark/peers/loops.cjs, the loop of bench.mjs's row K1), with its start and
+ * end on the worker's clock after the k × 3 sums. */
+const rangeSums = task(new URL('./peers/loops.cjs', import.meta.url), 'rangeSumsTimed');
 
 const pool = new Pool(THREADS);
 const rows = [];

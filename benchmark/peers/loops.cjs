@@ -54,4 +54,16 @@ function blurRows(r0, r1, src, dst, w, h) {
   return r1 - r0;
 }
 
-module.exports = { rangeSums, blurRows };
+/** {@link rangeSums} with its start and end on the worker's clock after the k × 3 sums, for
+ * benchmark/k1-step.mjs (run as a module task: it calls rangeSums). */
+function rangeSumsTimed(start, end, pts, cen) {
+  const began = performance.timeOrigin + performance.now();
+  const sums = rangeSums(start, end, pts, cen);
+  const out = new Float64Array(sums.length + 2);
+  out.set(sums);
+  out[sums.length] = began;
+  out[sums.length + 1] = performance.timeOrigin + performance.now();
+  return out;
+}
+
+module.exports = { rangeSums, blurRows, rangeSumsTimed };
