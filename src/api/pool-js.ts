@@ -170,6 +170,9 @@ export class JsCalls {
       out.set(r as ArrayLike<number>);
       return out;
     };
+    // Numeric results for an input that is not a typed array (an array, an iterable) go back
+    // in an array; a typed array's, in a typed array.
+    const asArray = !ArrayBuffer.isView(input);
     const run = (items: Items): Promise<unknown> | unknown => {
       if (items.length === 0) return intoOut(assemble([], input, 0));
       if (this.#runsInline(f, items.length, o)) {
@@ -186,7 +189,6 @@ export class JsCalls {
         // Numbers, once the workers are up: the whole map as one express call, if the lane
         // is free (no task board, no napi call, no message on the way there or back).
         // Numeric results land in `out`, or in an array like the input (a number[] for one).
-        const asArray = !ArrayBuffer.isView(input);
         const call = this.#group.express(f, [items], waitNs, XCall.Map, out ?? (asArray ? 'array' : undefined), args?.list);
         if (call !== undefined) {
           // (Results that were not numbers on the worker's fast path come back encoded.)
@@ -199,7 +201,6 @@ export class JsCalls {
         // Numbers (the caller's typed array, or the one an array of numbers became): workers
         // read them in place and write numeric results in place, nothing copied or encoded.
         const output = out ?? newLike(items);
-        const asArray = !ArrayBuffer.isView(input);
         const job = runJob(this.#workers(), { f, star, chunks, opts: o, total: items.length, shared: [items, output], waitNs, args });
         // An array's results go back in an array, made now while the workers map (making it
         // costs this thread about as much as copying the results into it).

@@ -4,6 +4,7 @@
  * @internal
  */
 import { describe } from '../util/describe';
+import type { TypedArray } from '../util/typed-arrays';
 import { packNumbers } from './numbers';
 import { checkFixedBuffer } from './options';
 import { IN_OUTPUT, isNumeric } from '../wire/payloads';
@@ -45,9 +46,9 @@ export function toItems(input: unknown, method: string, star: boolean): Items | 
   // Other typed arrays of numbers (Int32Array, Uint8Array, …) become doubles in one native
   // conversion (exact for every one of them), not through an array of their elements; the
   // results come back in the input's type (see likeInput).
-  if (!star && ArrayBuffer.isView(input) && !(input instanceof DataView) && !(input instanceof BigInt64Array) && !(input instanceof BigUint64Array)) {
+  if (!star && isIntegerArray(input)) {
     try {
-      return new Float64Array(input as unknown as ArrayLike<number>);
+      return new Float64Array(input);
     } catch (cause) {
       // The one way a typed array cannot be read: its ArrayBuffer was detached (transferred).
       throw new TypeError(`${method}: ${name}'s ArrayBuffer is detached`, { cause });
@@ -125,6 +126,12 @@ export function copyNumbers(numbers: ArrayLike<number>, out: number[]): number[]
   return out;
 }
 
+/** A typed array of numbers that is not a float array (`Int32Array`, `Uint8Array`, …): its
+ * elements are exact as doubles, and a map's numeric results go back in its type. */
+function isIntegerArray(x: unknown): x is Exclude<TypedArray, Float64Array | Float32Array | BigInt64Array | BigUint64Array> {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof Float64Array) && !(x instanceof Float32Array) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
+}
+
 /**
  * A map's results over a typed array that is not a float array (`Int32Array`,
  * `Uint8Array`, …): in an array of the input's type when they are all numbers, converted as
@@ -132,8 +139,7 @@ export function copyNumbers(numbers: ArrayLike<number>, out: number[]): number[]
  * Float arrays get theirs on the way (see {@link assemble}); anything else is left as it is.
  */
 export function likeInput(input: unknown, results: unknown): unknown {
-  if (!ArrayBuffer.isView(input) || input instanceof DataView || input instanceof Float64Array || input instanceof Float32Array) return results;
-  if (input instanceof BigInt64Array || input instanceof BigUint64Array) return results;
+  if (!isIntegerArray(input)) return results;
   if (!(results instanceof Float64Array) && !(Array.isArray(results) && results.every((r) => typeof r === 'number'))) return results;
   return new (input.constructor as new (numbers: ArrayLike<number>) => ArrayLike<number>)(results as ArrayLike<number>);
 }
