@@ -57,6 +57,23 @@ async function releaseViews(): Promise<void> {
   await turn();
 }
 
+/** What a worker holds of a job whose chunks it runs. */
+interface JobHere {
+  /** The job's spec (null: the job was dropped before this worker read it). */
+  spec: JobSpec | null;
+  /** The call's `opts.args`, decoded once per job here: each job (each call) gets its own
+   * copies, as Python unpickles a partial's arguments per task. */
+  args?: unknown[];
+  /** The least an item cost here, over the job's chunks this worker ran (what its notes
+   * report). A chunk's own figure counts the time the thread was not running: on a machine
+   * with no spare core, one that shared its core with the caller's thread for a scheduler
+   * slice read several times too high, and the pool then cut that function's next calls
+   * into far too many chunks. */
+  cheapest: number;
+  /** The caller's arrays of a shared job (null: gone; undefined: not mapped). */
+  views?: SharedViews | null;
+}
+
 async function main(init: WorkerInit): Promise<void> {
   const bell = new Int32Array(init.doorbell);
   const polling = new Int32Array(init.current);
@@ -88,18 +105,14 @@ async function main(init: WorkerInit): Promise<void> {
       process.exit(70);
     }
   }
-  const specs = new Map<number, JobSpec | null>();
-  /** The `opts.args` of the jobs in `specs` that have them, decoded once per job: each job
-   * (each call) gets its own copies, as Python unpickles a partial's arguments per task. */
-  const jobArgs = new Map<number, unknown[]>();
-  /** The least an item of each job cost here, over the job's chunks this worker ran (what
-   * its notes report). A chunk's own figure counts the time the thread was not running: on
-   * a machine with no spare core, one that shared its core with the caller's thread for a
-   * scheduler slice read several times too high, and the pool then cut that function's
-   * next calls into far too many chunks. */
-  const cheapest = new Map<number, number>();
-  /** The caller's arrays of the shared job this worker last ran, mapped once per job. */
-  const views = new Map<number, SharedViews | undefined>();
+  /**
+   * What this worker holds of each job it is running chunks of: kept while it has chunks in
+   * a row, dropped when the job settles or the board has no chunk left for it.
+   */
+  const jobs = new Map<number, JobHere>();
+  /** The job whose caller's arrays are mapped (views of one job at a time: a finished job's
+   * arrays may be freed by their owner). */
+  let viewsOf: JobHere | undefined;
   let chunksRun = 0;
   /** The doorbell's count when the board last had no chunk for this worker (NaN: it had
    * one). Every job is queued before the count goes up, so while the count stays there the
@@ -110,9 +123,11 @@ async function main(init: WorkerInit): Promise<void> {
     const claim = seen === emptyAt ? null : native.boardClaim(init.pool, init.worker);
     if (claim === null || claim === undefined) {
       emptyAt = seen;
-      // No chunk left to claim: the arguments of the jobs run so far are not needed again.
-      if (jobArgs.size > 0) jobArgs.clear();
-      if (cheapest.size > 0) cheapest.clear();
+      // No chunk left to claim: what the jobs run so far needed is not needed again.
+      if (jobs.size > 0) {
+        jobs.clear();
+        viewsOf = undefined;
+      }
       if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
         Atomics.store(polling, pollingAt, 1);
         // The next express call's argument buffer, while there is nothing else to do.
@@ -152,25 +167,21 @@ async function main(init: WorkerInit): Promise<void> {
     emptyAt = Number.NaN;
     Atomics.store(polling, pollingAt, 0); // busy: a new job's chunks may need others woken
     const { job, index, payload, parts } = claim;
-    let spec = specs.get(job);
-    if (spec === undefined) {
+    let here = jobs.get(job);
+    if (here === undefined) {
       const text = native.boardSpec(init.pool, job);
-      spec = text === null || text === undefined ? null : parseSpec(text);
-      specs.set(job, spec);
-      if (specs.size > 64) {
-        const oldest = specs.keys().next().value!;
-        specs.delete(oldest);
-        views.delete(oldest);
-        jobArgs.delete(oldest);
-        cheapest.delete(oldest);
+      here = { spec: text === null || text === undefined ? null : parseSpec(text), cheapest: Number.POSITIVE_INFINITY };
+      jobs.set(job, here);
+      if (jobs.size > 64) {
+        const oldest = jobs.keys().next().value!;
+        if (viewsOf === jobs.get(oldest)) viewsOf = undefined;
+        jobs.delete(oldest);
       }
     }
+    const spec = here.spec;
     if (spec === null) continue; // the job was dropped while we claimed
-    let args: unknown[] | undefined;
-    if (spec.a !== undefined) {
-      args = jobArgs.get(job);
-      if (args === undefined) jobArgs.set(job, (args = decodeCallArgs(spec.a, resolve)));
-    }
+    if (spec.a !== undefined && here.args === undefined) here.args = decodeCallArgs(spec.a, resolve);
+    const args = here.args;
     if (spec.start && index === 0) port.postMessage([job, index, Note.Started]);
     const began = performance.now();
     let ok: boolean;
@@ -178,13 +189,13 @@ async function main(init: WorkerInit): Promise<void> {
     let count: number;
     const shared = sharedChunk(payload);
     if (shared) {
-      // Views of one job at a time: a finished job's arrays may be freed by their owner.
-      if (!views.has(job)) views.clear();
-      let mapped = views.get(job);
-      if (mapped === undefined) {
-        views.set(job, (mapped = (native.boardViews(init.pool, job) as SharedViews | null) ?? undefined));
+      if (viewsOf !== here) {
+        if (viewsOf !== undefined) viewsOf.views = undefined;
+        here.views = (native.boardViews(init.pool, job) as SharedViews | null) ?? null;
+        viewsOf = here;
         viewsMade++;
       }
+      const mapped = here.views;
       count = shared[1];
       [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot, args) : [true, IN_OUTPUT];
     } else {
@@ -194,8 +205,8 @@ async function main(init: WorkerInit): Promise<void> {
     }
     // What an item cost here: the pool uses it to cut calls into chunks and to run small
     // ones on the caller's thread.
-    const nsPerItem = Math.min(((performance.now() - began) * 1e6) / Math.max(1, count), cheapest.get(job) ?? Number.POSITIVE_INFINITY);
-    cheapest.set(job, nsPerItem);
+    const nsPerItem = Math.min(((performance.now() - began) * 1e6) / Math.max(1, count), here.cheapest);
+    here.cheapest = nsPerItem;
     current[init.worker * SLOT_STRIDE] = -1;
     // What the chunk printed reaches the main thread before its results do (as a Python
     // worker's writes reach the terminal before its result): a caller that terminates the
@@ -205,10 +216,8 @@ async function main(init: WorkerInit): Promise<void> {
     // About to look at the board again: the pool need not wake anyone for its next job.
     Atomics.store(polling, pollingAt, 1);
     if (settled !== JobState.Open) {
-      specs.delete(job);
-      views.delete(job);
-      jobArgs.delete(job);
-      cheapest.delete(job);
+      jobs.delete(job);
+      if (viewsOf === here) viewsOf = undefined;
     }
     if (settled === JobState.Complete) {
       // A caller polling for this job takes the results itself (see Bell.Waits).
