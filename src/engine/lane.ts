@@ -11,7 +11,7 @@ import { Lru } from '../util/lru';
 import { pollFor } from '../util/spin';
 import { Bell, type FnSpec, Msg, type PortMessage, specKey } from '../wire/protocol';
 import { EXPRESS_BYTES, X, XCall, XResult, XState } from '../wire/lane';
-import { decodeResults, encodeArgs } from '../wire/payloads';
+import { ArgTarget, decodeResults, encodeArgsInto } from '../wire/payloads';
 import { decodeError } from '../wire/errors';
 import { WorkerCrashedError } from './errors';
 import { handOn, sharedMemory } from './spare-memory';
@@ -50,7 +50,7 @@ export class ExpressLane {
   #x: Int32Array = new Int32Array(sharedMemory(EXPRESS_BYTES));
   #f64: Float64Array = new Float64Array(this.#x.buffer, 0, 16);
   /** Where a call's arguments go in the lane. */
-  #data: Uint8Array = new Uint8Array(this.#x.buffer, X.Data, EXPRESS_BYTES - X.Data);
+  #data: ArgTarget = new ArgTarget(new Uint8Array(this.#x.buffer, X.Data, EXPRESS_BYTES - X.Data));
   /** The caller of an express call it stopped polling for. */
   #waiter: { resolve(o: ExpressOutcome): void; reject(e: Error): void } | undefined;
   /** What the call in the lane is (an apply, or a map: of a Float32Array or not). */
@@ -110,8 +110,8 @@ export class ExpressLane {
     // Straight into the lane (it is idle, and only this thread posts to it). A map's
     // `opts.args` (`extra`) go as a second list, when they are numbers and unshared typed
     // arrays that fit; otherwise the call goes the ordinary way.
-    const bytes = encodeArgs(0, extra === undefined ? [args] : [args, extra], this.#data);
-    if (bytes === undefined) return undefined;
+    const size = encodeArgsInto(0, extra === undefined ? [args] : [args, extra], this.#data);
+    if (size === undefined) return undefined;
     const key = specKey(f);
     let id = this.#fns.get(key)?.[0];
     if (id === undefined) {
@@ -120,7 +120,7 @@ export class ExpressLane {
       this.#fns.set(key, [id, f]);
     }
     x[X.FnId] = id;
-    x[X.ArgLen] = bytes.length;
+    x[X.ArgLen] = size;
     x[X.Call] = call;
     this.#call = call;
     this.#f32 = call === XCall.Map && args[0] instanceof Float32Array;
@@ -252,7 +252,7 @@ export class ExpressLane {
     this.#into = undefined;
     this.#x = closedLane;
     this.#f64 = new Float64Array(closedLane.buffer, 0, 16);
-    this.#data = new Uint8Array(0);
+    this.#data = new ArgTarget(new Uint8Array(0));
   }
 }
 

@@ -63,6 +63,28 @@ function lengthOf(x: ArrayBufferView): number {
 }
 
 /**
+ * Where {@link encodeArgsInto} writes again and again (the express lane's memory): its
+ * bytes, a DataView of them, and a view of them for each inline array kind, made once, so a
+ * call's arguments are written with no view made per call. Its memory must be 8-byte aligned.
+ */
+export class ArgTarget {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly f64: Float64Array;
+  readonly f32: Float32Array;
+  readonly i32: Int32Array;
+
+  constructor(bytes: Uint8Array) {
+    const { buffer, byteOffset, byteLength } = bytes;
+    this.bytes = bytes;
+    this.view = new DataView(buffer, byteOffset, byteLength);
+    this.f64 = new Float64Array(buffer, byteOffset, byteLength >> 3);
+    this.f32 = new Float32Array(buffer, byteOffset, byteLength >> 2);
+    this.i32 = new Int32Array(buffer, byteOffset, byteLength >> 2);
+  }
+}
+
+/**
  * Argument lists of numbers and typed arrays as raw bytes, 8-byte aligned: after the
  * header (the tag, then `start` as a float64 at offset 8), the number of lists; per list its
  * length; per argument a kind and a length (two uint32) and its data (a float64, or the
@@ -72,29 +94,46 @@ function lengthOf(x: ArrayBufferView): number {
  * With `parts`, arrays of {@link PART_BYTES} or more (of any typed-array kind, or a
  * DataView) are not copied here but pushed there as views of the caller's memory, for the
  * addon to copy once (see `boardSubmit`); without, only Float64Array, Float32Array and
- * Int32Array arguments can be sent. With `into`: written there (the express lane) instead
- * of a new buffer; undefined when it does not fit.
+ * Int32Array arguments can be sent.
  */
-export function encodeArgs(start: number, lists: readonly unknown[]): Buffer | undefined;
-export function encodeArgs(start: number, lists: readonly unknown[], into: Uint8Array): Uint8Array | undefined;
-export function encodeArgs(start: number, lists: readonly unknown[], into: undefined, parts: Uint8Array[]): Uint8Array | undefined;
-export function encodeArgs(start: number, lists: readonly unknown[], into?: Uint8Array, parts?: Uint8Array[]): Uint8Array | undefined {
+export function encodeArgs(start: number, lists: readonly unknown[], parts?: Uint8Array[]): Buffer | undefined {
+  const size = encodedSize(lists, parts);
+  if (size < 0) return undefined;
+  const bytes = Buffer.allocUnsafe(size);
+  writeArgs(bytes, new DataView(bytes.buffer, bytes.byteOffset, size), undefined, start, lists, parts);
+  return bytes;
+}
+
+/** {@link encodeArgs} written at the start of `target` (no parts): the bytes written, or
+ * undefined when the lists hold anything else or do not fit. */
+export function encodeArgsInto(start: number, lists: readonly unknown[], target: ArgTarget): number | undefined {
+  const size = encodedSize(lists, undefined);
+  if (size < 0 || size > target.bytes.length) return undefined;
+  writeArgs(target.bytes, target.view, target, start, lists, undefined);
+  return size;
+}
+
+/** The bytes {@link encodeArgs} writes for `lists`, or -1 when they cannot be. */
+function encodedSize(lists: readonly unknown[], parts: Uint8Array[] | undefined): number {
   let size = HEADER + 8;
   for (const list of lists) {
-    if (!Array.isArray(list) || list.length > MAX_RAW_ARGS) return undefined;
+    if (!Array.isArray(list) || list.length > MAX_RAW_ARGS) return -1;
     size += 8;
     for (const x of list) {
       const kind = argKind(x);
-      if (kind < 0) return undefined;
+      if (kind < 0) return -1;
       if (kind === ARG_NUMBER) size += 16;
       else if (parts !== undefined && (x as ArrayBufferView).byteLength >= PART_BYTES) size += 8;
-      else if (kind >= INLINE_KINDS) return undefined;
+      else if (kind >= INLINE_KINDS) return -1;
       else size += 8 + (((x as ArrayBufferView).byteLength + 7) & ~7);
     }
   }
-  if (into !== undefined && size > into.length) return undefined;
-  const bytes = into === undefined ? Buffer.allocUnsafe(size) : into.subarray(0, size);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
+  return size;
+}
+
+/** Writes `lists` (measured by {@link encodedSize}) into `bytes`; a `target`'s own views
+ * copy the inline arrays. */
+function writeArgs(bytes: Uint8Array, view: DataView, target: ArgTarget | undefined, start: number, lists: readonly unknown[], parts: Uint8Array[] | undefined): void {
   bytes.fill(0, 0, HEADER);
   bytes[0] = TAG_ARGS;
   view.setFloat64(8, start, true);
@@ -122,14 +161,16 @@ export function encodeArgs(start: number, lists: readonly unknown[], into?: Uint
         at += 8;
       } else {
         view.setUint32(at, kind, true);
-        bytes.set(bytesOf(a), at + 8);
+        if (target === undefined) bytes.set(bytesOf(a), at + 8);
+        else if (kind === 1) target.f64.set(a as Float64Array, (at + 8) >> 3);
+        else if (kind === 2) target.f32.set(a as Float32Array, (at + 8) >> 2);
+        else target.i32.set(a as Int32Array, (at + 8) >> 2);
         const end = at + 8 + a.byteLength;
         at += 8 + ((a.byteLength + 7) & ~7);
         bytes.fill(0, end, at);
       }
     }
   }
-  return bytes;
 }
 
 /** The array an argument of `length` elements is copied into (by default a new one), or

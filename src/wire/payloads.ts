@@ -10,7 +10,7 @@ import type { ItemOutcome, Items, NumericItems } from './protocol';
 import { fromState, isShared } from '../shared/state';
 import { decodeArgs, encodeArgs, TAG_ARGS } from './args';
 
-export { type ArgAlloc, type ArgArrayConstructor, decodeArgs, encodeArgs } from './args';
+export { type ArgAlloc, type ArgArrayConstructor, ArgTarget, decodeArgs, encodeArgs, encodeArgsInto } from './args';
 
 /*
  * Chunks and results of numbers travel as raw bytes: a 16-byte header (a tag byte, then the
@@ -85,7 +85,7 @@ export function encodeInOutput(): Buffer {
  * memory, for the addon to copy once: see encodeArgs). */
 export function encodeChunk(start: number, items: Items, refs?: SharedRefs, parts?: Uint8Array[]): Uint8Array {
   if (isNumeric(items)) return encodeTyped(start, items);
-  return (parts === undefined ? encodeArgs(start, items) : encodeArgs(start, items, undefined, parts)) ?? encodeValue([start, items], refs);
+  return encodeArgs(start, items, parts) ?? encodeValue([start, items], refs);
 }
 
 /** Decodes a chunk, with the parts it was submitted with (see {@link encodeChunk}). */

@@ -20,8 +20,9 @@ export interface ExpressRunner {
   /** The function `spec` names, compiled or imported. */
   fn(spec: FnSpec): ((...args: unknown[]) => unknown) | Promise<(...args: unknown[]) => unknown>;
   /** Maps `spec`'s function over `input` into `output` as a shared chunk's loop does: its
-   * encoded outcome ({@link IN_OUTPUT} itself when the results are all numbers in `output`). */
-  map(spec: FnSpec, input: Float64Array | Float32Array | Int32Array, output: Float64Array | Float32Array, extra: readonly unknown[] | undefined): Promise<[boolean, Buffer]>;
+   * encoded outcome ({@link IN_OUTPUT} itself when the results are all numbers in `output`),
+   * at once when it could run synchronously. */
+  map(spec: FnSpec, input: Float64Array | Float32Array | Int32Array, output: Float64Array | Float32Array, extra: readonly unknown[] | undefined): [boolean, Buffer] | Promise<[boolean, Buffer]>;
   /** What the function threw, as it should be reported. */
   explain(err: unknown, spec: FnSpec): { err: unknown; serialization: boolean };
 }
@@ -88,68 +89,98 @@ export class ExpressServer {
    * Runs the taken call: the function named by id, on the arguments in the lane; writes the
    * result (or the error) back, then hands it over: to the polling caller, or, if it
    * stopped polling, with a note. `at[slot]` is where this worker records its input position.
+   * Returns nothing when the call was done at once (a compiled function that returned
+   * synchronously: a hot loop's calls pay no promise), else a promise of its end.
    */
-  async serve(at: Float64Array, slot: number): Promise<void> {
-    const lane = this.#x;
-    const f64 = this.#f64;
+  serve(at: Float64Array, slot: number): Promise<void> | undefined {
     const began = performance.now();
-    let kind: XResult;
-    let bytes: Buffer | undefined;
     at[slot] = 0;
     let spec: FnSpec | undefined;
+    let result: Result | Promise<Result>;
     try {
-      spec = this.#fns.fn(lane[X.FnId]!);
-      const map = lane[X.Call] === XCall.Map;
-      // An apply's arguments are copied out of the lane, which is the caller's again once
-      // the result is handed over (the function may keep them). A map's input is read in
-      // place (see below).
-      this.#arrays = 0;
-      const lists = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), map ? this.#inPlace : this.#takeSpare)[1];
-      const args = lists[0]!;
-      if (map) {
-        // A small map: the same loop as a shared chunk's, writing its numbers straight into
-        // the lane. Its results start at the lane's data and its input further on, so with
-        // elements of the same size result i overwrites only input i or earlier, already
-        // read (an Int32Array input, under float64 results, was copied out). The function
-        // gets the numbers, never the array.
-        const input = args[0] as Float64Array | Float32Array | Int32Array;
-        const n = input.length;
-        const output = input instanceof Float32Array ? new Float32Array(lane.buffer, X.Data, n) : new Float64Array(lane.buffer, X.Data, n);
-        const [ok, out] = await this.#run.map(spec, input, output, lists[1]);
-        if (ok && out === IN_OUTPUT) {
-          kind = XResult.Numbers;
-          lane[X.ResultLen] = n;
-        } else {
-          kind = ok ? XResult.Value : XResult.Error; // results as a chunk's (encodeResults), or its error
-          bytes = out;
-        }
-      } else {
-        const found = this.#run.fn(spec);
-        const fn = found instanceof Promise ? await found : found;
-        let r = fn(...args);
-        if (isThenable(r)) r = await r;
-        if (typeof r === 'number') {
-          kind = XResult.Number;
-          f64[X.NumberF64] = r;
-        } else {
-          try {
-            bytes = encodeAny(r);
-            kind = XResult.Value;
-          } catch (err) {
-            kind = XResult.Error;
-            bytes = encodeError(uncloneable(err, -1), 0, []);
-          }
-        }
-      }
+      spec = this.#fns.fn(this.#x[X.FnId]!);
+      result = this.#x[X.Call] === XCall.Map ? this.#map(spec) : this.#apply(spec);
     } catch (thrown) {
-      const { err, serialization } = spec ? this.#run.explain(thrown, spec) : { err: thrown, serialization: false };
-      kind = XResult.Error;
-      bytes = encodeError(err, 0, [], serialization);
+      result = this.#failed(thrown, spec);
     }
-    f64[X.NsF64] = (performance.now() - began) * 1e6;
+    if (result instanceof Promise) {
+      const named = spec;
+      return result.then(
+        (r) => this.#finish(r, began),
+        (thrown: unknown) => this.#finish(this.#failed(thrown, named), began),
+      );
+    }
+    return this.#finish(result, began);
+  }
+
+  /** A map call: the same loop as a shared chunk's, writing its numbers straight into the lane. */
+  #map(spec: FnSpec): Result | Promise<Result> {
+    const lane = this.#x;
+    // A map's input is read in place: its results start at the lane's data and its input
+    // further on, so with elements of the same size result i overwrites only input i or
+    // earlier, already read (an Int32Array input, under float64 results, was copied out).
+    // Its `opts.args` after it are copied (the task may keep them). The function gets the
+    // numbers, never the array.
+    this.#arrays = 0;
+    const lists = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), this.#inPlace)[1];
+    const input = lists[0]![0] as Float64Array | Float32Array | Int32Array;
+    const n = input.length;
+    const output = input instanceof Float32Array ? new Float32Array(lane.buffer, X.Data, n) : new Float64Array(lane.buffer, X.Data, n);
+    const outcome = this.#run.map(spec, input, output, lists[1]);
+    return outcome instanceof Promise ? outcome.then((o) => this.#mapped(o, n)) : this.#mapped(outcome, n);
+  }
+
+  /** A map's outcome as the lane's result: its numbers are in the lane already. */
+  #mapped([ok, out]: [boolean, Buffer], n: number): Result {
+    if (ok && out === IN_OUTPUT) {
+      this.#x[X.ResultLen] = n;
+      return [XResult.Numbers, undefined];
+    }
+    return [ok ? XResult.Value : XResult.Error, out]; // results as a chunk's (encodeResults), or its error
+  }
+
+  /** An apply call. Its arguments are copied out of the lane, which is the caller's again
+   * once the result is handed over (the function may keep them). */
+  #apply(spec: FnSpec): Result | Promise<Result> {
+    const lane = this.#x;
+    const args = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), this.#takeSpare)[1][0]!;
+    const found = this.#run.fn(spec);
+    if (found instanceof Promise) return found.then((fn) => this.#applied(fn(...args)));
+    return this.#applied(found(...args));
+  }
+
+  /** An apply's value as the lane's result (awaited first when it is a promise). */
+  #applied(r: unknown): Result | Promise<Result> {
+    if (isThenable(r)) return Promise.resolve(r).then((v) => this.#applied(v));
+    if (typeof r === 'number') {
+      this.#f64[X.NumberF64] = r;
+      return [XResult.Number, undefined];
+    }
+    try {
+      return [XResult.Value, encodeAny(r)];
+    } catch (err) {
+      return [XResult.Error, encodeError(uncloneable(err, -1), 0, [])];
+    }
+  }
+
+  /** What a call threw, as the lane's result. */
+  #failed(thrown: unknown, spec: FnSpec | undefined): Result {
+    const { err, serialization } = spec ? this.#run.explain(thrown, spec) : { err: thrown, serialization: false };
+    return [XResult.Error, encodeError(err, 0, [], serialization)];
+  }
+
+  /** Records what the call took, then hands its result over (after the call's output). */
+  #finish(result: Result, began: number): Promise<void> | undefined {
+    this.#f64[X.NsF64] = (performance.now() - began) * 1e6;
     // The call's output first (see the worker's loop); a caller polling the lane stops
     // polling after a while, takes the output, and gets the result as a note.
-    if (outputPending()) await flushOutput(() => true, FLUSH_MS);
+    if (outputPending()) return flushOutput(() => true, FLUSH_MS).then(() => this.#handOver(result));
+    this.#handOver(result);
+    return undefined;
+  }
+
+  #handOver([kind, bytes]: Result): void {
+    const lane = this.#x;
     let posted: Buffer | undefined;
     if (bytes !== undefined && bytes.length > lane.byteLength - X.Data) {
       posted = bytes;
@@ -167,3 +198,7 @@ export class ExpressServer {
     }
   }
 }
+
+/** A call's result as the lane carries it: its kind, and its bytes unless they are in the
+ * lane already (a map's numbers) or in the header (a number). */
+type Result = [XResult, Buffer | undefined];

@@ -82,22 +82,47 @@ export async function runChunk(spec: JobSpec, items: Items, start: number, slot:
   }
 }
 
+/** A chunk's outcome: `[ok, bytes]`, the encoded results (or {@link IN_OUTPUT}) or error. */
+export type Outcome = [boolean, Buffer];
+
 /**
  * Runs a shared chunk: items `[start, start + count)` of the caller's typed array, results
  * written in place to its output array while they are numbers. The first result that is
  * not a number turns the chunk's results into an array sent back the ordinary way.
+ *
+ * The outcome comes at once when the function was compiled here already and returned a
+ * number for every item (a hot loop's small map through the express lane pays no promise),
+ * else in a promise.
  */
-export async function runShared(spec: JobSpec, [input, output]: SharedViews, start: number, count: number, slot: Slot, args?: readonly unknown[]): Promise<[boolean, Buffer]> {
+export function runShared(spec: JobSpec, views: SharedViews, start: number, count: number, slot: Slot, args?: readonly unknown[]): Outcome | Promise<Outcome> {
+  const fn = compiledFn(spec.f);
+  if (fn === undefined) {
+    return resolveFn(spec.f).then(
+      (f) => sharedWith(f, spec, views, start, count, slot, args),
+      (thrown: unknown) => sharedFailed(spec, thrown, start, start, undefined, views[1]),
+    );
+  }
+  return sharedWith(fn, spec, views, start, count, slot, args);
+}
+
+function sharedWith(fn: (...x: unknown[]) => unknown, spec: JobSpec, views: SharedViews, start: number, count: number, slot: Slot, args: readonly unknown[] | undefined): Outcome | Promise<Outcome> {
   const end = start + count;
-  let spill: unknown[] | undefined;
-  let position = start;
+  let stop: number;
   try {
-    const fn = compiledFn(spec.f) ?? (await resolveFn(spec.f));
-    while (position < end) {
-      // The fast path: a plain loop while the results are numbers returned synchronously.
-      const stop = mapNumbers(fn, input, output, position, end, slot, args);
-      if (stop === end) break;
-      position = stop;
+    stop = mapNumbers(fn, views[0], views[1], start, end, slot, args);
+  } catch (thrown) {
+    // The item that threw: the fast loop records it in the slot only.
+    return sharedFailed(spec, thrown, start, Math.max(start, slot.at[slot.worker]!), undefined, views[1]);
+  }
+  return stop === end ? [true, IN_OUTPUT] : sharedRest(fn, spec, views, start, end, stop, slot, args);
+}
+
+/** A shared chunk from `position`, the first item whose result was not a number (left in
+ * {@link stopped}): awaited if a promise, then the rest. */
+async function sharedRest(fn: (...x: unknown[]) => unknown, spec: JobSpec, [input, output]: SharedViews, start: number, end: number, position: number, slot: Slot, args: readonly unknown[] | undefined): Promise<Outcome> {
+  let spill: unknown[] | undefined;
+  try {
+    for (;;) {
       let r = stopped.value;
       stopped.value = undefined;
       if (isThenable(r)) r = await r;
@@ -111,14 +136,15 @@ export async function runShared(spec: JobSpec, [input, output]: SharedViews, sta
           if (isThenable(v)) v = await v;
           spill.push(v);
         }
+        break;
       }
+      if (position === end) break;
+      // The fast path again: a plain loop while the results are numbers returned synchronously.
+      position = mapNumbers(fn, input, output, position, end, slot, args);
+      if (position === end) break;
     }
   } catch (thrown) {
-    // The item that threw: the fast loop records it in the slot only.
-    position = Math.max(position, slot.at[slot.worker]!);
-    const { err, serialization } = explain(thrown, spec.f);
-    const partial = spill ?? Array.from(output.subarray(start, position));
-    return [false, encodeError(err, position, partial.slice(0, position - start), serialization)];
+    return sharedFailed(spec, thrown, start, Math.max(position, slot.at[slot.worker]!), spill, output);
   }
   if (spill === undefined) return [true, IN_OUTPUT];
   try {
@@ -128,6 +154,13 @@ export async function runShared(spec: JobSpec, [input, output]: SharedViews, sta
     while (bad < spill.length && clonable(spill[bad])) bad++;
     return [false, encodeError(uncloneable(cloneError(spill[bad]) ?? err, start + bad), start + bad, spill.slice(0, bad))];
   }
+}
+
+/** A shared chunk that threw at `position`: its error, with the results before it. */
+function sharedFailed(spec: JobSpec, thrown: unknown, start: number, position: number, spill: unknown[] | undefined, output: SharedViews[1]): Outcome {
+  const { err, serialization } = explain(thrown, spec.f);
+  const partial = spill ?? Array.from(output.subarray(start, position));
+  return [false, encodeError(err, position, partial.slice(0, position - start), serialization)];
 }
 
 /** Where a worker records the input position it runs (read by the pool if it dies). */
