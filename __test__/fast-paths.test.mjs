@@ -100,6 +100,23 @@ test('express lane: values, errors, unclonable and large results, async function
   t.is(mut[0], 5);
 });
 
+test('microtasks that calls queue have run once their worker is idle (express calls run back to back, synchronously)', async (t) => {
+  const p = new Pool(1);
+  t.teardown(() => p.terminate());
+  const f = (x) => {
+    if (x < 0) return globalThis.queued ?? 0;
+    queueMicrotask(() => {
+      globalThis.queued = (globalThis.queued ?? 0) + 1;
+    });
+    return x;
+  };
+  const input = new Float64Array([1, 2, 3]);
+  for (let i = 0; i < 30; i++) t.deepEqual([...(await p.map(f, input))], [1, 2, 3]);
+  for (let i = 0; i < 30; i++) t.is(await p.apply(f, [1]), 1);
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the worker goes idle
+  t.is(await p.apply(f, [-1]), 30 * 3 + 30);
+});
+
 test('express lane: a worker that dies mid-call fails it with WorkerCrashedError, and the pool goes on', async (t) => {
   const p = new Pool(2);
   t.teardown(() => p.terminate());

@@ -11,8 +11,8 @@ import { AbortError, Pool, TimeoutError } from '../dist/index.mjs';
 const { WorkerGroup } = createRequire(import.meta.url)('../dist/engine/worker-group.js');
 const laneMaps = { tried: 0, taken: 0 };
 const express = WorkerGroup.prototype.express;
-WorkerGroup.prototype.express = function (f, args, budgetNs, call) {
-  const r = express.call(this, f, args, budgetNs, call);
+WorkerGroup.prototype.express = function (f, args, budgetNs, call, ...rest) {
+  const r = express.call(this, f, args, budgetNs, call, ...rest);
   if (call === 1) {
     laneMaps.tried++;
     if (r !== undefined) laneMaps.taken++;

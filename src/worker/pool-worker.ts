@@ -16,7 +16,7 @@ import { native } from '../util/native';
 import { JobState } from '../../native/index';
 import { Bell, HEAP_TOTAL, HEAP_USED, type JobSpec, Msg, Note, POLLING, SLOT_STRIDE, type WorkerInit, type WorkerMessage } from '../wire/protocol';
 import { X, XState } from '../wire/lane';
-import { IN_OUTPUT, type Outcome, runChunk, runIsolated, runShared, type SharedViews, type Slot } from './run';
+import { IN_OUTPUT, runChunk, runIsolated, runShared, type SharedViews, type Slot } from './run';
 import { pollFor } from '../util/spin';
 import { FLUSH_MS, flushOutput, outputPending, turn } from './stdio';
 import { isThenable } from '../util/thenable';
@@ -136,8 +136,9 @@ async function main(init: WorkerInit): Promise<void> {
         Atomics.store(bell, Bell.Spinner, 0);
       }
       if (express.take()) {
-        const served = express.serve(current, init.worker * SLOT_STRIDE);
-        if (served !== undefined) await served;
+        // Awaited even when it was served synchronously: what the call queued as microtasks
+        // runs now, as after any task (a hot loop's calls would otherwise pile them up).
+        await express.serve(current, init.worker * SLOT_STRIDE);
         current[init.worker * SLOT_STRIDE] = -1;
         if (++chunksRun >= init.maxTasksPerChild) {
           Atomics.store(polling, pollingAt, 0);
@@ -198,8 +199,9 @@ async function main(init: WorkerInit): Promise<void> {
       }
       const mapped = here.views;
       count = shared[1];
-      const outcome = mapped ? runShared(spec, mapped, shared[0], count, slot, args) : ([true, IN_OUTPUT] as Outcome);
-      [ok, bytes] = outcome instanceof Promise ? await outcome : outcome;
+      // (Awaited even when it ran synchronously: what the chunk's calls queued as microtasks
+      // runs now, as after every chunk.)
+      [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot, args) : [true, IN_OUTPUT];
     } else {
       const [start, items] = decodeChunk(payload, resolve, parts ?? undefined);
       count = items.length;
