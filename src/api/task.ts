@@ -90,12 +90,13 @@ export function shipFunction(fn: unknown, argName: string): FnSpec {
   if (cached) return cached;
   const src = Function.prototype.toString.call(fn);
   const name = fn.name;
-  const known = bySource.get(src);
   // A function of a known source: a hot loop that writes its function inline makes a new
   // closure a call, and remembering each one (a WeakMap entry a call) costs more than this
-  // lookup by source. (Keyed by the source alone, the string V8 gives: one of the same
-  // source under another name replaces it.)
-  if (known !== undefined && known.name === name) return known;
+  // lookup by source. Keyed by the source alone, the string V8 gives (no key to build and
+  // hash a call); one of the same source under another name, by both.
+  let known = bySource.get(src);
+  if (known !== undefined && known.name !== name) known = bySource.get(`${name}\u0000${src}`);
+  if (known !== undefined) return known;
   if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
     const what = name.startsWith('bound ') ? `a bound function (${name})` : `a native function (${name || 'anonymous'})`;
     throw new TaskSerializationError(
@@ -109,7 +110,7 @@ export function shipFunction(fn: unknown, argName: string): FnSpec {
   // Where it was defined, so the worker's stack frames name the user's file and line.
   const site = definitionSite(src);
   if (site !== undefined) Object.assign(spec, site);
-  bySource.set(src, spec);
+  bySource.set(bySource.get(src) === undefined ? src : `${name}\u0000${src}`, spec);
   shipped.set(fn, spec);
   return spec;
 }
