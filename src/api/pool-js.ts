@@ -9,7 +9,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { ApplyBatcher, Deferred, NO_ARGS } from '../engine/batch';
 import { AsyncResult } from './async-result';
 import type { CallSite } from '../engine/callsite';
-import { assemble, assembleShared, copiesMuch, copyNumbers, cut, defaultChunksize, likeInput, numberArray, toItems } from '../engine/chunks';
+import { assemble, assembleShared, copiesMuch, copyNumbers, cut, defaultChunksize, isIntegerArray, likeInput, numberArray, toItems } from '../engine/chunks';
 import { CostModel, runInline } from '../engine/cost';
 import { RemoteError } from '../engine/errors';
 import { type JobContext, runJob } from '../engine/jobs';
@@ -219,7 +219,7 @@ export class JsCalls {
     }
     const items = toItems(input, method, star);
     const result = items instanceof Promise ? items.then(run) : run(items);
-    if (star || !ArrayBuffer.isView(input) || isFloatArray(input)) return result;
+    if (star || !isIntegerArray(input)) return result;
     return result instanceof Promise ? result.then((r) => likeInput(input, r)) : likeInput(input, result);
   }
 

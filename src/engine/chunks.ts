@@ -128,7 +128,7 @@ export function copyNumbers(numbers: ArrayLike<number>, out: number[]): number[]
 
 /** A typed array of numbers that is not a float array (`Int32Array`, `Uint8Array`, …): its
  * elements are exact as doubles, and a map's numeric results go back in its type. */
-function isIntegerArray(x: unknown): x is Exclude<TypedArray, Float64Array | Float32Array | BigInt64Array | BigUint64Array> {
+export function isIntegerArray(x: unknown): x is Exclude<TypedArray, Float64Array | Float32Array | BigInt64Array | BigUint64Array> {
   return ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof Float64Array) && !(x instanceof Float32Array) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
 }
 

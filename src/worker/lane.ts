@@ -122,12 +122,17 @@ export class ExpressServer {
     // Its `opts.args` after it are copied (the task may keep them). The function gets the
     // numbers, never the array.
     this.#arrays = 0;
-    const lists = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), this.#inPlace)[1];
+    const lists = this.#decode(this.#inPlace);
     const input = lists[0]![0] as Float64Array | Float32Array | Int32Array;
     const n = input.length;
     const output = input instanceof Float32Array ? new Float32Array(lane.buffer, X.Data, n) : new Float64Array(lane.buffer, X.Data, n);
     const outcome = this.#run.map(spec, input, output, lists[1]);
     return outcome instanceof Promise ? outcome.then((o) => this.#mapped(o, n)) : this.#mapped(outcome, n);
+  }
+
+  /** The argument lists in the lane, their arrays made by `alloc`. */
+  #decode(alloc: ArgAlloc): unknown[][] {
+    return decodeArgs(new Uint8Array(this.#x.buffer, X.Data, this.#x[X.ArgLen]!), alloc)[1];
   }
 
   /** A map's outcome as the lane's result: its numbers are in the lane already. */
@@ -142,8 +147,7 @@ export class ExpressServer {
   /** An apply call. Its arguments are copied out of the lane, which is the caller's again
    * once the result is handed over (the function may keep them). */
   #apply(spec: FnSpec): Result | Promise<Result> {
-    const lane = this.#x;
-    const args = decodeArgs(new Uint8Array(lane.buffer, X.Data, lane[X.ArgLen]!), this.#takeSpare)[1][0]!;
+    const args = this.#decode(this.#takeSpare)[0]!;
     const found = this.#run.fn(spec);
     if (found instanceof Promise) return found.then((fn) => this.#applied(fn(...args)));
     return this.#applied(found(...args));

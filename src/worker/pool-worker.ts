@@ -70,8 +70,6 @@ interface JobHere {
    * slice read several times too high, and the pool then cut that function's next calls
    * into far too many chunks. */
   cheapest: number;
-  /** The caller's arrays of a shared job (null: gone; undefined: not mapped). */
-  views?: SharedViews | null;
 }
 
 async function main(init: WorkerInit): Promise<void> {
@@ -110,9 +108,10 @@ async function main(init: WorkerInit): Promise<void> {
    * a row, dropped when the job settles or the board has no chunk left for it.
    */
   const jobs = new Map<number, JobHere>();
-  /** The job whose caller's arrays are mapped (views of one job at a time: a finished job's
-   * arrays may be freed by their owner). */
-  let viewsOf: JobHere | undefined;
+  /** The caller's arrays of the shared job whose chunks this worker ran last (null: the job
+   * is gone), mapped once per job. Views of one job at a time: a finished job's arrays may
+   * be freed by their owner. */
+  let mapped: { of: JobHere; views: SharedViews | null } | undefined;
   let chunksRun = 0;
   /** The doorbell's count when the board last had no chunk for this worker (NaN: it had
    * one). Every job is queued before the count goes up, so while the count stays there the
@@ -126,7 +125,7 @@ async function main(init: WorkerInit): Promise<void> {
       // No chunk left to claim: what the jobs run so far needed is not needed again.
       if (jobs.size > 0) {
         jobs.clear();
-        viewsOf = undefined;
+        mapped = undefined;
       }
       if (Atomics.compareExchange(bell, Bell.Spinner, 0, init.worker) === 0) {
         Atomics.store(polling, pollingAt, 1);
@@ -176,7 +175,7 @@ async function main(init: WorkerInit): Promise<void> {
       jobs.set(job, here);
       if (jobs.size > 64) {
         const oldest = jobs.keys().next().value!;
-        if (viewsOf === jobs.get(oldest)) viewsOf = undefined;
+        if (mapped?.of === jobs.get(oldest)) mapped = undefined;
         jobs.delete(oldest);
       }
     }
@@ -191,17 +190,15 @@ async function main(init: WorkerInit): Promise<void> {
     let count: number;
     const shared = sharedChunk(payload);
     if (shared) {
-      if (viewsOf !== here) {
-        if (viewsOf !== undefined) viewsOf.views = undefined;
-        here.views = (native.boardViews(init.pool, job) as SharedViews | null) ?? null;
-        viewsOf = here;
+      if (mapped?.of !== here) {
+        mapped = { of: here, views: (native.boardViews(init.pool, job) as SharedViews | null) ?? null };
         viewsMade++;
       }
-      const mapped = here.views;
+      const views = mapped.views;
       count = shared[1];
       // (Awaited even when it ran synchronously: what the chunk's calls queued as microtasks
       // runs now, as after every chunk.)
-      [ok, bytes] = mapped ? await runShared(spec, mapped, shared[0], count, slot, args) : [true, IN_OUTPUT];
+      [ok, bytes] = views ? await runShared(spec, views, shared[0], count, slot, args) : [true, IN_OUTPUT];
     } else {
       const [start, items] = decodeChunk(payload, resolve, parts ?? undefined);
       count = items.length;
@@ -221,7 +218,7 @@ async function main(init: WorkerInit): Promise<void> {
     Atomics.store(polling, pollingAt, 1);
     if (settled !== JobState.Open) {
       jobs.delete(job);
-      if (viewsOf === here) viewsOf = undefined;
+      if (mapped?.of === here) mapped = undefined;
     }
     if (settled === JobState.Complete) {
       // A caller polling for this job takes the results itself (see Bell.Waits).
